@@ -1,0 +1,3 @@
+from coda_tui.cli import main
+
+main()

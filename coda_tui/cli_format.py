@@ -1,0 +1,54 @@
+"""Plain-text tables for the CLI (kept apart from cli.py, which only dispatches)."""
+
+from __future__ import annotations
+
+from coda_tui.store.sessions import Session
+from coda_tui.store.traces import TraceRecord
+from coda_tui.textsafe import inert
+
+BAR_WIDTH = 30
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def stage_table(trace: TraceRecord) -> str:
+    """A waterfall: each stage's bar placed on the turn's shared time axis."""
+    total = trace.total_ms or max((s.start_ms + (s.duration_ms or 0) for s in trace.stages), default=0) or 1
+    lines = [
+        f"trace {trace.id} · {trace.provider}/{trace.model} · {trace.status}"
+        f" · first token {_ms(trace.ttft_ms)} ms · total {_ms(trace.total_ms)} ms"
+        + (f" · {trace.tokens_per_s:.1f} tok/s" if trace.tokens_per_s else ""),
+        f"{'stage':<8} {'start ms':>9} {'ms':>9}  {'':<{BAR_WIDTH}}  summary",
+    ]
+    for s in trace.stages:
+        dur = s.duration_ms or 0
+        lead = int(s.start_ms / total * BAR_WIDTH)
+        width = max(1, round(dur / total * BAR_WIDTH))
+        bar = (" " * lead + "█" * width)[:BAR_WIDTH]
+        lines.append(f"{s.name:<8} {_ms(s.start_ms):>9} {_ms(dur):>9}  {bar:<{BAR_WIDTH}}  {inert(s.summary)}")
+    if trace.error:
+        lines.append(f"error: {inert(trace.error)}")
+    return "\n".join(lines)
+
+
+def traces_table(traces: list[TraceRecord]) -> str:
+    lines = [f"{'id':>5}  {'started':<19}  {'provider/model':<40} {'status':<9} {'ttft ms':>9} {'total ms':>10} {'tok/s':>7}"]
+    for t in traces:
+        pm = f"{t.provider}/{t.model}"[:40]
+        tps = f"{t.tokens_per_s:.1f}" if t.tokens_per_s else "-"
+        lines.append(
+            f"{t.id:>5}  {t.started_at[:19].replace('T', ' '):<19}  {inert(pm):<40} {t.status:<9} {_ms(t.ttft_ms):>9} {_ms(t.total_ms):>10} {tps:>7}"
+        )
+    return "\n".join(lines)
+
+
+def sessions_table(rows: list[Session]) -> str:
+    lines = [f"{'id':>5}  {'updated':<19}  {'msgs':>5}  {'provider/model':<32}  name"]
+    for s in rows:
+        pm = f"{s.provider}/{s.model}" if s.provider else "-"
+        lines.append(
+            f"{s.id:>5}  {s.updated_at[:19].replace('T', ' '):<19}  {s.message_count:>5}  {inert(pm)[:32]:<32}  {inert(s.name)}"
+        )
+    return "\n".join(lines)

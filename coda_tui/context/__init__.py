@@ -1,0 +1,1 @@
+"""What the model gets to see of the project: attachments (and, later, search hits)."""

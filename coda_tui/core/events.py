@@ -1,0 +1,83 @@
+"""Typed events the core publishes while a turn runs. The TUI and the CLI subscribe and
+render; the core never calls a widget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Union
+
+from coda_tui.store.traces import TraceRecord
+
+
+@dataclass(frozen=True)
+class TurnStarted:
+    session_id: int
+    provider: str
+    model: str
+    prompt: str
+
+
+@dataclass(frozen=True)
+class StageStarted:
+    name: str
+    start_ms: float
+
+
+@dataclass(frozen=True)
+class StageFinished:
+    name: str
+    start_ms: float
+    duration_ms: float
+    summary: str
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TokenChunk:
+    text: str
+    # Chunks so far, and milliseconds since the llm stage began for the first one.
+    count: int
+    ttft_ms: float
+
+
+@dataclass(frozen=True)
+class Retrying:
+    attempt: int
+    delay_s: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class UsageReported:
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class TurnFinished:
+    status: str  # complete | partial | error | cancelled
+    session_id: int
+    message_id: int | None
+    trace: TraceRecord
+    error: str | None = None
+    error_kind: str | None = None
+
+
+Event = Union[TurnStarted, StageStarted, StageFinished, TokenChunk, Retrying, UsageReported, TurnFinished]
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    """Synchronous fan-out: subscribers must be quick (a TUI posts a message and returns)."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        self._subscribers.append(fn)
+        return lambda: self._subscribers.remove(fn)
+
+    def publish(self, event: Event) -> None:
+        for fn in list(self._subscribers):
+            fn(event)

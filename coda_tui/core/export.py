@@ -1,0 +1,38 @@
+"""Sessions as Markdown or JSON documents, with secrets scrubbed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from coda_tui.redact import Redactor
+from coda_tui.store.sessions import Message, Session
+
+
+def to_markdown(session: Session, messages: list[Message], redact: Redactor) -> str:
+    lines = [f"# {session.name}", ""]
+    meta = f"Session {session.id} · created {session.created_at}"
+    if session.provider:
+        meta += f" · {session.provider}/{session.model}"
+    lines += [f"_{meta}_", ""]
+    for m in messages:
+        if m.role == "system":
+            continue
+        head = "## You" if m.role == "user" else "## Assistant"
+        if m.role == "assistant" and m.model:
+            head += f" ({m.model})"
+        if m.status != "complete":
+            head += f" — {m.status}"
+        lines += [head, "", redact(m.content) or "", ""]
+        if m.error:
+            lines += [f"> {redact(m.error)}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def to_dict(session: Session, messages: list[Message], redact: Redactor) -> dict:
+    msgs = []
+    for m in messages:
+        d = asdict(m)
+        d["content"] = redact(m.content)
+        d["error"] = redact(m.error)
+        msgs.append(d)
+    return {"session": asdict(session), "messages": msgs}

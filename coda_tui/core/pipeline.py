@@ -1,0 +1,281 @@
+"""One user turn, start to end: context → memory → prompt → llm → store, each stage timed.
+
+The question is stored before the model is called, and the answer is written while it
+streams (and finally with its status), so a crash, a cancel or a cut connection loses
+nothing that had arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coda_tui.config import Config
+from coda_tui.context.attachments import Attachment, load_attachment, render_attachments
+from coda_tui.core import memory
+from coda_tui.core.events import (
+    Event,
+    EventBus,
+    Retrying,
+    TokenChunk,
+    TurnFinished,
+    TurnStarted,
+    UsageReported,
+)
+from coda_tui.core.tokens import estimate_tokens
+from coda_tui.core.tracer import Tracer
+from coda_tui.providers.base import ChatMessage, Provider, Usage
+from coda_tui.providers.errors import ProviderError, StreamInterrupted
+from coda_tui.providers.registry import Providers
+from coda_tui.redact import Redactor
+from coda_tui.store import Store
+from coda_tui.store.db import now
+from coda_tui.store.sessions import Session
+from coda_tui.store.traces import TraceRecord
+
+# How often a streaming answer is written to the database. Frequent enough that a
+# kill -9 loses under half a second of text; rare enough to stay off the per-token path.
+FLUSH_INTERVAL_S = 0.5
+SESSION_NAME_CHARS = 60
+
+
+@dataclass
+class TurnResult:
+    session: Session
+    user_message_id: int | None
+    message_id: int | None
+    text: str
+    status: str
+    trace: TraceRecord
+    usage: Usage = field(default_factory=Usage)
+    error: ProviderError | None = None
+
+
+def session_name_for(prompt: str) -> str:
+    first = " ".join(prompt.strip().split())
+    return first[:SESSION_NAME_CHARS] + ("…" if len(first) > SESSION_NAME_CHARS else "") or "untitled"
+
+
+class _AnswerWriter:
+    """Keeps the streaming answer in the database: the row appears with the first token as
+    'partial' and is rewritten at most every FLUSH_INTERVAL_S."""
+
+    def __init__(self, store: Store, session_id: int, provider: str, model: str) -> None:
+        self.store = store
+        self.session_id = session_id
+        self.provider = provider
+        self.model = model
+        self.parts: list[str] = []
+        self.message_id: int | None = None
+        self._flushed_at = 0.0
+        self._flushed_len = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def add(self, chunk: str) -> None:
+        self.parts.append(chunk)
+        if time.monotonic() - self._flushed_at >= FLUSH_INTERVAL_S:
+            self.flush("partial")
+
+    def flush(self, status: str, **extra) -> None:
+        text = self.text
+        if self.message_id is None:
+            self.message_id = self.store.sessions.add_message(
+                self.session_id, "assistant", text, status=status, provider=self.provider, model=self.model
+            )
+            if extra:
+                self.store.sessions.update_message(self.message_id, **extra)
+        elif len(text) != self._flushed_len or extra or status != "partial":
+            self.store.sessions.update_message(self.message_id, content=text, status=status, **extra)
+        self._flushed_at = time.monotonic()
+        self._flushed_len = len(text)
+
+
+class Pipeline:
+    def __init__(self, config: Config, store: Store, providers: Providers, bus: EventBus | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.providers = providers
+        self.bus = bus or EventBus()
+        self.redact = Redactor(config.secrets())
+
+    def resolve_session(self, ref: str | None, prompt: str, provider: str, model: str) -> Session:
+        """`ref` names an existing session (id or name) or a new one to create by that name."""
+        if ref:
+            found = self.store.sessions.find(ref)
+            if found:
+                return found
+        return self.store.sessions.create(
+            ref or session_name_for(prompt),
+            provider=provider,
+            model=model,
+            system_prompt=self.config.general.system_prompt,
+        )
+
+    def pick_model(self, prov: Provider, explicit: str | None, session: Session | None) -> str:
+        """--model, else what the session last used with this provider, else the config's."""
+        if explicit:
+            return explicit
+        if session and session.provider == prov.name and session.model:
+            return session.model
+        if prov.name == self.config.general.provider and self.config.general.model:
+            return self.config.general.model
+        return prov.default_model
+
+    async def run(
+        self,
+        prompt: str,
+        *,
+        session: Session | None = None,
+        session_ref: str | None = None,
+        attachments: list[str | Path] = (),
+        provider: str | None = None,
+        model: str | None = None,
+    ) -> TurnResult:
+        prov = self.providers.get(provider)
+        model = self.pick_model(prov, model, session)
+        # Attachments are read before anything is stored: a bad path stops the turn
+        # with nothing half-written.
+        loaded = [a if isinstance(a, Attachment) else load_attachment(a) for a in attachments]
+        if session is None:
+            session = self.resolve_session(session_ref, prompt, prov.name, model)
+        publish = self.bus.publish
+        tracer = Tracer(publish, self.redact)
+        started_at = now()
+        publish(TurnStarted(session.id, prov.name, model, prompt))
+
+        with tracer.stage("context") as st:
+            context_text = render_attachments(loaded)
+            st.summary = f"{len(loaded)} file(s), {sum(a.tokens for a in loaded)} tokens" if loaded else "no attachments"
+            st.detail = {"files": [{"path": str(a.path), "lines": a.label.rsplit(":", 1)[1], "tokens": a.tokens} for a in loaded]}
+
+        with tracer.stage("memory") as st:
+            system = session.system_prompt or self.config.general.system_prompt
+            user_content = f"{context_text}\n\n{prompt}" if context_text else prompt
+            reserve = prov.config.max_tokens
+            fixed = estimate_tokens(system) + estimate_tokens(user_content) + 2 * memory.MESSAGE_OVERHEAD
+            budget = max(0, prov.context_window - reserve - fixed)
+            recalled_ids: list[int] = []
+            notes, notes_tokens = "", 0
+            if self.config.memory.recall:
+                recalled_ids, notes, notes_tokens = memory.recall(
+                    self.store.sessions,
+                    prompt,
+                    session_id=session.id,
+                    limit=self.config.memory.recall_limit,
+                    budget=min(self.config.memory.recall_tokens, budget),
+                )
+            past = memory.usable(self.store.sessions.messages(session.id))
+            history, history_tokens = memory.select_history(past, budget - notes_tokens)
+            st.summary = f"{len(history)}/{len(past)} messages, {history_tokens} tokens (budget {budget})"
+            if self.config.memory.recall:
+                st.summary += f"; recalled {len(recalled_ids)} ({notes_tokens} tokens)"
+            st.detail = {"history": len(history), "available": len(past), "tokens": history_tokens,
+                         "budget": budget, "recalled": recalled_ids}
+
+        with tracer.stage("prompt") as st:
+            messages = [ChatMessage("system", system + (f"\n\n{notes}" if notes else ""))]
+            messages += history
+            messages.append(ChatMessage("user", user_content))
+            prompt_tokens = sum(estimate_tokens(m.content) + memory.MESSAGE_OVERHEAD for m in messages)
+            # The question is kept before the model is called: whatever happens next, it is not lost.
+            user_message_id = self.store.sessions.add_message(
+                session.id, "user", self.redact.exact(prompt), provider=prov.name, model=model
+            )
+            st.summary = f"{len(messages)} messages, ~{prompt_tokens} tokens; question stored (#{user_message_id})"
+            st.detail = {"messages": len(messages), "tokens_est": prompt_tokens}
+
+        writer = _AnswerWriter(self.store, session.id, prov.name, model)
+        status, error, usage = "complete", None, Usage()
+        cancelled = False
+        ttft_ms = None
+        with tracer.stage("llm") as st:
+            retries: list[str] = []
+            load_s = 0.0
+            try:
+                # A model load is shown on its own, not hidden inside time to first token.
+                load_s = await prov.warm(model)
+            except ProviderError as exc:
+                error = exc
+            llm_t0 = time.perf_counter()
+            last_token_at = llm_t0
+
+            def on_retry(attempt: int, delay: float, exc: ProviderError) -> None:
+                retries.append(f"{exc.kind} (waited {delay:.1f}s)")
+                publish(Retrying(attempt, delay, self.redact(exc.render())))
+
+            try:
+                if error:
+                    raise error
+                async for item in prov.stream(messages, model=model, on_retry=on_retry):
+                    if isinstance(item, str):
+                        last_token_at = time.perf_counter()
+                        if ttft_ms is None:
+                            ttft_ms = (last_token_at - llm_t0) * 1000
+                        writer.add(item)
+                        publish(TokenChunk(item, len(writer.parts), ttft_ms))
+                    else:
+                        usage = item
+            except asyncio.CancelledError:
+                status, cancelled = "cancelled", True
+            except StreamInterrupted as exc:
+                status, error = "partial", exc
+            except ProviderError as exc:
+                status, error = "error", exc
+            completion = usage.completion_tokens or len(writer.parts)
+            if usage.completion_tokens is None:
+                usage = Usage(usage.prompt_tokens or prompt_tokens, completion, estimated=True)
+            gen_s = last_token_at - llm_t0 - (ttft_ms or 0) / 1000
+            tps = (completion - 1) / gen_s if completion > 1 and gen_s > 0 else None
+            st.summary = f"{prov.name}/{model}: {completion} tokens"
+            if load_s:
+                st.summary += f", model loaded in {load_s * 1000:.0f} ms"
+            if ttft_ms is not None:
+                st.summary += f", first token {ttft_ms:.0f} ms"
+            if tps:
+                st.summary += f", {tps:.1f} tok/s"
+            if retries:
+                st.summary += f"; retried {len(retries)}×: " + ", ".join(retries)
+            if error:
+                st.summary += f"; {error.kind}"
+            st.detail = {"ttft_ms": ttft_ms, "load_ms": load_s * 1000, "tokens": completion, "tokens_per_s": tps,
+                         "prompt_tokens": usage.prompt_tokens, "estimated": usage.estimated, "retries": len(retries)}
+        publish(UsageReported(usage.prompt_tokens, usage.completion_tokens, usage.estimated))
+
+        error_text = self.redact(error.render()) if error else None
+        trace = TraceRecord(
+            status=status,
+            started_at=started_at,
+            session_id=session.id,
+            user_message_id=user_message_id,
+            provider=prov.name,
+            model=model,
+            ttft_ms=ttft_ms,
+            tokens=completion,
+            tokens_per_s=tps,
+            error=error_text,
+            stages=tracer.stages,
+        )
+        with tracer.stage("store") as st:
+            writer.flush(
+                status,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=completion,
+                error=error_text,
+            )
+            trace.message_id = writer.message_id
+            trace.total_ms = tracer.now_ms()
+            self.store.traces.save(trace)
+            st.summary = f"answer #{writer.message_id} ({status}, {len(writer.text)} chars), trace #{trace.id}"
+        # The trace row was written from inside the store stage; record that stage's length.
+        trace.total_ms = tracer.now_ms()
+        self.store.traces.finalize(trace.id, "store", tracer.stages[-1].duration_ms, trace.total_ms)
+        publish(TurnFinished(status, session.id, writer.message_id, trace, error_text, error.kind if error else None))
+        result = TurnResult(session, user_message_id, writer.message_id, writer.text, status, trace, usage, error)
+        if cancelled:
+            raise asyncio.CancelledError
+        return result

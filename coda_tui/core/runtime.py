@@ -1,0 +1,46 @@
+"""The objects one coda process shares: config, store, providers, pipeline — made on demand,
+so a command that needs only the config never opens the database."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+
+from coda_tui import config as config_mod
+from coda_tui import logs, paths
+from coda_tui.core.events import EventBus
+from coda_tui.core.pipeline import Pipeline
+from coda_tui.providers.registry import Providers
+from coda_tui.redact import Redactor
+from coda_tui.store import Store
+
+
+class Runtime:
+    def __init__(self, config_path: str | os.PathLike[str] | None = None) -> None:
+        self.config = config_mod.load(config_path)
+        self.redact = Redactor(self.config.secrets())
+        logs.setup(self.redact)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(paths.database_path())
+
+    @cached_property
+    def providers(self) -> Providers:
+        return Providers(self.config)
+
+    @cached_property
+    def bus(self) -> EventBus:
+        return EventBus()
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        return Pipeline(self.config, self.store, self.providers, self.bus)
+
+    async def aclose(self) -> None:
+        if "providers" in self.__dict__:
+            await self.providers.aclose()
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()

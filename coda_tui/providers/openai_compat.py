@@ -1,0 +1,137 @@
+"""OpenAI and every OpenAI-compatible server (LM Studio, vLLM, llama.cpp's server)."""
+
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+import httpx
+
+from coda_tui.config import ProviderConfig
+from coda_tui.providers import errors as E
+from coda_tui.providers.base import ChatMessage, Provider, Usage
+from coda_tui.providers.transport import bad_json, map_transport_error, status_error
+
+
+class OpenAIProvider(Provider):
+    def __init__(self, config: ProviderConfig) -> None:
+        super().__init__(config)
+        # Imported here: the openai package costs ~150 ms to import, which every other
+        # command would otherwise pay at start-up.
+        import openai
+
+        self._openai = openai
+        key = config.resolved_api_key()
+        self._key_hint = (
+            f"check the key in {config.api_key_env}" if config.api_key_env else f"check api_key in [providers.{config.name}]"
+        )
+        self._client = openai.AsyncOpenAI(
+            # Local OpenAI-compatible servers need no key, but the client insists on one.
+            api_key=key or "not-needed",
+            base_url=config.endpoint,
+            timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
+            max_retries=0,  # Provider.stream retries, with the same policy for every backend.
+        )
+        self._supports_usage_option = True
+
+    async def _stream_once(
+        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
+    ) -> AsyncIterator[str | Usage]:
+        kwargs = dict(
+            model=model,
+            messages=[{"role": m.role, "content": m.content} for m in messages],
+            stream=True,
+            max_tokens=max_tokens,
+        )
+        if temperature is not None:
+            kwargs["temperature"] = temperature
+        if self._supports_usage_option:
+            kwargs["stream_options"] = {"include_usage": True}
+        got_text = False
+        try:
+            try:
+                stream = await self._client.chat.completions.create(**kwargs)
+            except self._openai.BadRequestError as exc:
+                # Some compatible servers reject stream_options; ask once more without it.
+                if "stream_options" not in kwargs or "stream_options" not in str(exc):
+                    raise
+                self._supports_usage_option = False
+                kwargs.pop("stream_options")
+                stream = await self._client.chat.completions.create(**kwargs)
+            content_type = stream.response.headers.get("content-type", "")
+            if "html" in content_type:
+                await stream.response.aclose()
+                raise E.BadResponse(
+                    self.name,
+                    f"{self.config.endpoint} answered with an HTML page instead of an event stream",
+                    hint="base_url should be the server's OpenAI-compatible API root, usually ending in /v1",
+                    endpoint=self.config.endpoint,
+                )
+            usage = None
+            finished = False
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                for choice in chunk.choices or ():
+                    text = choice.delta.content if choice.delta else None
+                    if text:
+                        got_text = True
+                        yield text
+                    if choice.finish_reason:
+                        finished = True
+        except E.ProviderError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped to a typed error, or re-raised as is
+            raise self._map(exc, model, got_text) from None
+        if not finished:
+            # The body ended without a finish_reason: the connection was cut, or it was
+            # never an OpenAI stream.
+            if got_text:
+                raise E.StreamInterrupted(
+                    self.name,
+                    f"the answer from {self.config.endpoint} ended without finishing",
+                    hint="what arrived is kept as a partial answer; retry to get a full one",
+                    endpoint=self.config.endpoint,
+                )
+            raise E.BadResponse(
+                self.name,
+                f"{self.config.endpoint} sent no answer events",
+                hint="is base_url an OpenAI-compatible API root (ending in /v1)?",
+                endpoint=self.config.endpoint,
+            )
+        yield usage or Usage()
+
+    def _status_error(self, exc, model: str) -> E.ProviderError:
+        retry_after = E.parse_retry_after(exc.response.headers.get("retry-after")) if exc.response is not None else None
+        try:
+            body = exc.response.text
+        except Exception:  # noqa: BLE001 - a streamed body may not be readable any more
+            body = str(exc.message)
+        return status_error(
+            exc.status_code,
+            body,
+            provider=self.name,
+            endpoint=self.config.endpoint,
+            model=model,
+            retry_after=retry_after,
+            key_hint=self._key_hint,
+        )
+
+    async def list_models(self) -> list[str]:
+        try:
+            page = await self._client.models.list()
+            return sorted(m.id for m in page.data)
+        except Exception as exc:  # noqa: BLE001
+            raise self._map(exc, self.default_model, False) from None
+
+    def _map(self, exc: Exception, model: str, got_text: bool) -> Exception:
+        if isinstance(exc, self._openai.APIStatusError):
+            return self._status_error(exc, model)
+        mapped = map_transport_error(
+            exc, provider=self.name, endpoint=self.config.endpoint, got_text=got_text, timeout=self.config.timeout
+        )
+        if mapped is None and isinstance(exc, self._openai.APIError):
+            mapped = bad_json(self.name, self.config.endpoint, got_text)
+        return mapped or exc
+
+    async def aclose(self) -> None:
+        await self._client.close()

@@ -1,0 +1,88 @@
+"""Opening the database: one SQLite file, WAL, a busy timeout, migrations applied."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from coda_tui.store.migrations import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message names the path and what to do."""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def open_database(path: Path | str, *, migrate_to: int | None = None) -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate. `migrate_to` stops early; tests use it to build
+    a database as an older version of coda left it."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the data directory {path.parent}: {exc.strerror}. "
+            "Set CODA_DATA_DIR to a writable directory."
+        ) from None
+    try:
+        # check_same_thread=False: writes may be handed to a worker thread; callers
+        # serialise them, and SQLite itself is built thread-safe.
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL is durable against application crashes in WAL mode; only a power cut may
+        # lose the last transaction, and it costs a fsync per write less.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = sqlite_utils.Database(conn)
+        migrate(db, upto=migrate_to)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(_explain(path, exc)) from None
+    return db
+
+
+def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return (
+            f"the database {path} is damaged or not a coda database ({text}). "
+            f"Move it aside (mv {path} {path}.bad) and coda will start a new one; "
+            "'sqlite3 FILE .recover' may save its contents."
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return f"cannot write the database {path} ({text}). Check its permissions, or set CODA_DATA_DIR."
+    if "disk is full" in text or "full" in text:
+        return f"the disk holding {path} is full ({text}). Free some space; nothing was written."
+    return f"database error at {path}: {text}"
+
+
+def migrate(db: sqlite_utils.Database, upto: int | None = None) -> list[str]:
+    """Apply the migrations not yet recorded; returns the names applied."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+    applied = []
+    for fn in MIGRATIONS[:upto]:
+        if fn.__name__ in done:
+            continue
+        db.conn.execute("BEGIN")
+        try:
+            fn(db)
+            db.conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", [fn.__name__, now()])
+        except BaseException:
+            db.conn.rollback()
+            raise
+        db.conn.commit()
+        applied.append(fn.__name__)
+    return applied
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT count(*) FROM _migrations").fetchone()[0]
