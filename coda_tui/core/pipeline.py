@@ -136,13 +136,22 @@ class Pipeline:
         provider: str | None = None,
         model: str | None = None,
     ) -> TurnResult:
+        # A configured key pasted into a question is scrubbed before it goes anywhere:
+        # into the database, the session name, or to the model.
+        prompt = self.redact.exact(prompt)
         prov = self.providers.get(provider)
+        if session is None and session_ref:
+            session = self.store.sessions.find(session_ref)
         model = self.pick_model(prov, model, session)
         # Attachments are read before anything is stored: a bad path stops the turn
         # with nothing half-written.
         loaded = [a if isinstance(a, Attachment) else load_attachment(a) for a in attachments]
         if session is None:
             session = self.resolve_session(session_ref, prompt, prov.name, model)
+        elif (session.provider, session.model) != (prov.name, model):
+            # The session remembers the provider and model it last used.
+            self.store.sessions.set_model(session.id, prov.name, model)
+            session.provider, session.model = prov.name, model
         publish = self.bus.publish
         tracer = Tracer(publish, self.redact)
         started_at = now()
@@ -184,7 +193,7 @@ class Pipeline:
             prompt_tokens = sum(estimate_tokens(m.content) + memory.MESSAGE_OVERHEAD for m in messages)
             # The question is kept before the model is called: whatever happens next, it is not lost.
             user_message_id = self.store.sessions.add_message(
-                session.id, "user", self.redact.exact(prompt), provider=prov.name, model=model
+                session.id, "user", prompt, provider=prov.name, model=model
             )
             st.summary = f"{len(messages)} messages, ~{prompt_tokens} tokens; question stored (#{user_message_id})"
             st.detail = {"messages": len(messages), "tokens_est": prompt_tokens}

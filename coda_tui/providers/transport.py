@@ -11,8 +11,6 @@ import json
 import socket
 from typing import Iterator
 
-import httpx
-
 from coda_tui.providers import errors as E
 
 
@@ -25,17 +23,26 @@ def exception_chain(exc: BaseException) -> Iterator[BaseException]:
         cur = cur.__cause__ or cur.__context__
 
 
+def _has(chain: list[BaseException], *names: str) -> bool:
+    """Does any exception in the chain have a class (or base class) of one of these names?
+    By name, because the openai client ships its own fork of httpx (httpx2) whose classes
+    are not httpx's, while the ollama client uses httpx itself."""
+    return any(k.__name__ in names for c in chain for k in type(c).__mro__)
+
+
+_TIMEOUT = ("TimeoutException", "TimeoutError", "APITimeoutError")
+_CLOSED = ("RemoteProtocolError", "ReadError", "ConnectionResetError", "BrokenPipeError", "IncompleteRead")
+_NETWORK = ("TransportError", "NetworkError", "ConnectionError", "OSError", "APIConnectionError")
+
+
 def map_transport_error(
     exc: BaseException, *, provider: str, endpoint: str, got_text: bool, timeout: float
 ) -> E.ProviderError | None:
     """A typed error for a failure below HTTP status level, or None if it is not one."""
     chain = list(exception_chain(exc))
     text = " ".join(str(c) for c in chain).lower()
-    if got_text and any(
-        isinstance(c, (httpx.RemoteProtocolError, httpx.ReadError, ConnectionResetError, httpx.ReadTimeout))
-        for c in chain
-    ):
-        cause = "stalled" if any(isinstance(c, httpx.ReadTimeout) for c in chain) else "closed the connection"
+    if got_text and _has(chain, *_TIMEOUT, *_CLOSED, *_NETWORK):
+        cause = f"stalled for {timeout:g} s" if _has(chain, *_TIMEOUT) else "closed the connection"
         return E.StreamInterrupted(
             provider,
             f"the answer from {endpoint} stopped part-way ({cause})",
@@ -51,28 +58,28 @@ def map_transport_error(
             hint="check the URL in the config (base_url / host) or your network",
             endpoint=endpoint,
         )
-    if any(isinstance(c, ConnectionRefusedError) for c in chain) or "connection refused" in text or "connect call failed" in text:
+    if _has(chain, "ConnectionRefusedError") or "connection refused" in text or "connect call failed" in text:
         return E.ConnectionRefused(
             provider,
             f"connection refused at {endpoint}",
             hint="is the server running and listening there?",
             endpoint=endpoint,
         )
-    if any(isinstance(c, (httpx.TimeoutException, TimeoutError)) for c in chain):
+    if _has(chain, *_TIMEOUT):
         return E.ProviderTimeout(
             provider,
             f"no response from {endpoint} within {timeout:g} s",
             hint="the server may be overloaded or loading a model; raise 'timeout' in the provider's config",
             endpoint=endpoint,
         )
-    if any(isinstance(c, (httpx.RemoteProtocolError, httpx.ReadError, ConnectionResetError)) for c in chain):
+    if _has(chain, *_CLOSED):
         return E.ServerError(
             provider,
             f"{endpoint} closed the connection before answering",
             hint="retry; if it persists, check the server's log",
             endpoint=endpoint,
         )
-    if any(isinstance(c, (httpx.ConnectError, httpx.NetworkError, ConnectionError)) for c in chain):
+    if _has(chain, *_NETWORK):
         return E.ConnectionRefused(
             provider, f"cannot connect to {endpoint}: {chain[-1]}", hint="check the URL and that the server is up", endpoint=endpoint
         )
