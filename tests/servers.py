@@ -36,6 +36,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep test output clean
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        # As real model servers do: without it, Nagle's algorithm holds the first chunk
+        # until the client's delayed ACK (~40 ms), which would swamp the timings measured.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def _body(self) -> dict:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""

@@ -1,0 +1,14 @@
+"""Run every benchmark; each prints its figure beside its target."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+for name in ("ttft_overhead", "cold_start"):
+    print(f"== {name}")
+    runpy.run_path(str(HERE / f"{name}.py"), run_name="__main__")
