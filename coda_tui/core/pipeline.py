@@ -135,7 +135,10 @@ class Pipeline:
         attachments: list[str | Path] = (),
         provider: str | None = None,
         model: str | None = None,
+        answer_to: int | None = None,
     ) -> TurnResult:
+        """One turn. `answer_to` names a stored question to answer again (retry, regenerate):
+        it is not stored twice, and the memory holds only what came before it."""
         # A configured key pasted into a question is scrubbed before it goes anywhere:
         # into the database, the session name, or to the model.
         prompt = self.redact.exact(prompt)
@@ -178,7 +181,7 @@ class Pipeline:
                     limit=self.config.memory.recall_limit,
                     budget=min(self.config.memory.recall_tokens, budget),
                 )
-            past = memory.usable(self.store.sessions.messages(session.id))
+            past = memory.usable(self.store.sessions.messages(session.id, before_id=answer_to))
             history, history_tokens = memory.select_history(past, budget - notes_tokens)
             st.summary = f"{len(history)}/{len(past)} messages, {history_tokens} tokens (budget {budget})"
             if self.config.memory.recall:
@@ -191,11 +194,15 @@ class Pipeline:
             messages += history
             messages.append(ChatMessage("user", user_content))
             prompt_tokens = sum(estimate_tokens(m.content) + memory.MESSAGE_OVERHEAD for m in messages)
-            # The question is kept before the model is called: whatever happens next, it is not lost.
-            user_message_id = self.store.sessions.add_message(
-                session.id, "user", prompt, provider=prov.name, model=model
-            )
-            st.summary = f"{len(messages)} messages, ~{prompt_tokens} tokens; question stored (#{user_message_id})"
+            if answer_to is not None:
+                user_message_id = answer_to
+                st.summary = f"{len(messages)} messages, ~{prompt_tokens} tokens; answering #{answer_to} again"
+            else:
+                # The question is kept before the model is called: whatever happens next, it is not lost.
+                user_message_id = self.store.sessions.add_message(
+                    session.id, "user", prompt, provider=prov.name, model=model
+                )
+                st.summary = f"{len(messages)} messages, ~{prompt_tokens} tokens; question stored (#{user_message_id})"
             st.detail = {"messages": len(messages), "tokens_est": prompt_tokens}
 
         writer = _AnswerWriter(self.store, session.id, prov.name, model)

@@ -117,6 +117,51 @@ class SessionStore:
     def list(self, limit: int = 50, offset: int = 0) -> list[Session]:
         return self._sessions("ORDER BY s.updated_at DESC, s.id DESC LIMIT ? OFFSET ?", [limit, offset])
 
+    def branch(self, session_id: int, message_id: int, name: str | None = None) -> Session:
+        """A new session holding a copy of this one's messages up to and including
+        `message_id`, linked to its parent; the original is left as it was."""
+        parent = self.get(session_id)
+        if parent is None:
+            raise ValueError(f"no session {session_id}")
+        new = self.create(
+            name or f"{parent.name} (branch)",
+            provider=parent.provider,
+            model=parent.model,
+            system_prompt=parent.system_prompt,
+            parent_id=parent.id,
+            parent_message_id=message_id,
+        )
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT INTO messages (session_id, role, content, status, prompt_tokens, completion_tokens,"
+                " provider, model, error, created_at, updated_at)"
+                " SELECT ?, role, content, status, prompt_tokens, completion_tokens, provider, model, error,"
+                " created_at, updated_at FROM messages WHERE session_id = ? AND id <= ? ORDER BY id",
+                [new.id, session_id, message_id],
+            )
+        return self.get(new.id)
+
+    def sessions_matching(self, text: str, limit: int = 50) -> list[Session]:
+        """Sessions whose name or messages match `text` (full-text), best first."""
+        query = fts_query(text)
+        if not query:
+            return self.list(limit)
+        # Ranked message hits, reduced to their sessions in order of each one's best hit.
+        hits = self.db.conn.execute(
+            "SELECT m.session_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+            " WHERE messages_fts MATCH ? ORDER BY bm25(messages_fts) LIMIT ?",
+            [query, limit * 20],
+        ).fetchall()
+        ids = [row[0] for row in hits]
+        like = f"%{text.strip()}%"
+        named = [r[0] for r in self.db.conn.execute("SELECT id FROM sessions WHERE name LIKE ? LIMIT ?", [like, limit])]
+        order = list(dict.fromkeys(named + ids))[:limit]
+        found = {s.id: s for s in self._sessions(f"WHERE s.id IN ({', '.join('?' for _ in order)})", order)} if order else {}
+        return [found[i] for i in order if i in found]
+
+    def message_count(self, session_id: int) -> int:
+        return self.db.conn.execute("SELECT count(*) FROM messages WHERE session_id = ?", [session_id]).fetchone()[0]
+
     def rename(self, session_id: int, name: str) -> None:
         with self.db.conn:
             self.db.conn.execute("UPDATE sessions SET name = ?, updated_at = ? WHERE id = ?", [name, now(), session_id])

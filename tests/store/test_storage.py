@@ -151,3 +151,22 @@ def test_two_connections_write_concurrently(tmp_path):
     assert a.db.execute("SELECT count(*) FROM messages").fetchone()[0] == 100
     a.close()
     b.close()
+
+
+def test_branch_copies_messages_up_to_the_chosen_one(store):
+    s = store.sessions.create("trunk", provider="local", model="m")
+    ids = [store.sessions.add_message(s.id, role, f"{role} {i}") for i, role in enumerate(["user", "assistant", "user", "assistant"])]
+    b = store.sessions.branch(s.id, ids[1])
+    assert b.parent_id == s.id and b.parent_message_id == ids[1] and b.name == "trunk (branch)"
+    assert [m.content for m in store.sessions.messages(b.id)] == ["user 0", "assistant 1"]
+    assert len(store.sessions.messages(s.id)) == 4
+
+
+def test_sessions_matching_by_name_and_content(store):
+    a = store.sessions.create("parser work")
+    b = store.sessions.create("other")
+    store.sessions.add_message(b.id, "user", "the tokenizer of the parser breaks")
+    c = store.sessions.create("unrelated")
+    store.sessions.add_message(c.id, "user", "nothing here")
+    assert [s.id for s in store.sessions.sessions_matching("parser")] == [a.id, b.id]
+    assert store.sessions.sessions_matching("zzz") == []
