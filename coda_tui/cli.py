@@ -112,10 +112,23 @@ def cli(ctx: click.Context) -> None:
     """
     ctx.ensure_object(dict)
     if ctx.invoked_subcommand is None:
-        _runtime(ctx)  # validates the configuration before anything else
-        click.echo(
-            "coda: the terminal app is not built yet; use the headless commands meanwhile:\n"
-            "  coda ask 'your question'      (coda --help lists them all)"
+        rt = _runtime(ctx)
+        provider = _opt(ctx, "provider")
+        rt.config.provider(provider)  # config problems exit 2 here, before the screen changes
+        from coda_tui.ui.keys import load_active_keymap
+
+        keymap = load_active_keymap(rt.config)  # so does a broken keymap
+        rt.store  # and an unusable database
+        from coda_tui.ui.app import run_app
+
+        project = _opt(ctx, "project")
+        run_app(
+            rt,
+            session_ref=_opt(ctx, "session"),
+            provider=provider,
+            model=_opt(ctx, "model"),
+            project=Path(project) if project else None,
+            keymap=keymap,
         )
 
 

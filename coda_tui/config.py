@@ -121,9 +121,18 @@ class MemoryConfig:
 
 
 @dataclass
+class UIConfig:
+    # A built-in keymap (default, vim, emacs), one in <config dir>/keymaps, or a file path.
+    keymap: str = "default"
+    # The theme to start with until one is picked in the app (then that one is remembered).
+    theme: str = "dark"
+
+
+@dataclass
 class Config:
     general: GeneralConfig = field(default_factory=GeneralConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
+    ui: UIConfig = field(default_factory=UIConfig)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     path: Path | None = None
     # Was the file actually there? (A missing default file is fine; a missing --config is not.)
@@ -169,7 +178,7 @@ def _is_openai_cloud(url: str) -> bool:
 
 # --- loading ---------------------------------------------------------------------------
 
-_SECTIONS: dict[str, type] = {"general": GeneralConfig, "memory": MemoryConfig}
+_SECTIONS: dict[str, type] = {"general": GeneralConfig, "memory": MemoryConfig, "ui": UIConfig}
 
 
 def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:

@@ -1,0 +1,532 @@
+"""The coda terminal app: four panes over the same core as the CLI.
+
+The app only presents and dispatches. A turn runs in core.Pipeline inside a Textual
+worker on this event loop (the model itself generates in a thread, or over async HTTP);
+the core publishes events, and the subscriber here only appends to buffers and marks
+widgets for refresh, so a fast stream costs one redraw a frame, not one per token.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DirectoryTree, Footer
+
+from coda_tui.config import ConfigError
+from coda_tui.context.attachments import Attachment, AttachmentError, load_attachment
+from coda_tui.core import events as ev
+from coda_tui.core.export import to_markdown
+from coda_tui.core.runtime import Runtime
+from coda_tui.keymaps import Keymap
+from coda_tui.store import StoreError
+from coda_tui.store.sessions import Message, Session
+from coda_tui.ui import theming
+from coda_tui.ui.clipboard import copy
+from coda_tui.ui.keys import ACTION_BINDINGS, keymap_for_textual, load_active_keymap
+from coda_tui.ui.screens.dialogs import Ask
+from coda_tui.ui.screens.help import HelpScreen
+from coda_tui.ui.screens.models import ModelPicker
+from coda_tui.ui.screens.sessions import SessionsScreen
+from coda_tui.ui.state import UIState
+from coda_tui.ui.widgets.chat import ChatInput, ChatPane
+from coda_tui.ui.widgets.code import CodePane
+from coda_tui.ui.widgets.context import AttachmentList, ContextPane, ProjectTree
+from coda_tui.ui.widgets.messages import WINDOW, MessageList, MessageView, code_blocks, meta_line
+from coda_tui.ui.widgets.pipeline import PipelinePane
+from coda_tui.ui.widgets.status import StatusBar
+
+NARROW = 100
+# Tab stops, in order: the chat input, the conversation, then the other panes.
+FOCUS_ORDER = ("#chat-input", "#messages", "#code-view", "#project-tree", "#pipeline-history")
+PANE_OF = {"#chat-input": "#chat", "#messages": "#chat", "#code-view": "#code", "#project-tree": "#context", "#pipeline-history": "#pipeline"}
+
+
+class CodaApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "coda"
+    BINDINGS = ACTION_BINDINGS
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        session_ref: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        project: Path | None = None,
+        keymap: Keymap | None = None,
+    ) -> None:
+        super().__init__()
+        self.rt = runtime
+        self.project = (project or Path.cwd()).resolve()
+        self.state = UIState.load()
+        self.keymap = keymap or load_active_keymap(runtime.config)
+        self.set_keymap(keymap_for_textual(self.keymap))
+        self.theme_specs = theming.register_all(self)
+        self.session: Session | None = None
+        self._session_ref = session_ref
+        self.provider_name = runtime.config.provider(provider).name
+        self.model = model
+        self.attachments: list[Attachment] = []
+        self._turn_view: MessageView | None = None
+        self._last_question: tuple[str, int | None] | None = None
+        self._last_failed = False
+        self._live_timer = None
+        self._unsubscribe = runtime.bus.subscribe(self._on_core_event)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While a dialog is open, app-wide keys other than quit belong to the dialog.
+        if len(self.screen_stack) > 1 and action not in ("quit", "command_palette"):
+            return False
+        return True
+
+    # --- layout ------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield ContextPane(self.project, id="context")
+            yield ChatPane(id="chat")
+            with Vertical(id="right"):
+                yield CodePane(id="code")
+                yield PipelinePane(id="pipeline")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        wanted = self.state.theme or self.rt.config.ui.theme
+        self.theme = wanted if wanted in self.theme_specs else "dark"
+        self._apply_code_style()
+        self._apply_layout()
+        self.query_one(ChatInput).focus()
+        session = None
+        if self._session_ref:
+            session = self.rt.store.sessions.find(self._session_ref) or self.rt.store.sessions.create(self._session_ref)
+        await self.open_session(session)
+        self.query_one(PipelinePane).load_history(self.rt.store.traces.recent(30))
+        self.check_health()
+        theming.watch_user_themes(self)
+
+    def on_resize(self) -> None:
+        self.screen.set_class(self.size.width < NARROW, "-narrow")
+        self._apply_layout()
+
+    def _apply_layout(self) -> None:
+        narrow = self.size.width < NARROW
+        self.query_one("#context").display = self.state.show_context and not (narrow and not self._shown_on_narrow("context"))
+        self.query_one("#code").display = self.state.show_code and not (narrow and not self._shown_on_narrow("code"))
+        self.query_one("#pipeline").display = self.state.show_pipeline
+        self.query_one("#right").display = self.query_one("#code").display or self.query_one("#pipeline").display
+
+    def _shown_on_narrow(self, pane: str) -> bool:
+        return pane in getattr(self, "_narrow_shown", set())
+
+    def _toggle(self, pane: str) -> None:
+        if self.size.width < NARROW and pane in ("context", "code"):
+            # On a narrow screen a toggle shows the pane for this run only; the saved
+            # layout is for wide screens.
+            shown = getattr(self, "_narrow_shown", set())
+            shown.symmetric_difference_update({pane})
+            self._narrow_shown = shown
+            if pane in shown and not getattr(self.state, f"show_{pane}"):
+                setattr(self.state, f"show_{pane}", True)
+        else:
+            setattr(self.state, f"show_{pane}", not getattr(self.state, f"show_{pane}"))
+            self.state.save()
+        self._apply_layout()
+        focused = self.focused
+        if focused is not None and not focused.display or (focused and not self._visible(focused)):
+            self.query_one(ChatInput).focus()
+
+    def _visible(self, widget) -> bool:
+        node = widget
+        while node is not None and node is not self.screen:
+            if not node.display:
+                return False
+            node = node.parent
+        return True
+
+    # --- sessions ----------------------------------------------------------------------
+
+    async def open_session(self, session: Session | None) -> None:
+        self.session = session
+        messages = self.query_one(MessageList)
+        status = self.query_one(StatusBar)
+        if session is None:
+            await messages.show([], None, self._meta_for)
+            status.session = ""
+        else:
+            if session.provider and session.provider in self.rt.config.providers:
+                self.provider_name = session.provider
+                self.model = session.model
+            window = self.rt.store.sessions.messages(session.id, limit=WINDOW)
+            self._timings = self.rt.store.traces.timings_for([m.id for m in window if m.role == "assistant"])
+            await messages.show(window, self._older, self._meta_for)
+            status.session = session.name
+            self.state.last_session = session.id
+            self.state.save()
+        self._last_question = None
+        self._show_model()
+
+    def _older(self, before_id: int, count: int) -> list[Message]:
+        older = self.rt.store.sessions.messages(self.session.id, limit=count, before_id=before_id)
+        self._timings.update(self.rt.store.traces.timings_for([m.id for m in older if m.role == "assistant"]))
+        return older
+
+    def _meta_for(self, m: Message) -> str:
+        ttft, total, tokens = getattr(self, "_timings", {}).get(m.id, (None, None, None))
+        return meta_line(m.model, m.completion_tokens or tokens, ttft, total)
+
+    def _show_model(self) -> None:
+        prov = self.rt.providers.get(self.provider_name)
+        status = self.query_one(StatusBar)
+        status.provider = self.provider_name
+        status.model = self.rt.pipeline.pick_model(prov, self.model, self.session)
+
+    def check_health(self) -> None:
+        self.run_worker(self._health(), group="health", exclusive=True, exit_on_error=False)
+
+    async def _health(self) -> None:
+        status = self.query_one(StatusBar)
+        status.health = "checking"
+        try:
+            health = await self.rt.providers.get(self.provider_name).health()
+        except Exception as exc:  # noqa: BLE001 - shown in the status bar
+            status.health, status.health_detail = "down", str(exc)
+            return
+        status.health, status.health_detail = ("ok" if health.ok else "down"), health.detail
+
+    # --- a turn ------------------------------------------------------------------------
+
+    @property
+    def turn_running(self) -> bool:
+        return any(w.group == "turn" and not w.is_finished for w in self.workers)
+
+    async def on_chat_input_submitted(self, event: ChatInput.Submitted) -> None:
+        if self.turn_running:
+            self.notify("A turn is running: Esc cancels it.", severity="warning")
+            self.query_one(ChatInput).load_text(event.text)
+            return
+        await self.start_turn(event.text)
+
+    async def start_turn(self, prompt: str, answer_to: int | None = None) -> None:
+        messages = self.query_one(MessageList)
+        if answer_to is None:
+            await messages.add(MessageView("user", prompt))
+        status = self.query_one(StatusBar)
+        self._turn_view = await messages.add(MessageView("assistant", "", model=status.model, status="partial"))
+        self._last_question = (prompt, answer_to)
+        self.run_worker(self._run_turn(prompt, answer_to), group="turn", exclusive=True, exit_on_error=False)
+
+    async def _run_turn(self, prompt: str, answer_to: int | None) -> None:
+        try:
+            result = await self.rt.pipeline.run(
+                prompt,
+                session=self.session,
+                attachments=list(self.attachments),
+                provider=self.provider_name,
+                model=self.model,
+                answer_to=answer_to,
+            )
+        except (ConfigError, AttachmentError, StoreError) as exc:
+            # Nothing was answered: say why, and give the question back to edit.
+            view = self._turn_view
+            if view is not None:
+                await view.finish("error", "", str(exc))
+            self.query_one(ChatInput).load_text(prompt)
+            self._last_failed = True
+            return
+        if self._last_question and self._last_question[1] is None:
+            self._last_question = (prompt, result.user_message_id)
+
+    def _on_core_event(self, event: ev.Event) -> None:
+        """Called synchronously by the core, on this loop: only cheap bookkeeping here."""
+        pane = self.query_one(PipelinePane)
+        waterfall = pane.waterfall
+        if isinstance(event, ev.TokenChunk):
+            if self._turn_view is not None:
+                self._turn_view.append(event.text)
+            waterfall.token(event.count, event.ttft_ms)
+        elif isinstance(event, ev.StageStarted):
+            waterfall.stage_started(event.name, event.start_ms)
+        elif isinstance(event, ev.StageFinished):
+            waterfall.stage_finished(event.name, event.start_ms, event.duration_ms, event.summary)
+        elif isinstance(event, ev.TurnStarted):
+            if self.session is None or self.session.id != event.session_id:
+                self.session = self.rt.store.sessions.get(event.session_id)
+                self.query_one(StatusBar).session = self.session.name if self.session else ""
+                self.state.last_session = event.session_id
+            waterfall.start(f"turn · {event.provider}/{event.model}")
+            self.query_one(StatusBar).activity = "answering… (Esc cancels)"
+            self._live_timer = self.set_interval(1 / 10, waterfall.refresh)
+        elif isinstance(event, ev.Retrying):
+            self.query_one(StatusBar).activity = f"retrying in {event.delay_s:.1f} s: {event.reason[:60]}"
+        elif isinstance(event, ev.TurnFinished):
+            if self._live_timer is not None:
+                self._live_timer.stop()
+                self._live_timer = None
+            waterfall.finish(event.trace)
+            pane.add_trace(event.trace)
+            self._last_failed = event.status in ("error", "partial")
+            status = self.query_one(StatusBar)
+            status.activity = {"complete": "", "cancelled": "cancelled: the partial answer is kept"}.get(
+                event.status, ("failed" if event.status == "error" else "cut short") + f": {self.keymap.key_string('retry')} retries"
+            )
+            view, self._turn_view = self._turn_view, None
+            if view is not None:
+                t = event.trace
+                meta = meta_line(t.model, t.tokens, t.ttft_ms, t.total_ms)
+                error = event.error
+                if error and event.status in ("error", "partial"):
+                    error += f"  —  {self.keymap.key_string('retry')} retries"
+                self.call_later(view.finish, event.status, meta, error, event.message_id)
+            self.attachments.clear()
+            self.query_one(ContextPane).show_attachments(self.attachments)
+
+    # --- actions -----------------------------------------------------------------------
+
+    def action_cancel(self) -> None:
+        if self.turn_running:
+            self.workers.cancel_group(self, "turn")
+        elif self.screen.maximized is not None:
+            self.screen.minimize()
+
+    def _focus_index(self) -> int:
+        focused = self.focused
+        for i, sel in enumerate(FOCUS_ORDER):
+            if focused is not None and focused.id == sel[1:]:
+                return i
+        return -1
+
+    def _cycle(self, step: int) -> None:
+        start = self._focus_index()
+        for k in range(1, len(FOCUS_ORDER) + 1):
+            sel = FOCUS_ORDER[(start + step * k) % len(FOCUS_ORDER)]
+            widget = self.query_one(sel)
+            if self._visible(widget):
+                widget.focus()
+                return
+
+    def action_focus_next(self) -> None:
+        self._cycle(1)
+
+    def action_focus_previous(self) -> None:
+        self._cycle(-1)
+
+    def _focus_pane(self, pane: str, target: str) -> None:
+        if not self._visible(self.query_one(target)):
+            self._toggle(pane)
+        self.query_one(target).focus()
+
+    def action_focus_chat(self) -> None:
+        self._focus_pane("chat", "#chat-input")
+
+    def action_focus_code(self) -> None:
+        self._focus_pane("code", "#code-view")
+
+    def action_focus_context(self) -> None:
+        self._focus_pane("context", "#project-tree")
+
+    def action_focus_pipeline(self) -> None:
+        self._focus_pane("pipeline", "#pipeline-history")
+
+    def action_toggle_context(self) -> None:
+        self._toggle("context")
+
+    def action_toggle_code(self) -> None:
+        self._toggle("code")
+
+    def action_toggle_pipeline(self) -> None:
+        self._toggle("pipeline")
+
+    def action_zoom(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            return
+        focused = self.focused
+        pane_id = PANE_OF.get(f"#{focused.id}") if focused is not None else None
+        if pane_id:
+            self.screen.maximize(self.query_one(pane_id), container=False)
+
+    async def action_new_session(self) -> None:
+        await self.open_session(None)
+        self.notify("New session: it is saved with your first question.")
+
+    async def action_clear_session(self) -> None:
+        await self.open_session(None)
+
+    def action_export_session(self) -> None:
+        if self.session is None:
+            self.notify("Nothing to export yet.", severity="warning")
+            return
+        session = self.session
+        default = str(self.project / f"coda-session-{session.id}.md")
+
+        def write(path: str | None) -> None:
+            if not path:
+                return
+            target = Path(path).expanduser()
+            text = to_markdown(session, self.rt.store.sessions.messages(session.id), self.rt.redact)
+            try:
+                target.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                self.notify(f"Cannot write {target}: {exc.strerror}", severity="error")
+                return
+            self.notify(f"Exported to {target}")
+
+        self.push_screen(Ask("Export this session as Markdown to:", default), write)
+
+    def action_open_file(self) -> None:
+        def opened(path: str | None) -> None:
+            if path:
+                self.show_file(Path(path).expanduser())
+
+        self.push_screen(Ask("Open file:", "", placeholder=f"path, relative to {self.project}"), opened)
+
+    def show_file(self, path: Path) -> None:
+        if not path.is_absolute():
+            path = self.project / path
+        if not self.state.show_code or not self._visible(self.query_one("#code")):
+            self._toggle("code")
+        error = self.query_one(CodePane).open_file(path)
+        if error:
+            self.notify(error, severity="error")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.keymap.name, [(", ".join(keys), action, desc) for action, keys, desc in self._key_rows()]))
+
+    def _key_rows(self) -> list[tuple[str, list[str], str]]:
+        from coda_tui.ui.keys import describe
+
+        return [(action, keys, describe(action)) for action, keys in sorted(self.keymap.bindings.items())]
+
+    def action_sessions(self) -> None:
+        def chosen(session_id: int | None) -> None:
+            if session_id is not None:
+                self.call_later(self.open_session, self.rt.store.sessions.get(session_id))
+
+        self.push_screen(SessionsScreen(self.rt.store.sessions, self.session.id if self.session else None), chosen)
+
+    def action_pick_model(self) -> None:
+        status = self.query_one(StatusBar)
+
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice is None:
+                return
+            self.provider_name, self.model = choice
+            if self.session is not None:
+                self.rt.store.sessions.set_model(self.session.id, *choice)
+                self.session.provider, self.session.model = choice
+            self._show_model()
+            self.check_health()
+
+        self.push_screen(ModelPicker(self.rt.providers, (status.provider, status.model)), chosen)
+
+    async def action_regenerate(self) -> None:
+        if self.turn_running:
+            return
+        question = self._last_question
+        if question is None and self.session is not None:
+            last_user = [m for m in self.rt.store.sessions.messages(self.session.id, limit=4) if m.role == "user"]
+            if last_user:
+                question = (last_user[-1].content, last_user[-1].id)
+        if question is None or question[1] is None:
+            self.notify("No question to answer again.", severity="warning")
+            return
+        views = self.query_one(MessageList).views
+        if views and views[-1].role == "assistant":
+            await views[-1].remove()
+        await self.start_turn(question[0], answer_to=question[1])
+
+    async def action_retry(self) -> None:
+        await self.action_regenerate()
+
+    def action_edit_last(self) -> None:
+        views = [v for v in self.query_one(MessageList).views if v.role == "user"]
+        if views:
+            chat_input = self.query_one(ChatInput)
+            chat_input.load_text(views[-1].text)
+            chat_input.focus()
+
+    def _last_answer(self) -> str:
+        views = [v for v in self.query_one(MessageList).views if v.role == "assistant" and v.text]
+        return views[-1].text if views else ""
+
+    def action_copy_answer(self) -> None:
+        text = self._last_answer()
+        self.notify(copy(self, text) if text else "No answer to copy yet.")
+
+    def action_copy_code(self) -> None:
+        blocks = code_blocks(self._last_answer())
+        self.notify(copy(self, blocks[-1]) if blocks else "The last answer has no code block.")
+
+    def action_theme_next(self) -> None:
+        names = sorted(self.theme_specs)
+        current = names.index(self.theme) if self.theme in names else -1
+        self.set_theme(names[(current + 1) % len(names)])
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+        self.state.theme = name
+        self.state.save()
+        self._apply_code_style()
+        self.notify(f"Theme: {name}")
+
+    def _apply_code_style(self) -> None:
+        spec = self.theme_specs.get(self.theme)
+        if spec is not None:
+            self.query_one(CodePane).view.set_style(spec.pygments_style)
+
+    # --- messages from widgets ---------------------------------------------------------
+
+    def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
+        self.show_file(Path(event.path))
+
+    def on_project_tree_attach(self, event: ProjectTree.Attach) -> None:
+        try:
+            item = load_attachment(event.path)
+        except AttachmentError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if all(a.path != item.path for a in self.attachments):
+            self.attachments.append(item)
+        self.query_one(ContextPane).show_attachments(self.attachments)
+
+    def on_attachment_list_detach(self, event: AttachmentList.Detach) -> None:
+        if 0 <= event.index < len(self.attachments):
+            del self.attachments[event.index]
+            self.query_one(ContextPane).show_attachments(self.attachments)
+
+    async def on_message_list_branch(self, event: MessageList.Branch) -> None:
+        if self.session is None:
+            return
+        branch = self.rt.store.sessions.branch(self.session.id, event.message_id)
+        await self.open_session(branch)
+        self.notify(f"Branched into '{branch.name}'")
+
+    def on_message_list_copy(self, event: MessageList.Copy) -> None:
+        self.notify(copy(self, event.text))
+
+    # --- command palette ---------------------------------------------------------------
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        from coda_tui.ui.keys import describe
+
+        for action, keys in sorted(self.keymap.bindings.items()):
+            if action in ("command_palette", "send", "newline", "history_previous", "history_next", "cancel"):
+                continue
+            if hasattr(self, f"action_{action}"):
+                yield SystemCommand(describe(action), f"{action} ({', '.join(keys)})", getattr(self, f"action_{action}"))
+        for name in sorted(self.theme_specs):
+            yield SystemCommand(f"Theme: {name}", "switch the colour theme (remembered)", lambda n=name: self.set_theme(n))
+
+    async def on_unmount(self) -> None:
+        self._unsubscribe()
+        await self.rt.aclose()
+
+
+def run_app(runtime: Runtime, **kwargs) -> None:
+    CodaApp(runtime, **kwargs).run()

@@ -1,0 +1,229 @@
+"""Chat messages: one view a message, and the scrolling list that keeps only a window of
+them mounted, loading older ones as the user scrolls up."""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message as TMessage
+from textual.widgets import Markdown, Static
+
+from coda_tui.store.sessions import Message
+from coda_tui.textsafe import inert
+
+# Messages mounted when a session opens, and fetched each time the top is reached.
+WINDOW = 24
+BATCH = 24
+# Streaming text reaches the Markdown widget at most this often (seconds): tokens arriving
+# in between are joined into one write, so a fast stream costs one update a frame.
+FLUSH_INTERVAL = 1 / 30
+
+_FENCE = re.compile(r"^(```+|~~~+)[^\n]*\n(.*?)^\1[ \t]*$", re.S | re.M)
+
+
+def code_blocks(markdown: str) -> list[str]:
+    return [m.group(2) for m in _FENCE.finditer(markdown)]
+
+
+def meta_line(model: str | None, tokens: int | None, ttft_ms: float | None, total_ms: float | None) -> str:
+    parts = [model or ""]
+    if tokens:
+        parts.append(f"{tokens} tokens")
+    if ttft_ms is not None:
+        parts.append(f"first token {ttft_ms:,.0f} ms")
+    if total_ms is not None:
+        parts.append(f"{total_ms / 1000:.1f} s")
+    return " · ".join(p for p in parts if p)
+
+
+class MessageView(Vertical):
+    """A question or an answer. Answers stream into a Markdown widget."""
+
+    DEFAULT_CSS = """
+    MessageView { height: auto; padding: 0 1; margin: 0 0 1 0; }
+    MessageView .msg-head { color: $text-muted; text-style: bold; }
+    MessageView.-user .msg-head { color: $accent; }
+    MessageView.-assistant .msg-head { color: $primary; }
+    MessageView .msg-meta { color: $text-muted; height: auto; }
+    MessageView .msg-error { color: $error; height: auto; }
+    MessageView Markdown { margin: 0; padding: 0; }
+    MessageView.-selected { background: $boost; }
+    """
+
+    def __init__(self, role: str, text: str = "", *, message_id: int | None = None, status: str = "complete",
+                 model: str | None = None, error: str | None = None, meta: str = "") -> None:
+        super().__init__(classes=f"-{role}")
+        self.role = role
+        self.message_id = message_id
+        self.status = status
+        self.text = text
+        self.model = model
+        self.error = error
+        self._meta = meta
+        self._pending: list[str] = []
+        self._stream = None
+        self._flush_timer = None
+
+    def compose(self):
+        head = "You" if self.role == "user" else "Assistant"
+        if self.role == "assistant" and self.model:
+            head += f" · {inert(self.model)}"
+        yield Static(head, classes="msg-head", markup=False)
+        if self.role == "user":
+            yield Static(inert(self.text), classes="msg-body", markup=False)
+        else:
+            yield Markdown(inert(self.text), open_links=False)
+        yield Static(self._meta_text(), classes="msg-meta", markup=False)
+        yield Static(inert(self.error or ""), classes="msg-error", markup=False)
+
+    def _meta_text(self) -> str:
+        note = "" if self.status == "complete" else f"{self.status} · "
+        return (note + self._meta) if (self._meta or note) else ""
+
+    # --- streaming ---------------------------------------------------------------------
+
+    def append(self, chunk: str) -> None:
+        self.text += chunk
+        self._pending.append(inert(chunk))
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(FLUSH_INTERVAL, self._flush)
+
+    async def _flush(self) -> None:
+        self._flush_timer = None
+        if not self._pending:
+            return
+        fragment = "".join(self._pending)
+        self._pending.clear()
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self.query_one(Markdown))
+        await self._stream.write(fragment)
+
+    async def finish(self, status: str, meta: str, error: str | None = None, message_id: int | None = None) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        await self._flush()
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.status, self._meta, self.error = status, meta, error
+        if message_id is not None:
+            self.message_id = message_id
+        self.query_one(".msg-meta", Static).update(self._meta_text())
+        self.query_one(".msg-error", Static).update(inert(error or ""))
+
+
+class MessageList(VerticalScroll, can_focus=True):
+    """The conversation. Only a window of messages is mounted: a session of thousands
+    opens as fast as one of ten, and older messages arrive when scrolled to."""
+
+    ALLOW_MAXIMIZE = False
+    BINDINGS = [
+        Binding("up", "select(-1)", "Previous message", show=False),
+        Binding("down", "select(1)", "Next message", show=False),
+        Binding("b", "branch", "Branch here", id="branch"),
+        Binding("c", "copy_message", "Copy message", id="copy_message"),
+    ]
+
+    class Branch(TMessage):
+        def __init__(self, message_id: int) -> None:
+            super().__init__()
+            self.message_id = message_id
+
+    class Copy(TMessage):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._fetch_older: Callable[[int, int], list[Message]] | None = None
+        self._more_older = False
+        self._loading = False
+        self.selected: int | None = None
+
+    async def show(self, messages: list[Message], fetch_older: Callable[[int, int], list[Message]] | None,
+                   meta: Callable[[Message], str]) -> None:
+        """Replace the content with `messages` (the newest window of a session)."""
+        self._fetch_older = fetch_older
+        self._meta = meta
+        self._more_older = fetch_older is not None and len(messages) >= WINDOW
+        self.selected = None
+        await self.remove_children()
+        await self.mount_all([self._view(m) for m in messages])
+        self.scroll_end(animate=False)
+        self.anchor()
+
+    def _view(self, m: Message) -> MessageView:
+        return MessageView(m.role, m.content, message_id=m.id, status=m.status, model=m.model,
+                           error=m.error, meta=self._meta(m) if m.role == "assistant" else "")
+
+    @property
+    def views(self) -> list[MessageView]:
+        return list(self.query_children(MessageView))
+
+    async def add(self, view: MessageView) -> MessageView:
+        await self.mount(view)
+        self.scroll_end(animate=False)
+        self.anchor()
+        return view
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new <= 0 and self._more_older and not self._loading:
+            self._loading = True
+            self.call_after_refresh(self._load_older)
+
+    async def _load_older(self) -> None:
+        try:
+            views = self.views
+            oldest = next((v.message_id for v in views if v.message_id is not None), None)
+            if oldest is None or self._fetch_older is None:
+                self._more_older = False
+                return
+            older = self._fetch_older(oldest, BATCH)
+            self._more_older = len(older) >= BATCH
+            if not older:
+                return
+            before_height = self.virtual_size.height
+            await self.mount_all([self._view(m) for m in older], before=views[0] if views else None)
+
+            def keep_place() -> None:
+                # Hold the message the user was reading where it was on the screen.
+                self.scroll_to(y=self.virtual_size.height - before_height, animate=False)
+
+            self.call_after_refresh(keep_place)
+        finally:
+            self._loading = False
+
+    # --- selection (keyboard) ----------------------------------------------------------
+
+    def action_select(self, delta: int) -> None:
+        views = self.views
+        if not views:
+            return
+        index = len(views) - 1 if self.selected is None else max(0, min(len(views) - 1, self.selected + delta))
+        if self.selected is not None and self.selected < len(views):
+            views[self.selected].remove_class("-selected")
+        self.selected = index
+        views[index].add_class("-selected")
+        self.scroll_to_widget(views[index], animate=False)
+
+    def selected_view(self) -> MessageView | None:
+        views = self.views
+        if self.selected is None or self.selected >= len(views):
+            return None
+        return views[self.selected]
+
+    def action_branch(self) -> None:
+        view = self.selected_view()
+        if view and view.message_id:
+            self.post_message(self.Branch(view.message_id))
+
+    def action_copy_message(self) -> None:
+        view = self.selected_view()
+        if view:
+            self.post_message(self.Copy(view.text))

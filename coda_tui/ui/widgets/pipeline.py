@@ -1,0 +1,227 @@
+"""The pipeline pane: a live waterfall of the running turn's stages, and the last turns
+with a sparkline of their time to first token. It reads the same trace records as
+`coda trace`, so history survives restarts."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import DataTable, Sparkline, Static
+
+from coda_tui.store.traces import TraceRecord
+from coda_tui.textsafe import inert
+
+NAME_W = 8
+MS_W = 9
+HISTORY = 30
+
+
+@dataclass
+class StageBar:
+    name: str
+    start_ms: float
+    duration_ms: float | None = None  # None while running
+    summary: str = ""
+
+
+class Waterfall(Widget):
+    """Stages on a shared time axis: where this turn's time went, as it happens."""
+
+    COMPONENT_CLASSES = {"waterfall--bar", "waterfall--running", "waterfall--llm", "waterfall--dim", "waterfall--error"}
+    DEFAULT_CSS = """
+    Waterfall { height: auto; min-height: 6; text-wrap: nowrap; text-overflow: ellipsis; }
+    Waterfall > .waterfall--bar { color: $primary; }
+    Waterfall > .waterfall--running { color: $warning; }
+    Waterfall > .waterfall--llm { color: $accent; }
+    Waterfall > .waterfall--dim { color: $text-muted; }
+    Waterfall > .waterfall--error { color: $error; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.stages: list[StageBar] = []
+        self.title = "no turn yet: ask something in the chat"
+        self.ttft_ms: float | None = None
+        self.tokens = 0
+        self.tps: float | None = None
+        self.status = ""
+        self.show_summaries = False
+        self._t0: float | None = None  # perf_counter at the turn's start, while live
+        self._first_token_at: float | None = None
+
+    # --- live turn ---------------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        return self._t0 is not None
+
+    def start(self, title: str) -> None:
+        self.stages, self.title = [], title
+        self.ttft_ms, self.tokens, self.tps, self.status = None, 0, None, "running"
+        self.show_summaries = False
+        self._t0 = time.perf_counter()
+        self._first_token_at = None
+        self.refresh(layout=True)
+
+    def now_ms(self) -> float:
+        return (time.perf_counter() - self._t0) * 1000 if self._t0 else 0.0
+
+    def stage_started(self, name: str, start_ms: float) -> None:
+        self.stages.append(StageBar(name, start_ms))
+        self.refresh(layout=True)
+
+    def stage_finished(self, name: str, start_ms: float, duration_ms: float, summary: str) -> None:
+        for bar in reversed(self.stages):
+            if bar.name == name and bar.duration_ms is None:
+                bar.duration_ms, bar.summary = duration_ms, summary
+                break
+        self.refresh()
+
+    def token(self, count: int, ttft_ms: float) -> None:
+        now = time.perf_counter()
+        if self._first_token_at is None:
+            self._first_token_at = now
+        self.ttft_ms, self.tokens = ttft_ms, count
+        gen = now - self._first_token_at
+        self.tps = (count - 1) / gen if count > 1 and gen > 0.05 else None
+
+    def finish(self, trace: TraceRecord) -> None:
+        self._t0 = None
+        self.show_trace(trace, summaries=False)
+
+    # --- a stored turn -----------------------------------------------------------------
+
+    def show_trace(self, trace: TraceRecord, summaries: bool = True) -> None:
+        self._t0 = None
+        self.stages = [StageBar(s.name, s.start_ms, s.duration_ms or 0.0, s.summary) for s in trace.stages]
+        self.title = f"turn {trace.id} · {trace.provider}/{trace.model}"
+        self.ttft_ms, self.tokens, self.tps, self.status = trace.ttft_ms, trace.tokens or 0, trace.tokens_per_s, trace.status
+        self.show_summaries = summaries
+        self.refresh(layout=True)
+
+    # --- drawing -----------------------------------------------------------------------
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        per = 2 if self.show_summaries else 1
+        return 2 + per * max(1, len(self.stages))
+
+    def render(self) -> Text:
+        width = max(20, self.size.width)
+        bar_w = max(4, width - NAME_W - MS_W - 2)
+        now = self.now_ms()
+        ends = [b.start_ms + (b.duration_ms if b.duration_ms is not None else now - b.start_ms) for b in self.stages]
+        total = max(ends + [1.0])
+        bar_style = self.get_component_rich_style("waterfall--bar")
+        run_style = self.get_component_rich_style("waterfall--running")
+        llm_style = self.get_component_rich_style("waterfall--llm")
+        dim = self.get_component_rich_style("waterfall--dim")
+        err = self.get_component_rich_style("waterfall--error")
+        out = Text(no_wrap=True, overflow="ellipsis")
+        out.append(inert(self.title)[: width - 1] + "\n", style="bold")
+        out.append(self._headline(total)[: width - 1] + "\n", style=err if self.status in ("error", "partial") else dim)
+        for bar, end in zip(self.stages, ends):
+            running = bar.duration_ms is None
+            dur = end - bar.start_ms
+            lead = min(bar_w - 1, int(bar.start_ms / total * bar_w))
+            size = max(1, round(dur / total * bar_w))
+            size = min(size, bar_w - lead)
+            style = run_style if running else (llm_style if bar.name == "llm" else bar_style)
+            out.append(f"{bar.name:<{NAME_W}}", style="bold" if running else "")
+            out.append(" " * lead)
+            out.append("█" * size if not running else "▓" * size, style=style)
+            out.append(" " * (bar_w - lead - size))
+            out.append(_ms(dur).rjust(MS_W) + ("…" if running else " ") + "\n")
+            if self.show_summaries and bar.summary:
+                out.append(" " * NAME_W + inert(bar.summary)[: width - NAME_W - 1] + "\n", style=dim)
+        out.rstrip()
+        return out
+
+    def _headline(self, total: float) -> str:
+        parts = []
+        if self.status:
+            parts.append(self.status)
+        parts.append(f"first token {self.ttft_ms:,.0f} ms" if self.ttft_ms is not None else "first token …" if self.live else "first token -")
+        if self.tps:
+            parts.append(f"{self.tps:.1f} tok/s")
+        if self.tokens:
+            parts.append(f"{self.tokens} tokens")
+        parts.append(f"total {total:,.0f} ms")
+        return " · ".join(parts)
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.1f}" if value < 10 else f"{value:,.0f}"
+
+
+class PipelinePane(Vertical):
+    """Live per-stage timings of the running turn, and the turns before it."""
+
+    BORDER_TITLE = "Pipeline"
+    ALLOW_MAXIMIZE = True
+    DEFAULT_CSS = """
+    PipelinePane #pipeline-spark { height: 2; margin: 1 0 0 0; }
+    PipelinePane #pipeline-spark-label { height: 1; color: $text-muted; }
+    PipelinePane DataTable { height: 1fr; min-height: 3; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Waterfall(id="waterfall")
+        yield Static("time to first token, last turns", id="pipeline-spark-label")
+        yield Sparkline([], id="pipeline-spark")
+        table = DataTable(id="pipeline-history", cursor_type="row", zebra_stripes=True)
+        for label in ("turn", "ttft ms", "total ms", "tok/s", "provider/model", "status"):
+            table.add_column(label, key=label)
+        yield table
+
+    @property
+    def waterfall(self) -> Waterfall:
+        return self.query_one(Waterfall)
+
+    def load_history(self, traces: list[TraceRecord]) -> None:
+        """`traces` newest first, as TraceStore.recent returns them."""
+        self._traces = {t.id: t for t in traces}
+        table = self.query_one(DataTable)
+        table.clear()
+        for t in traces:
+            self._add_row(table, t, at_top=False)
+        self._update_spark()
+        if traces:
+            self.waterfall.finish(traces[0])
+
+    def add_trace(self, trace: TraceRecord) -> None:
+        traces = getattr(self, "_traces", {})
+        traces[trace.id] = trace
+        self._traces = dict(sorted(traces.items(), reverse=True)[:HISTORY])
+        table = self.query_one(DataTable)
+        self._add_row(table, trace, at_top=True)
+        while table.row_count > HISTORY:
+            table.remove_row(table.coordinate_to_cell_key((table.row_count - 1, 0)).row_key)
+        self._update_spark()
+
+    def _add_row(self, table: DataTable, t: TraceRecord, at_top: bool) -> None:
+        row = (
+            str(t.id),
+            f"{t.ttft_ms:,.0f}" if t.ttft_ms is not None else "-",
+            f"{t.total_ms:,.0f}" if t.total_ms is not None else "-",
+            f"{t.tokens_per_s:.1f}" if t.tokens_per_s else "-",
+            inert(f"{t.provider}/{t.model}"),
+            t.status,
+        )
+        table.add_row(*row, key=str(t.id))
+        if at_top and table.row_count > 1:
+            # DataTable appends; keep newest first by sorting on the numeric id.
+            table.sort("turn", key=lambda v: -int(v))
+
+    def _update_spark(self) -> None:
+        values = [t.ttft_ms for t in sorted(self._traces.values(), key=lambda t: t.id) if t.ttft_ms is not None]
+        self.query_one(Sparkline).data = values[-HISTORY:]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        trace = self._traces.get(int(event.row_key.value))
+        if trace is not None:
+            self.waterfall.show_trace(trace, summaries=True)
