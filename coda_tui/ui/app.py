@@ -282,8 +282,16 @@ class CodaApp(App):
                 if error and event.status in ("error", "partial"):
                     error += f"  —  {self.keymap.key_string('retry')} retries"
                 self.call_later(view.finish, event.status, meta, error, event.message_id)
+                self._show_answer_code(view.text)
             self.attachments.clear()
             self.query_one(ContextPane).show_attachments(self.attachments)
+
+    def _show_answer_code(self, answer: str) -> None:
+        """With no file open, the code pane shows the last code block of the answer."""
+        code = self.query_one(CodePane)
+        blocks = code_blocks(answer)
+        if blocks and code.view.path is None:
+            code.show_snippet(blocks[-1], "code from the last answer (ctrl+o opens a file)")
 
     # --- actions -----------------------------------------------------------------------
 

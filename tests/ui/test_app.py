@@ -494,3 +494,55 @@ def test_hostile_model_output_is_shown_inert(harness, project):
             assert view.text == evil  # kept as received
 
     run(go())
+
+
+def test_code_from_the_answer_shows_in_the_code_pane(harness, project):
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await ask(pilot, "code please")
+            view = app.query_one(CodePane).view
+            assert view.path is None and view.lines == ["print('hi')"]
+
+    run(go())
+
+
+def test_vim_keymap_from_config_and_a_user_override(harness, project, tmp_path):
+    async def go():
+        user = tmp_path / "mine.toml"
+        user.write_text('extends = "vim"\n[bindings]\ntoggle_pipeline = "f8"\n')
+        h = harness(extra=f'[ui]\nkeymap = "{user}"\n')
+        app = h.app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert app.keymap.bindings["focus_next"][:2] == ["tab", "ctrl+w"]
+            await pilot.press("f8")
+            assert not app.query_one("#pipeline").display
+            await pilot.press("f4")  # no longer bound to the toggle
+            assert not app.query_one("#pipeline").display
+            await pilot.press("f1")
+            table = app.screen.query_one(DataTable)
+            rows = {table.get_row_at(i)[1]: table.get_row_at(i)[0] for i in range(table.row_count)}
+            assert rows["toggle_pipeline"] == "f8"
+
+    run(go())
+
+
+def test_editing_a_user_theme_reapplies_it_live(harness, project):
+    from coda_tui import resources
+
+    async def go():
+        folder = resources.user_dir("themes")
+        folder.mkdir(parents=True)
+        theme = folder / "mine.toml"
+        theme.write_text('name = "mine"\ndark = true\npygments_style = "monokai"\n[colors]\nprimary = "#112233"\nbackground = "#000000"\n')
+        app = harness().app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.set_theme("mine")
+            await pilot.pause(0.2)
+            assert app.current_theme.primary.lower() == "#112233"
+            await pilot.pause(0.5)  # the watcher is running
+            theme.write_text(theme.read_text().replace("#112233", "#445566"))
+            await wait_for(lambda: app.current_theme.primary.lower() == "#445566", timeout=10, pilot=pilot)
+            assert app.theme == "mine"
+
+    run(go())

@@ -1,0 +1,251 @@
+"""The real `coda` in a real pseudo-terminal, for the TUI benchmarks.
+
+`Term` starts a command on a pty of a given size, reads everything it writes on a thread,
+and keeps a small screen model up to date: cursor moves (CUP), text and line controls are
+applied to a grid of cells; colours, modes and queries are skipped. That is all a Textual
+app writes to draw (it addresses every run of cells with CUP), so `screen()` is the text a
+user would see. Each output chunk is stamped with `perf_counter()` the moment it is read,
+so a wait measures when the app's bytes reached the terminal, not when the poll ran.
+"""
+
+from __future__ import annotations
+
+import codecs
+import fcntl
+import os
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+import unicodedata
+
+from common import ROOT
+
+_TOKEN = re.compile(
+    r"\x1b\[(?P<csi>[0-?]*)[ -/]*(?P<final>[@-~])"  # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
+    r"|\x1b[P_^X][^\x1b]*\x1b\\"  # DCS, APC, PM, SOS
+    r"|\x1b(?![\[\]P_^X])[ -/]*[0-~]"  # other escapes
+    r"|(?P<ctl>[\x00-\x1f\x7f])"
+    r"|(?P<text>[^\x00-\x1f\x1b\x7f]+)"
+)
+
+
+def _width(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+class Screen:
+    def __init__(self, cols: int, rows: int) -> None:
+        self.cols, self.rows = cols, rows
+        self.grid = [[" "] * cols for _ in range(rows)]
+        self.x = self.y = 0
+        self._tail = ""
+
+    def feed(self, text: str) -> None:
+        data = self._tail + text
+        self._tail = ""
+        for m in _TOKEN.finditer(data):
+            if m.group("text") is not None:
+                self._put(m.group("text"))
+            elif m.group("final") is not None:
+                self._csi(m.group("csi"), m.group("final"))
+            elif m.group("ctl") is not None:
+                c = m.group("ctl")
+                if c == "\r":
+                    self.x = 0
+                elif c == "\n":
+                    self.y = min(self.rows - 1, self.y + 1)
+                elif c == "\b":
+                    self.x = max(0, self.x - 1)
+                elif c == "\x1b" and len(data) - m.start() < 256:
+                    # An escape sequence cut in two by the read: finish it with the next one.
+                    self._tail = data[m.start():]
+                    return
+
+    def _csi(self, params: str, final: str) -> None:
+        if final in "Hf":
+            if params.startswith("?"):
+                return
+            parts = [p for p in params.split(";")]
+            row = int(parts[0]) if parts and parts[0].isdigit() else 1
+            col = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 1
+            self.y, self.x = min(self.rows, max(1, row)) - 1, min(self.cols, max(1, col)) - 1
+        elif final == "J" and params in ("2", "3"):
+            self.grid = [[" "] * self.cols for _ in range(self.rows)]
+        elif final == "K" and params in ("", "0"):
+            for x in range(self.x, self.cols):
+                self.grid[self.y][x] = " "
+        elif final in "ABCD" and not params.startswith("?"):
+            n = int(params) if params.isdigit() else 1
+            if final == "A":
+                self.y = max(0, self.y - n)
+            elif final == "B":
+                self.y = min(self.rows - 1, self.y + n)
+            elif final == "C":
+                self.x = min(self.cols - 1, self.x + n)
+            else:
+                self.x = max(0, self.x - n)
+
+    def _put(self, text: str) -> None:
+        row = self.grid[self.y]
+        for ch in text:
+            w = _width(ch)
+            if w == 0:
+                continue
+            if self.x + w > self.cols:
+                continue  # Textual never relies on autowrap
+            row[self.x] = ch
+            if w == 2:
+                row[self.x + 1] = ""
+            self.x += w
+
+    def text(self) -> str:
+        return "\n".join("".join(r) for r in self.grid)
+
+
+class Term:
+    """A command on a pty: `wait_for(pred)` returns the time the screen first satisfied it."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cols: int = 120, rows: int = 40) -> None:
+        self.cols, self.rows = cols, rows
+        self.screen = Screen(cols, rows)
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self._cond = threading.Condition()
+        self._chunks: list[tuple[float, str]] = []  # (read at, text), not yet applied
+        self.log: list[tuple[float, int]] = []  # (read at, bytes): when output arrived
+        self._closed = False
+        env = dict(env, TERM="xterm-256color", COLUMNS=str(cols), LINES=str(rows))
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            args, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, start_new_session=True, close_fds=True
+        )
+        os.close(slave)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _read(self) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        while True:
+            try:
+                ready, _, _ = select.select([self.master], [], [], 0.5)
+                if not ready:
+                    if self.proc.poll() is not None:
+                        break
+                    continue
+                data = os.read(self.master, 65536)
+            except OSError:  # EIO: the child closed the pty
+                break
+            if not data:
+                break
+            now = time.perf_counter()
+            with self._cond:
+                self.log.append((now, len(data)))
+                self._chunks.append((now, decoder.decode(data)))
+                self._cond.notify_all()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def send(self, text: str) -> float:
+        t = time.perf_counter()
+        os.write(self.master, text.encode())
+        return t
+
+    def wait_for(self, predicate, timeout: float = 30.0) -> float:
+        """Apply output chunk by chunk until `predicate(screen_text)` holds; returns the
+        perf_counter time the chunk that made it true was read."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                while self._chunks:
+                    at, text = self._chunks.pop(0)
+                    self.screen.feed(text)
+                    if predicate(self.screen.text()):
+                        return at
+                if self._closed:
+                    raise RuntimeError(f"the app exited (status {self.proc.poll()}); screen:\n{self.screen.text()}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"timed out; the screen was:\n{self.screen.text()}")
+                self._cond.wait(min(left, 0.5))
+
+    def drain(self) -> None:
+        """Apply whatever output has arrived so far."""
+        with self._cond:
+            while self._chunks:
+                self.screen.feed(self._chunks.pop(0)[1])
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.write(self.master, b"\x11")  # ctrl+q: quit as a user would
+                self.proc.wait(3)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(5)
+        self._reader.join(2)
+        try:
+            os.close(self.master)
+        except OSError:
+            pass
+
+    def __enter__(self) -> "Term":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def coda_env(data_dir: str, home: str) -> dict[str, str]:
+    """A fresh data dir and an empty home: no config, so the embedded model is the default."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODA_") and k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST")}
+    env.update(
+        CODA_DATA_DIR=data_dir,
+        HOME=home,
+        XDG_CONFIG_HOME=os.path.join(home, ".config"),
+        XDG_DATA_HOME=os.path.join(home, ".local", "share"),
+        XDG_CACHE_HOME=os.path.join(home, ".cache"),
+    )
+    return env
+
+
+def coda_args(*extra: str) -> list[str]:
+    return [sys.executable, "-m", "coda_tui", *extra]
+
+
+def panes_drawn(screen: str) -> bool:
+    """The first frame: all four pane titles and the status bar are on screen."""
+    return all(t in screen for t in ("Chat", "Context", "Code", "Pipeline")) and "session:" in screen
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
