@@ -82,7 +82,7 @@ def _runtime(ctx: click.Context):
 
     rt = ctx.obj.get("_runtime") if ctx.obj else None
     if rt is None:
-        rt = Runtime(_opt(ctx, "config"))
+        rt = Runtime(_opt(ctx, "config"), project=_opt(ctx, "project"))
         ctx.ensure_object(dict)["_runtime"] = rt
         ctx.call_on_close(rt.close)
         for warning in rt.config.warnings:
@@ -121,13 +121,12 @@ def cli(ctx: click.Context) -> None:
         rt.store  # and an unusable database
         from coda_tui.ui.app import run_app
 
-        project = _opt(ctx, "project")
         run_app(
             rt,
             session_ref=_opt(ctx, "session"),
             provider=provider,
             model=_opt(ctx, "model"),
-            project=Path(project) if project else None,
+            project=rt.project.root,
             keymap=keymap,
         )
 
@@ -327,6 +326,63 @@ def sessions_search(ctx, query: tuple[str, ...], limit: int, as_json: bool) -> N
     for h in hits:
         click.echo(f"session {h.session_id} '{inert(h.session_name)}' · message {h.message_id} ({h.role})")
         click.echo("    " + inert(" ".join(h.snippet.split())))
+
+
+# --- index and search --------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+@click.pass_context
+def index(ctx, directory: str | None, as_json: bool) -> None:
+    """Index the project's code for search (incremental: only changed files are read)."""
+    if directory:
+        ctx.ensure_object(dict)["project"] = directory
+    rt = _runtime(ctx)
+    stats = rt.index.update()
+    data = {
+        "project": str(rt.project.root),
+        "files": stats.files_seen,
+        "indexed": stats.indexed,
+        "removed": stats.removed,
+        "skipped": stats.skipped,
+        "chunks": stats.chunks,
+        "seconds": round(stats.seconds, 3),
+        "files_per_s": round(stats.files_per_s),
+    }
+    if as_json:
+        _print_json(data)
+    else:
+        click.echo(
+            f"indexed {rt.project.root}: {stats.files_seen} files ({stats.indexed} read, {stats.removed} removed, "
+            f"{stats.skipped} binary or unreadable), {stats.chunks} chunks, {stats.seconds:.2f} s"
+        )
+
+
+@cli.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+@click.pass_context
+def search(ctx, query: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """Search the project's code: file, line range, score and a snippet for each hit."""
+    rt = _runtime(ctx)
+    if not rt.index.file_count():
+        raise _Fail(f"{rt.project.root} is not indexed yet: run 'coda index'")
+    hits = rt.index.search(" ".join(query), limit=limit)
+    if as_json:
+        _print_json([{"path": h.path, "start_line": h.start_line, "end_line": h.end_line, "name": h.name,
+                      "score": round(h.score, 3), "snippet": h.snippet} for h in hits])
+        return
+    if not hits:
+        click.echo("no matches")
+    for h in hits:
+        name = f"  {h.name}" if h.name else ""
+        click.echo(f"{inert(h.path)}:{h.start_line}-{h.end_line}  ({h.score:.2f}){inert(name)}")
+        click.echo("    " + inert(" ".join(h.snippet.split()))[:200])
 
 
 # --- models, doctor, trace -----------------------------------------------------------

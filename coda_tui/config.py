@@ -120,6 +120,23 @@ class MemoryConfig:
     recall_tokens: int = 512
 
 
+DEFAULT_DENY = [".env", ".env.*", "*.env", "*.pem", "*.key", "*.p12", "*.pfx", "id_rsa*", "id_dsa*",
+                "id_ecdsa*", "id_ed25519*", ".ssh/", "secrets.*", "*.secret", ".netrc", ".pgpass", "credentials.json"]
+
+
+@dataclass
+class ContextConfig:
+    # Files never read into a prompt (gitignore-style patterns), unless named in `allow`.
+    deny: list[str] = field(default_factory=lambda: list(DEFAULT_DENY))
+    allow: list[str] = field(default_factory=list)
+    # Files over this size are neither indexed nor attached.
+    max_file_bytes: int = 1_000_000
+    # Search hits the context stage adds to each question, and the tokens they may take
+    # (0: a quarter of the model's context window).
+    search_hits: int = 4
+    budget_tokens: int = 0
+
+
 @dataclass
 class UIConfig:
     # A built-in keymap (default, vim, emacs), one in <config dir>/keymaps, or a file path.
@@ -133,6 +150,7 @@ class Config:
     general: GeneralConfig = field(default_factory=GeneralConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     ui: UIConfig = field(default_factory=UIConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     path: Path | None = None
     # Was the file actually there? (A missing default file is fine; a missing --config is not.)
@@ -178,7 +196,7 @@ def _is_openai_cloud(url: str) -> bool:
 
 # --- loading ---------------------------------------------------------------------------
 
-_SECTIONS: dict[str, type] = {"general": GeneralConfig, "memory": MemoryConfig, "ui": UIConfig}
+_SECTIONS: dict[str, type] = {"general": GeneralConfig, "memory": MemoryConfig, "ui": UIConfig, "context": ContextConfig}
 
 
 def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -300,7 +318,8 @@ def _choices(word: str, options: list[str]) -> str:
 
 def describe(tp: Any) -> str:
     tp = str(tp)
-    names = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false"}
+    names = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
+             "list[str]": "a list of strings"}
     parts = [p.strip() for p in tp.split("|") if p.strip() != "None"]
     return " or ".join(names.get(p, p) for p in parts)
 
@@ -325,9 +344,15 @@ def coerce(value: Any, tp: Any, *, from_text: bool) -> Any:
                 return int(value)
             if base == "float":
                 return float(value)
+            if base == "list[str]":
+                return [item.strip() for item in value.split(",") if item.strip()]
             return value
         except ValueError:
             raise ValueError(f"cannot read {value!r}") from None
+    if base == "list[str]":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"got {value!r}")
+        return list(value)
     kind = {"str": str, "int": int, "float": (int, float), "bool": bool}[base]
     # bool is an int subclass in Python; TOML keeps them apart, and so do we.
     if isinstance(value, bool) and base != "bool":

@@ -55,13 +55,14 @@ def test_ask_reads_stdin_and_attaches_files(tmp_path):
     f = tmp_path / "a.py"
     f.write_text("print('x')\n")
     with OpenAIServer([Action()]) as srv:
-        proc = run_coda("--config", srv_config(tmp_path, srv.url), "ask", "-f", str(f), input="what does it print?\n")
+        proc = run_coda("--config", srv_config(tmp_path, srv.url), "--project", str(tmp_path), "ask", "-f", str(f),
+                        input="what does it print?\n")
         user = srv.chat_requests()[0]["body"]["messages"][-1]["content"]
     assert proc.returncode == 0 and "print('x')" in user and "what does it print?" in user
 
 
 def test_ask_missing_attachment_is_refused_before_anything_runs(tmp_path):
-    proc = run_coda("ask", "--file", str(tmp_path / "nope.py"), "explain")
+    proc = run_coda("ask", "--project", str(tmp_path), "--file", str(tmp_path / "nope.py"), "explain")
     assert proc.returncode == 2 and "nope.py: no such file" in proc.stderr
     assert "Traceback" not in proc.stderr
 

@@ -1,4 +1,5 @@
-"""Files attached to a question, read safely: text only, bounded in size."""
+"""Files (or line ranges of files) attached to a question, read safely: text only,
+bounded in size. Which files may be read at all is the project's decision (project.py)."""
 
 from __future__ import annotations
 
@@ -22,22 +23,29 @@ class Attachment:
     tokens: int
     first_line: int = 1
     last_line: int | None = None
+    # How it got here: "attached" by the user, or a "search" hit the context stage chose.
+    source: str = "attached"
+    label_path: str | None = None  # the path as shown (relative to the project)
+
+    @property
+    def lines(self) -> str:
+        end = self.last_line or self.first_line + self.text.count("\n")
+        return f"{self.first_line}-{end}"
 
     @property
     def label(self) -> str:
-        end = self.last_line or self.text.count("\n") + 1
-        return f"{self.path}:{self.first_line}-{end}"
+        return f"{self.label_path or self.path}:{self.lines}"
 
 
-def load_attachment(path: str | Path) -> Attachment:
+def load_attachment(path: str | Path, lines: tuple[int, int] | None = None, label_path: str | None = None) -> Attachment:
     p = Path(path).expanduser()
     if not p.exists():
         raise AttachmentError(f"{p}: no such file")
     if not p.is_file():
         raise AttachmentError(f"{p}: not a regular file")
     size = p.stat().st_size
-    if size > MAX_BYTES:
-        raise AttachmentError(f"{p}: {size:,} bytes is over the {MAX_BYTES:,}-byte limit for an attachment")
+    if size > MAX_BYTES and lines is None:
+        raise AttachmentError(f"{p}: {size:,} bytes is over the {MAX_BYTES:,}-byte limit for an attachment; attach a line range")
     try:
         data = p.read_bytes()
     except OSError as exc:
@@ -45,7 +53,14 @@ def load_attachment(path: str | Path) -> Attachment:
     if b"\0" in data[:SNIFF_BYTES]:
         raise AttachmentError(f"{p}: looks binary; only text files can be attached")
     text = data.decode("utf-8", errors="replace")
-    return Attachment(path=p, text=text, tokens=estimate_tokens(text), last_line=text.count("\n") + 1)
+    first, last = 1, text.count("\n") + (0 if text.endswith("\n") else 1)
+    if lines is not None:
+        all_lines = text.splitlines()
+        first, last = max(1, lines[0]), min(len(all_lines), lines[1])
+        if first > last:
+            raise AttachmentError(f"{p}: lines {lines[0]}-{lines[1]} are not in the file ({len(all_lines)} lines)")
+        text = "\n".join(all_lines[first - 1 : last]) + "\n"
+    return Attachment(path=p, text=text, tokens=estimate_tokens(text), first_line=first, last_line=last, label_path=label_path)
 
 
 def render_attachments(attachments: list[Attachment]) -> str:
@@ -56,5 +71,6 @@ def render_attachments(attachments: list[Attachment]) -> str:
         while fence in a.text:
             fence += "`"
         lang = a.path.suffix.lstrip(".")
-        parts.append(f"File {a.label}:\n{fence}{lang}\n{a.text.rstrip()}\n{fence}")
+        intro = "File" if a.source == "attached" else "Possibly relevant code from the project,"
+        parts.append(f"{intro} {a.label}:\n{fence}{lang}\n{a.text.rstrip()}\n{fence}")
     return "\n\n".join(parts)

@@ -11,9 +11,13 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from coda_tui.config import Config
+from coda_tui.context import select as context_select
 from coda_tui.context.attachments import Attachment, load_attachment, render_attachments
+from coda_tui.context.index import CodeIndex
+from coda_tui.context.project import Project
 from coda_tui.core import memory
 from coda_tui.core.events import (
     Event,
@@ -96,12 +100,27 @@ class _AnswerWriter:
 
 
 class Pipeline:
-    def __init__(self, config: Config, store: Store, providers: Providers, bus: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        providers: Providers,
+        bus: EventBus | None = None,
+        project: Project | None = None,
+        index: Callable[[], CodeIndex | None] | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.providers = providers
         self.bus = bus or EventBus()
         self.redact = Redactor(config.secrets())
+        self.project = project or Project.discover(None, config.context)
+        self.index = index or (lambda: None)
+
+    def attach(self, path: str | Path, lines: tuple[int, int] | None = None) -> Attachment:
+        """Read a file for a question, through the project's sandbox."""
+        resolved = self.project.check(path)
+        return load_attachment(resolved, lines, label_path=self.project.rel(resolved))
 
     def resolve_session(self, ref: str | None, prompt: str, provider: str, model: str) -> Session:
         """`ref` names an existing session (id or name) or a new one to create by that name."""
@@ -148,7 +167,7 @@ class Pipeline:
         model = self.pick_model(prov, model, session)
         # Attachments are read before anything is stored: a bad path stops the turn
         # with nothing half-written.
-        loaded = [a if isinstance(a, Attachment) else load_attachment(a) for a in attachments]
+        loaded = [a if isinstance(a, Attachment) else self.attach(a) for a in attachments]
         if session is None:
             session = self.resolve_session(session_ref, prompt, prov.name, model)
         elif (session.provider, session.model) != (prov.name, model):
@@ -161,9 +180,17 @@ class Pipeline:
         publish(TurnStarted(session.id, prov.name, model, prompt))
 
         with tracer.stage("context") as st:
-            context_text = render_attachments(loaded)
-            st.summary = f"{len(loaded)} file(s), {sum(a.tokens for a in loaded)} tokens" if loaded else "no attachments"
-            st.detail = {"files": [{"path": str(a.path), "lines": a.label.rsplit(":", 1)[1], "tokens": a.tokens} for a in loaded]}
+            ctx = self.config.context
+            chosen = context_select.select(
+                loaded,
+                self.index(),
+                prompt,
+                budget=ctx.budget_tokens or prov.context_window // 4,
+                hits=ctx.search_hits,
+            )
+            context_text = render_attachments(chosen.items)
+            st.summary = chosen.summary()
+            st.detail = chosen.detail()
 
         with tracer.stage("memory") as st:
             system = session.system_prompt or self.config.general.system_prompt

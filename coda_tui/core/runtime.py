@@ -8,6 +8,8 @@ from functools import cached_property
 
 from coda_tui import config as config_mod
 from coda_tui import logs, paths
+from coda_tui.context.index import CodeIndex
+from coda_tui.context.project import Project
 from coda_tui.core.events import EventBus
 from coda_tui.core.pipeline import Pipeline
 from coda_tui.providers.registry import Providers
@@ -16,10 +18,20 @@ from coda_tui.store import Store
 
 
 class Runtime:
-    def __init__(self, config_path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, config_path: str | os.PathLike[str] | None = None, project: str | os.PathLike[str] | None = None) -> None:
         self.config = config_mod.load(config_path)
         self.redact = Redactor(self.config.secrets())
         logs.setup(self.redact)
+        self.project = Project.discover(project, self.config.context)
+
+    @cached_property
+    def index(self) -> CodeIndex:
+        return CodeIndex(paths.data_dir() / "index.db", self.project)
+
+    def index_if_built(self) -> CodeIndex | None:
+        """The code index, if this project has been indexed (the CLI does not index on its
+        own: `coda index` does, and the app keeps it current while it runs)."""
+        return self.index if self.index.file_count() else None
 
     @cached_property
     def store(self) -> Store:
@@ -35,7 +47,7 @@ class Runtime:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        return Pipeline(self.config, self.store, self.providers, self.bus)
+        return Pipeline(self.config, self.store, self.providers, self.bus, self.project, self.index_if_built)
 
     async def aclose(self) -> None:
         if "providers" in self.__dict__:
@@ -44,3 +56,5 @@ class Runtime:
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
+        if "index" in self.__dict__:
+            self.index.close()

@@ -37,7 +37,7 @@ api_key = "{SECRET}"
 {extra}
 """,
     )
-    return Runtime(path)
+    return Runtime(path, project=tmp_path)
 
 
 def run(rt: Runtime, prompt: str, **kw):
@@ -178,9 +178,10 @@ def test_attachments_go_into_the_prompt_and_the_trace(tmp_path):
         rt = runtime_for(tmp_path, srv.url)
         result = run(rt, "explain this", attachments=[src])
         user = srv.chat_requests()[0]["body"]["messages"][-1]["content"]
-    assert "def add(a, b):" in user and user.endswith("explain this") and f"{src}:1-3" in user
+    assert "def add(a, b):" in user and user.endswith("explain this") and "util.py:1-2" in user
     ctx = result.trace.stages[0]
-    assert ctx.detail["files"][0]["path"] == str(src) and ctx.detail["files"][0]["tokens"] > 0
+    assert ctx.detail["files"][0] == {"path": "util.py", "lines": "1-2", "tokens": ctx.detail["files"][0]["tokens"], "source": "attached"}
+    assert ctx.detail["files"][0]["tokens"] > 0
     # The stored question is what the user typed; the file is referenced by the trace.
     assert rt.store.sessions.message(result.user_message_id).content == "explain this"
 

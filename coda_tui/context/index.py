@@ -1,0 +1,245 @@
+"""The code index: chunks of the project's files in SQLite FTS5, ranked with BM25.
+
+It lives in its own database file (index.db beside coda.db): it is derived data that can
+be rebuilt at any time, and its long write transactions must never make a conversation
+wait for the database lock.
+
+Kept current by mtime and size on each update (cheap: one stat a file), and file by file
+by the app's watcher while it runs.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coda_tui.context.chunker import chunk, language_for
+from coda_tui.context.project import Project
+from coda_tui.core.tokens import estimate_tokens
+
+BATCH_FILES = 400
+SNIFF = 8192
+# BM25 weights of the FTS columns (name, path, text): a chunk that *defines* the word
+# searched for ranks above chunks that only use it.
+WEIGHTS = (10.0, 3.0, 1.0)
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS files (
+        id INTEGER PRIMARY KEY,
+        project TEXT NOT NULL,
+        path TEXT NOT NULL,
+        mtime REAL NOT NULL,
+        size INTEGER NOT NULL,
+        language TEXT,
+        UNIQUE (project, path)
+    )""",
+    """CREATE TABLE IF NOT EXISTS chunks (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        start_line INTEGER NOT NULL,
+        end_line INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        text TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS chunks_file ON chunks(file_id)",
+    # '_' is part of a word: identifiers like parse_config are one token.
+    """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+        name, path, text, content='chunks', content_rowid='id', tokenize="unicode61 tokenchars '_'"
+    )""",
+    """CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts (rowid, name, path, text) VALUES (new.id, new.name, new.path, new.text);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts (chunks_fts, rowid, name, path, text) VALUES ('delete', old.id, old.name, old.path, old.text);
+    END""",
+]
+
+
+@dataclass
+class IndexStats:
+    files_seen: int = 0
+    indexed: int = 0
+    removed: int = 0
+    skipped: int = 0  # binary or unreadable
+    chunks: int = 0
+    seconds: float = 0.0
+    changed: list[str] = field(default_factory=list)
+
+    @property
+    def files_per_s(self) -> float:
+        return self.files_seen / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class Hit:
+    path: str
+    start_line: int
+    end_line: int
+    name: str
+    score: float  # higher is better (BM25 negated)
+    snippet: str
+    text: str
+
+    @property
+    def tokens(self) -> int:
+        return estimate_tokens(self.text)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
+_STOP = {"the", "a", "an", "is", "are", "of", "to", "in", "on", "and", "or", "for", "what", "how", "does",
+         "do", "this", "that", "it", "with", "be", "can", "i", "me", "my", "you", "where", "which", "why", "when"}
+
+
+def fts_query(text: str) -> str:
+    """Words of a question or an identifier as an FTS5 query: any word may match (BM25
+    ranks chunks with more of them first); each word also matches as a prefix."""
+    words = [w for w in dict.fromkeys(_WORD.findall(text)) if w.lower() not in _STOP or len(text.split()) == 1]
+    return " OR ".join(f'"{w}"*' for w in words[:24])
+
+
+class CodeIndex:
+    def __init__(self, path: Path, project: Project) -> None:
+        self.path = Path(path)
+        self.project = project
+        self.key = str(project.root)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(str(self.path), timeout=5, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        with self.conn:
+            for statement in SCHEMA:
+                self.conn.execute(statement)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- updating ----------------------------------------------------------------------
+
+    def update(self) -> IndexStats:
+        """Bring the index in line with the files on disk: new and changed files are
+        (re)indexed, deleted ones dropped. Unchanged files cost a stat each."""
+        t0 = time.perf_counter()
+        stats = IndexStats()
+        known = {path: (fid, mtime, size) for fid, path, mtime, size in self.conn.execute(
+            "SELECT id, path, mtime, size FROM files WHERE project = ?", [self.key])}
+        seen: set[str] = set()
+        pending = []
+        for entry in self.project.walk():
+            stats.files_seen += 1
+            seen.add(entry.rel)
+            old = known.get(entry.rel)
+            if old is not None and old[1] == entry.mtime and old[2] == entry.size:
+                continue
+            pending.append(entry)
+            if len(pending) >= BATCH_FILES:
+                self._index_batch(pending, known, stats)
+                pending = []
+        if pending:
+            self._index_batch(pending, known, stats)
+        gone = [known[p][0] for p in known if p not in seen]
+        if gone:
+            with self.conn:
+                self.conn.executemany("DELETE FROM files WHERE id = ?", [(fid,) for fid in gone])
+            stats.removed = len(gone)
+        stats.seconds = time.perf_counter() - t0
+        return stats
+
+    def update_paths(self, paths: list[Path]) -> IndexStats:
+        """Re-index just these files (the watcher's path): changed, new or deleted."""
+        t0 = time.perf_counter()
+        stats = IndexStats()
+        by_rel = {}
+        for p in paths:
+            try:
+                rel = self.project.rel(Path(p).resolve() if Path(p).exists() else Path(p).absolute())
+            except ValueError:
+                continue
+            by_rel[rel] = p
+        if not by_rel:
+            return stats
+        wanted = {e.rel: e for e in self._entries_for(list(by_rel))}
+        known = {path: (fid, mtime, size) for fid, path, mtime, size in self.conn.execute(
+            f"SELECT id, path, mtime, size FROM files WHERE project = ? AND path IN ({', '.join('?' for _ in by_rel)})",
+            [self.key, *by_rel])}
+        removed = [known[r][0] for r in by_rel if r in known and r not in wanted]
+        if removed:
+            with self.conn:
+                self.conn.executemany("DELETE FROM files WHERE id = ?", [(fid,) for fid in removed])
+            stats.removed = len(removed)
+        stats.files_seen = len(wanted)
+        if wanted:
+            self._index_batch(list(wanted.values()), known, stats)
+        stats.seconds = time.perf_counter() - t0
+        return stats
+
+    def _entries_for(self, rels: list[str]):
+        """FileEntry for each of these paths that the project's rules still admit."""
+        wanted = set(rels)
+        folders = {str(Path(r).parent) for r in rels}
+        # Walking only the folders involved keeps a one-file update cheap while applying
+        # exactly the same ignore and deny rules as a full walk.
+        for entry in self.project.walk_folders(folders):
+            if entry.rel in wanted:
+                yield entry
+
+    def _index_batch(self, entries, known: dict, stats: IndexStats) -> None:
+        rows_files = []
+        chunk_rows = []
+        for entry in entries:
+            try:
+                data = entry.path.read_bytes()
+            except OSError:
+                stats.skipped += 1
+                continue
+            if b"\0" in data[:SNIFF]:
+                # Recorded without chunks, so an unchanged binary file is not read again.
+                stats.skipped += 1
+                rows_files.append((entry, "binary", []))
+                continue
+            text = data.decode("utf-8", errors="replace")
+            language = language_for(entry.path.name)
+            rows_files.append((entry, language, chunk(text, language)))
+        with self.conn:
+            for entry, language, chunks in rows_files:
+                old = known.get(entry.rel)
+                if old is not None:
+                    self.conn.execute("DELETE FROM files WHERE id = ?", [old[0]])
+                cur = self.conn.execute(
+                    "INSERT INTO files (project, path, mtime, size, language) VALUES (?, ?, ?, ?, ?)",
+                    [self.key, entry.rel, entry.mtime, entry.size, language],
+                )
+                fid = cur.lastrowid
+                chunk_rows.extend((fid, c.start, c.end, c.name, entry.rel, c.text) for c in chunks)
+                if language != "binary":
+                    stats.indexed += 1
+                    stats.changed.append(entry.rel)
+            self.conn.executemany(
+                "INSERT INTO chunks (file_id, start_line, end_line, name, path, text) VALUES (?, ?, ?, ?, ?, ?)", chunk_rows
+            )
+        stats.chunks += len(chunk_rows)
+
+    # --- reading -----------------------------------------------------------------------
+
+    def file_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM files WHERE project = ?", [self.key]).fetchone()[0]
+
+    def search(self, text: str, limit: int = 10, exclude: set[str] | None = None) -> list[Hit]:
+        query = fts_query(text)
+        if not query:
+            return []
+        w_name, w_path, w_text = WEIGHTS
+        rows = self.conn.execute(
+            f"""SELECT c.path, c.start_line, c.end_line, c.name, bm25(chunks_fts, {w_name}, {w_path}, {w_text}) AS rank,
+                       snippet(chunks_fts, 2, '', '', '…', 12), c.text
+                FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
+                WHERE chunks_fts MATCH ? AND f.project = ?
+                ORDER BY rank LIMIT ?""",
+            [query, self.key, limit + len(exclude or ())],
+        ).fetchall()
+        hits = [Hit(p, s, e, n, -rank, snip, t) for p, s, e, n, rank, snip, t in rows if not exclude or p not in exclude]
+        return hits[:limit]

@@ -1,0 +1,203 @@
+"""The project: where it is, which of its files exist for coda, and which may be read.
+
+The sandbox lives here, so the index, attachments from the CLI and from the app all pass
+the same checks: paths must resolve inside the project (a symlink pointing out is not
+followed), and files matching the deny patterns (.env, keys, secrets) are never read into
+a prompt unless the configuration allows them by name.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pathspec
+
+from coda_tui.config import DEFAULT_DENY, ConfigError, ContextConfig
+from coda_tui.context.attachments import AttachmentError
+
+ALWAYS_SKIP_DIRS = {".git", ".hg", ".svn"}
+IGNORE_FILES = (".gitignore", ".codaignore")
+
+
+class SandboxError(AttachmentError):
+    """A path coda will not read; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    rel: str  # posix path relative to the root
+    path: Path
+    size: int
+    mtime: float
+
+
+def find_root(start: Path) -> Path:
+    """The git root above `start`, else `start` itself."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+class Project:
+    def __init__(self, root: Path, config: ContextConfig | None = None) -> None:
+        config = config or ContextConfig()
+        self.root = root.resolve()
+        self.max_bytes = config.max_file_bytes
+        self.deny_patterns = list(config.deny)
+        self.allow_patterns = list(config.allow)
+        self._deny = pathspec.GitIgnoreSpec.from_lines(self.deny_patterns)
+        self._allow = pathspec.GitIgnoreSpec.from_lines(self.allow_patterns)
+
+    @classmethod
+    def discover(cls, explicit: str | os.PathLike[str] | None, config: ContextConfig | None = None) -> "Project":
+        """--project DIR, else the git root above the working directory, else the working directory."""
+        if explicit:
+            root = Path(explicit).expanduser()
+            if not root.is_dir():
+                raise ConfigError(f"project directory {root} does not exist", key="--project", expected="a directory")
+            return cls(root, config)
+        return cls(find_root(Path.cwd()), config)
+
+    # --- the sandbox -------------------------------------------------------------------
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def is_denied(self, rel: str) -> bool:
+        if self._allow.match_file(rel):
+            return False
+        return self._deny.match_file(rel)
+
+    def check(self, path: str | os.PathLike[str]) -> Path:
+        """The resolved path of a file coda may read, or SandboxError saying why not."""
+        p = Path(path).expanduser()
+        if not p.is_absolute():
+            p = Path.cwd() / p
+        try:
+            resolved = p.resolve(strict=True)
+        except FileNotFoundError:
+            raise SandboxError(f"{path}: no such file") from None
+        except (OSError, RuntimeError) as exc:
+            raise SandboxError(f"{path}: cannot be resolved ({exc})") from None
+        if not resolved.is_relative_to(self.root):
+            via = " (it is a symlink that leads out of the project)" if p.is_symlink() else ""
+            raise SandboxError(
+                f"{path} is outside the project {self.root}{via}; "
+                "run coda with --project pointing at a folder that contains it"
+            )
+        rel = self.rel(resolved)
+        # A link inside the project pointing at a denied file is as denied as the file.
+        lexical = p.absolute()
+        names = [rel] + ([lexical.relative_to(self.root).as_posix()] if lexical.is_relative_to(self.root) else [])
+        for name in names:
+            if self.is_denied(name):
+                raise SandboxError(
+                    f"{name} matches a protected pattern (secrets, keys, .env) and is never sent to a model; "
+                    f'to allow it, add it by name to the config: [context] allow = ["{name}"]'
+                )
+        if not resolved.is_file():
+            raise SandboxError(f"{path}: not a regular file")
+        return resolved
+
+    # --- walking -----------------------------------------------------------------------
+
+    def walk(self) -> Iterator[FileEntry]:
+        """Every file coda may index: .gitignore and .codaignore honoured (nested ones too),
+        denied and oversized files left out, symlinks out of the project not followed."""
+        yield from self._walk(self.root, [])
+
+    def walk_folders(self, folders: set[str]) -> Iterator[FileEntry]:
+        """The files directly inside these folders (relative paths, "." for the root) that
+        a full walk would yield: the same ignore files along the way, the same rules."""
+        for rel_folder in sorted(folders):
+            parts = [] if rel_folder in ("", ".") else rel_folder.split("/")
+            folder, specs, admitted = self.root, self._ignore_specs(self.root), True
+            for i, part in enumerate(parts):
+                rel = "/".join(parts[: i + 1])
+                if part in ALWAYS_SKIP_DIRS or _ignored(specs, rel, True) or self.is_denied(rel + "/"):
+                    admitted = False
+                    break
+                folder = folder / part
+                if folder.is_symlink() or not folder.is_dir():
+                    admitted = False
+                    break
+                specs = specs + self._ignore_specs(folder)
+            if admitted:
+                yield from self._walk(folder, specs, recurse=False, own_specs=False)
+
+    def _walk(
+        self, folder: Path, specs: list[tuple[str, pathspec.PathSpec]], *, recurse: bool = True, own_specs: bool = True
+    ) -> Iterator[FileEntry]:
+        if own_specs:
+            specs = specs + self._ignore_specs(folder)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name in ALWAYS_SKIP_DIRS:
+                continue
+            path = Path(entry.path)
+            rel = self.rel(path)
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                if recurse and not (_ignored(specs, rel, True) or self.is_denied(rel + "/")):
+                    yield from self._walk(path, specs)
+                continue
+            if _ignored(specs, rel, False) or self.is_denied(rel):
+                continue
+            try:
+                if is_link:
+                    # Followed only while the target stays inside the project; linked
+                    # folders are not entered at all (no loops, no escapes).
+                    target = path.resolve(strict=True)
+                    if not target.is_relative_to(self.root) or not target.is_file():
+                        continue
+                    st = target.stat()
+                else:
+                    st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_size > self.max_bytes:
+                continue
+            yield FileEntry(rel, path, st.st_size, st.st_mtime)
+
+    def _ignore_specs(self, folder: Path) -> list[tuple[str, pathspec.PathSpec]]:
+        found = []
+        for name in IGNORE_FILES:
+            file = folder / name
+            if file.is_file():
+                try:
+                    lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+                except OSError:
+                    continue
+                prefix = "" if folder == self.root else self.rel(folder) + "/"
+                found.append((prefix, pathspec.GitIgnoreSpec.from_lines(lines)))
+        return found
+
+
+def _ignored(specs: list[tuple[str, pathspec.PathSpec]], rel: str, is_dir: bool) -> bool:
+    """Each ignore file speaks for paths below its own folder; a later (deeper) one that
+    re-includes a path with '!' wins, as in git."""
+    ignored = False
+    for prefix, spec in specs:
+        if prefix and not rel.startswith(prefix):
+            continue
+        sub = rel[len(prefix):] + ("/" if is_dir else "")
+        result = spec.check_file(sub)
+        if result.include is not None:
+            ignored = result.include
+    return ignored
+
+
+__all__ = ["DEFAULT_DENY", "FileEntry", "Project", "SandboxError", "find_root"]

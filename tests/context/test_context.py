@@ -1,0 +1,200 @@
+"""Project walking, the sandbox, the code index and the context stage, on a generated project."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from coda_tui.config import ContextConfig
+from coda_tui.context.chunker import chunk, language_for
+from coda_tui.context.index import CodeIndex
+from coda_tui.context.project import Project, SandboxError, find_root
+from coda_tui.core.runtime import Runtime
+from tests.conftest import run_coda, write_config
+from tests.servers import Action, OpenAIServer
+
+SECRET_VALUE = "AKIA-super-secret-value-123"
+
+
+@pytest.fixture
+def proj(tmp_path) -> Path:
+    root = tmp_path / "proj"
+    files = {
+        ".gitignore": "build/\n*.log\n!keep.log\nnode_modules/\n",
+        "src/app/__init__.py": "",
+        "src/app/config.py": "import os\n\n\ndef load_settings(path):\n    '''Read settings.'''\n    return parse_config(open(path).read())\n",
+        "src/app/parser.py": "class Tokenizer:\n    pass\n\n\ndef parse_config(text):\n    '''The one place config text becomes a dict.'''\n    return dict(line.split('=', 1) for line in text.splitlines())\n",
+        "src/app/cli.py": "from app.parser import parse_config\n\n\ndef main():\n    print(parse_config('a=1'))\n",
+        "src/web/server.js": "export function startServer(port) {\n  return listen(port);\n}\n\nclass Router {}\n",
+        "docs/guide.md": "# Guide\n\n## Configuration\n\nCall parse_config with the text.\n",
+        "build/out.py": "def parse_config():\n    pass\n",
+        "debug.log": "parse_config failed\n",
+        "keep.log": "kept on purpose\n",
+        ".env": f"API_KEY={SECRET_VALUE}\n",
+        "config/secrets.yaml": f"token: {SECRET_VALUE}\n",
+        "deploy/server.pem": f"-----BEGIN {SECRET_VALUE}-----\n",
+        "sub/.codaignore": "generated.py\n",
+        "sub/generated.py": "def generated(): pass\n",
+        "sub/kept.py": "def kept(): pass\n",
+    }
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    (root / "img.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR" + bytes(200))
+    (root / ".git").mkdir()
+    return root
+
+
+def test_walk_honours_gitignore_codaignore_and_deny(proj):
+    rels = {e.rel for e in Project(proj).walk()}
+    assert {"src/app/config.py", "src/app/parser.py", "keep.log", "sub/kept.py", ".gitignore"} <= rels
+    for hidden in ("build/out.py", "debug.log", ".env", "config/secrets.yaml", "deploy/server.pem", "sub/generated.py"):
+        assert hidden not in rels
+    assert not any(r.startswith(".git/") for r in rels)
+
+
+def test_git_root_is_found_from_a_subfolder(proj):
+    assert find_root(proj / "src" / "app") == proj.resolve()
+
+
+def test_oversized_files_are_left_out(proj):
+    (proj / "big.txt").write_text("x" * 5000)
+    rels = {e.rel for e in Project(proj, ContextConfig(max_file_bytes=1000)).walk()}
+    assert "big.txt" not in rels and "src/app/parser.py" in rels
+
+
+def test_sandbox_refuses_denied_files_with_how_to_allow(proj):
+    project = Project(proj)
+    with pytest.raises(SandboxError) as info:
+        project.check(proj / ".env")
+    assert '[context] allow = [".env"]' in str(info.value)
+    allowed = Project(proj, ContextConfig(allow=[".env"]))
+    assert allowed.check(proj / ".env") == (proj / ".env").resolve()
+
+
+def test_sandbox_refuses_paths_outside_and_symlink_escapes(proj, tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("private notes")
+    (proj / "notes.txt").symlink_to(outside)
+    (proj / "linkdir").symlink_to(tmp_path)
+    project = Project(proj)
+    with pytest.raises(SandboxError, match="outside the project"):
+        project.check(outside)
+    with pytest.raises(SandboxError, match="symlink that leads out"):
+        project.check(proj / "notes.txt")
+    rels = {e.rel for e in project.walk()}
+    assert "notes.txt" not in rels and not any(r.startswith("linkdir/") for r in rels)
+    # A link to a denied file is denied too.
+    (proj / "innocent.txt").symlink_to(proj / ".env")
+    with pytest.raises(SandboxError, match="protected"):
+        project.check(proj / "innocent.txt")
+
+
+def test_chunks_follow_definitions():
+    text = (Path(__file__).parent.parent.parent / "coda_tui" / "context" / "chunker.py").read_text()
+    names = [c.name for c in chunk(text, "python")]
+    assert "language_for" in names and "chunk" in names and "Chunk" in names
+    js = chunk("export function a() {}\n\nclass B {}\nconst c = (x) => x\n", "javascript")
+    assert [c.name for c in js] == ["a", "B", "c"]
+    assert language_for("x.rs") == "rust" and language_for("Dockerfile") == "docker"
+
+
+def test_index_search_ranks_the_defining_file_first(proj, tmp_path):
+    index = CodeIndex(tmp_path / "index.db", Project(proj))
+    stats = index.update()
+    assert stats.indexed == stats.files_seen - 1 and stats.skipped == 1  # img.png is binary
+    assert index.update().skipped == 0  # and is not read again while unchanged
+    hits = index.search("parse_config")
+    assert hits[0].path == "src/app/parser.py" and hits[0].name == "parse_config"
+    assert {h.path for h in hits} >= {"src/app/config.py", "src/app/cli.py"}
+    assert "build/out.py" not in {h.path for h in hits}
+    assert index.search("startServer")[0].path == "src/web/server.js"
+    assert index.search(SECRET_VALUE) == []  # denied files are never indexed
+
+
+def test_incremental_reindex_after_an_edit(proj, tmp_path):
+    index = CodeIndex(tmp_path / "index.db", Project(proj))
+    index.update()
+    assert index.update().indexed == 0  # nothing changed
+    target = proj / "src" / "app" / "config.py"
+    target.write_text(target.read_text() + "\n\ndef frobnicate_settings():\n    pass\n")
+    os.utime(target, (time.time() + 5, time.time() + 5))
+    (proj / "src" / "app" / "cli.py").unlink()
+    stats = index.update()
+    assert stats.indexed == 1 and stats.changed == ["src/app/config.py"] and stats.removed == 1
+    assert index.search("frobnicate_settings")[0].path == "src/app/config.py"
+    assert all(h.path != "src/app/cli.py" for h in index.search("main"))
+    # One file, the watcher's way.
+    target.write_text("def renamed_entry():\n    pass\n")
+    one = index.update_paths([target])
+    assert one.indexed == 1 and index.search("renamed_entry")[0].path == "src/app/config.py"
+    assert index.search("frobnicate_settings") == []
+    (proj / ".env").write_text("X=1\n")
+    assert index.update_paths([proj / ".env"]).indexed == 0  # still denied
+
+
+def test_denied_files_never_reach_the_prompt(proj, tmp_path):
+    """Asserted on the exact request the model server receives."""
+    with OpenAIServer([Action(chunks=["ok"])]) as srv:
+        cfg = write_config(tmp_path, f'[general]\nprovider = "srv"\n[providers.srv]\ntype = "openai"\nbase_url = "{srv.url}/v1"\nmodel = "m"\n')
+        rt = Runtime(cfg, project=proj)
+        rt.index.update()
+
+        async def go():
+            try:
+                await rt.pipeline.run("where is the API_KEY and token and BEGIN configured? parse_config")
+            finally:
+                await rt.aclose()
+
+        asyncio.run(go())
+        body = srv.requests[-1]["body"]
+        refused = run_coda("--config", str(cfg), "--project", str(proj), "ask", "-f", str(proj / ".env"), "read it")
+        refused_pem = run_coda("--config", str(cfg), "--project", str(proj), "ask", "-f", str(proj / "deploy/server.pem"), "x")
+        assert len(srv.chat_requests()) == 1  # the refused questions never reached the server
+    sent = str(body)
+    assert SECRET_VALUE not in sent
+    assert "src/app/parser.py" in sent  # search hits did go in
+    assert refused.returncode == 2 and "allow" in refused.stderr and SECRET_VALUE not in refused.stderr
+    assert refused_pem.returncode == 2
+
+
+def test_context_stage_trace_names_files_lines_and_tokens(proj, tmp_path):
+    with OpenAIServer([Action(chunks=["ok"])]) as srv:
+        cfg = write_config(tmp_path, f'[general]\nprovider = "srv"\n[providers.srv]\ntype = "openai"\nbase_url = "{srv.url}/v1"\nmodel = "m"\n[context]\nsearch_hits = 2\n')
+        rt = Runtime(cfg, project=proj)
+        rt.index.update()
+        attached = rt.pipeline.attach(proj / "src/app/cli.py", lines=(4, 5))
+
+        async def go():
+            try:
+                return await rt.pipeline.run("how is parse_config used?", attachments=[attached])
+            finally:
+                await rt.aclose()
+
+        result = asyncio.run(go())
+        user = srv.chat_requests()[0]["body"]["messages"][-1]["content"]
+    files = result.trace.stages[0].detail["files"]
+    assert files[0] == {"path": "src/app/cli.py", "lines": "4-5", "tokens": attached.tokens, "source": "attached"}
+    assert [f["source"] for f in files[1:]] == ["search", "search"]
+    assert files[1]["path"] == "src/app/parser.py" and all(f["tokens"] > 0 for f in files)
+    assert user.startswith("File src/app/cli.py:4-5:\n```py\ndef main():\n    print(parse_config('a=1'))\n```\n")
+    assert "2 search hit(s)" in result.trace.stages[0].summary
+
+
+def test_cli_index_and_search(proj):
+    out = run_coda("index", str(proj), "--json")
+    assert out.returncode == 0, out.stderr
+    import json
+
+    stats = json.loads(out.stdout)
+    assert stats["files"] >= 9 and stats["chunks"] > 0
+    hits = json.loads(run_coda("--project", str(proj), "search", "parse_config", "--json").stdout)
+    assert hits[0]["path"] == "src/app/parser.py" and hits[0]["start_line"] == 5
+    assert set(hits[0]) == {"path", "start_line", "end_line", "name", "score", "snippet"}
+    plain = run_coda("--project", str(proj), "search", "Tokenizer")
+    assert "src/app/parser.py:1-4" in plain.stdout
