@@ -80,7 +80,8 @@ ACTIONS: dict[str, str] = {
     "theme_next": "Switch to the next theme",
     "branch": "Branch a new session from the selected message (in the conversation)",
     "copy_message": "Copy the selected message (in the conversation)",
-    "attach": "Attach the file under the cursor to the next question (in the project tree)",
+    "attach": "Attach the file under the cursor, or the selected lines, to the next question",
+    "go_to_line": "Go to a line of the file in the code pane",
     "detach": "Remove the selected attachment (in the attachment list)",
 }
 

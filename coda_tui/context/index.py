@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,9 @@ class CodeIndex:
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = ON")
+        # The app updates the index in a worker thread while turns search it on the event
+        # loop: one lock, held a batch at a time, keeps the shared connection consistent.
+        self.lock = threading.RLock()
         with self.conn:
             for statement in SCHEMA:
                 self.conn.execute(statement)
@@ -125,8 +129,9 @@ class CodeIndex:
         (re)indexed, deleted ones dropped. Unchanged files cost a stat each."""
         t0 = time.perf_counter()
         stats = IndexStats()
-        known = {path: (fid, mtime, size) for fid, path, mtime, size in self.conn.execute(
-            "SELECT id, path, mtime, size FROM files WHERE project = ?", [self.key])}
+        with self.lock:
+            known = {path: (fid, mtime, size) for fid, path, mtime, size in self.conn.execute(
+                "SELECT id, path, mtime, size FROM files WHERE project = ?", [self.key])}
         seen: set[str] = set()
         pending = []
         for entry in self.project.walk():
@@ -143,7 +148,7 @@ class CodeIndex:
             self._index_batch(pending, known, stats)
         gone = [known[p][0] for p in known if p not in seen]
         if gone:
-            with self.conn:
+            with self.lock, self.conn:
                 self.conn.executemany("DELETE FROM files WHERE id = ?", [(fid,) for fid in gone])
             stats.removed = len(gone)
         stats.seconds = time.perf_counter() - t0
@@ -163,12 +168,13 @@ class CodeIndex:
         if not by_rel:
             return stats
         wanted = {e.rel: e for e in self._entries_for(list(by_rel))}
-        known = {path: (fid, mtime, size) for fid, path, mtime, size in self.conn.execute(
-            f"SELECT id, path, mtime, size FROM files WHERE project = ? AND path IN ({', '.join('?' for _ in by_rel)})",
-            [self.key, *by_rel])}
+        with self.lock:
+            known = {path: (fid, mtime, size) for fid, path, mtime, size in self.conn.execute(
+                f"SELECT id, path, mtime, size FROM files WHERE project = ? AND path IN ({', '.join('?' for _ in by_rel)})",
+                [self.key, *by_rel])}
         removed = [known[r][0] for r in by_rel if r in known and r not in wanted]
         if removed:
-            with self.conn:
+            with self.lock, self.conn:
                 self.conn.executemany("DELETE FROM files WHERE id = ?", [(fid,) for fid in removed])
             stats.removed = len(removed)
         stats.files_seen = len(wanted)
@@ -204,7 +210,7 @@ class CodeIndex:
             text = data.decode("utf-8", errors="replace")
             language = language_for(entry.path.name)
             rows_files.append((entry, language, chunk(text, language)))
-        with self.conn:
+        with self.lock, self.conn:
             for entry, language, chunks in rows_files:
                 old = known.get(entry.rel)
                 if old is not None:
@@ -226,20 +232,31 @@ class CodeIndex:
     # --- reading -----------------------------------------------------------------------
 
     def file_count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM files WHERE project = ?", [self.key]).fetchone()[0]
+        with self.lock:
+            return self.conn.execute("SELECT count(*) FROM files WHERE project = ?", [self.key]).fetchone()[0]
+
+    def paths(self) -> list[str]:
+        """Every indexed text file, for the fuzzy file finder."""
+        with self.lock:
+            return [r[0] for r in self.conn.execute(
+                "SELECT path FROM files WHERE project = ? AND language IS NOT 'binary' ORDER BY path", [self.key])]
 
     def search(self, text: str, limit: int = 10, exclude: set[str] | None = None) -> list[Hit]:
         query = fts_query(text)
         if not query:
             return []
+        with self.lock:
+            rows = self._search_rows(query, limit + len(exclude or ()))
+        hits = [Hit(p, s, e, n, -rank, snip, t) for p, s, e, n, rank, snip, t in rows if not exclude or p not in exclude]
+        return hits[:limit]
+
+    def _search_rows(self, query: str, limit: int) -> list[tuple]:
         w_name, w_path, w_text = WEIGHTS
-        rows = self.conn.execute(
+        return self.conn.execute(
             f"""SELECT c.path, c.start_line, c.end_line, c.name, bm25(chunks_fts, {w_name}, {w_path}, {w_text}) AS rank,
                        snippet(chunks_fts, 2, '', '', '…', 12), c.text
                 FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
                 WHERE chunks_fts MATCH ? AND f.project = ?
                 ORDER BY rank LIMIT ?""",
-            [query, self.key, limit + len(exclude or ())],
+            [query, self.key, limit],
         ).fetchall()
-        hits = [Hit(p, s, e, n, -rank, snip, t) for p, s, e, n, rank, snip, t in rows if not exclude or p not in exclude]
-        return hits[:limit]

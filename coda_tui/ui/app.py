@@ -8,6 +8,7 @@ widgets for refresh, so a fast stream costs one redraw a frame, not one per toke
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -16,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DirectoryTree, Footer
 
 from coda_tui.config import ConfigError
-from coda_tui.context.attachments import Attachment, AttachmentError, load_attachment
+from coda_tui.context.attachments import Attachment, AttachmentError
 from coda_tui.core import events as ev
 from coda_tui.core.export import to_markdown
 from coda_tui.core.runtime import Runtime
@@ -32,16 +33,20 @@ from coda_tui.ui.screens.models import ModelPicker
 from coda_tui.ui.screens.sessions import SessionsScreen
 from coda_tui.ui.state import UIState
 from coda_tui.ui.widgets.chat import ChatInput, ChatPane
-from coda_tui.ui.widgets.code import CodePane
-from coda_tui.ui.widgets.context import AttachmentList, ContextPane, ProjectTree
+from coda_tui.ui.screens.finder import FileFinder
+from coda_tui.ui.widgets.code import CodePane, CodeView
+from coda_tui.ui.widgets.context import AttachmentList, AttachPath, ContextPane, OpenPath
 from coda_tui.ui.widgets.messages import WINDOW, MessageList, MessageView, code_blocks, meta_line
 from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.status import StatusBar
 
 NARROW = 100
 # Tab stops, in order: the chat input, the conversation, then the other panes.
-FOCUS_ORDER = ("#chat-input", "#messages", "#code-view", "#project-tree", "#pipeline-history")
-PANE_OF = {"#chat-input": "#chat", "#messages": "#chat", "#code-view": "#code", "#project-tree": "#context", "#pipeline-history": "#pipeline"}
+FOCUS_ORDER = ("#chat-input", "#messages", "#code-view", "#context-filter", "#project-tree", "#context-results",
+               "#attachments", "#pipeline-history")
+PANE_OF = {"#chat-input": "#chat", "#messages": "#chat", "#code-view": "#code", "#context-filter": "#context",
+           "#project-tree": "#context", "#context-results": "#context", "#attachments": "#context",
+           "#pipeline-history": "#pipeline"}
 
 
 class CodaApp(App):
@@ -75,6 +80,8 @@ class CodaApp(App):
         self._last_question: tuple[str, int | None] | None = None
         self._last_failed = False
         self._live_timer = None
+        self._files_cache: list[str] | None = None
+        self.index_ready = False
         self._unsubscribe = runtime.bus.subscribe(self._on_core_event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -108,6 +115,11 @@ class CodaApp(App):
         self.query_one(PipelinePane).load_history(self.rt.store.traces.recent(30))
         self.check_health()
         theming.watch_user_themes(self)
+        context = self.query_one(ContextPane)
+        context.list_files = self._project_files
+        context.search = lambda q: self.rt.index.search(q, limit=40)
+        self._refresh_attachments()
+        self.run_worker(self._keep_index_current(), group="index", exit_on_error=False)
 
     def on_resize(self) -> None:
         self.screen.set_class(self.size.width < NARROW, "-narrow")
@@ -284,7 +296,7 @@ class CodaApp(App):
                 self.call_later(view.finish, event.status, meta, error, event.message_id)
                 self._show_answer_code(view.text)
             self.attachments.clear()
-            self.query_one(ContextPane).show_attachments(self.attachments)
+            self._refresh_attachments()
 
     def _show_answer_code(self, answer: str) -> None:
         """With no file open, the code pane shows the last code block of the answer."""
@@ -313,7 +325,8 @@ class CodaApp(App):
         for k in range(1, len(FOCUS_ORDER) + 1):
             sel = FOCUS_ORDER[(start + step * k) % len(FOCUS_ORDER)]
             widget = self.query_one(sel)
-            if self._visible(widget):
+            # An empty list is no place to stop.
+            if self._visible(widget) and getattr(widget, "option_count", 1):
                 widget.focus()
                 return
 
@@ -335,7 +348,7 @@ class CodaApp(App):
         self._focus_pane("code", "#code-view")
 
     def action_focus_context(self) -> None:
-        self._focus_pane("context", "#project-tree")
+        self._focus_pane("context", "#context-filter")
 
     def action_focus_pipeline(self) -> None:
         self._focus_pane("pipeline", "#pipeline-history")
@@ -387,20 +400,30 @@ class CodaApp(App):
         self.push_screen(Ask("Export this session as Markdown to:", default), write)
 
     def action_open_file(self) -> None:
-        def opened(path: str | None) -> None:
-            if path:
-                self.show_file(Path(path).expanduser())
+        def opened(choice: str | None) -> None:
+            if not choice:
+                return
+            path, _, line = choice.partition(":")
+            self.show_file(self.project / path, int(line) if line.isdigit() else 1)
 
-        self.push_screen(Ask("Open file:", "", placeholder=f"path, relative to {self.project}"), opened)
+        self.push_screen(FileFinder(self._project_files()), opened)
 
-    def show_file(self, path: Path) -> None:
+    def show_file(self, path: Path, line: int = 1) -> None:
         if not path.is_absolute():
             path = self.project / path
-        if not self.state.show_code or not self._visible(self.query_one("#code")):
+        try:
+            resolved = self.rt.project.check(path)
+        except AttachmentError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        if not self._visible(self.query_one("#code")):
             self._toggle("code")
-        error = self.query_one(CodePane).open_file(path)
+        code = self.query_one(CodePane)
+        error = code.open_file(resolved, self.rt.project.rel(resolved))
         if error:
             self.notify(error, severity="error")
+        elif line > 1:
+            self.call_after_refresh(code.view.go_to_line, line)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keymap.name, [(", ".join(keys), action, desc) for action, keys, desc in self._key_rows()]))
@@ -492,20 +515,78 @@ class CodaApp(App):
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
         self.show_file(Path(event.path))
 
-    def on_project_tree_attach(self, event: ProjectTree.Attach) -> None:
+    def on_open_path(self, event: OpenPath) -> None:
+        self.show_file(event.path, event.line)
+
+    def on_attach_path(self, event: AttachPath) -> None:
+        self.attach(event.path, event.lines)
+
+    def on_code_view_attach_lines(self, event: CodeView.AttachLines) -> None:
+        if self.attach(event.path, (event.first, event.last)):
+            self.query_one(ChatInput).focus()
+
+    def on_code_view_go_to_line(self, event: CodeView.GoToLine) -> None:
+        view = self.query_one(CodeView)
+
+        def go(answer: str | None) -> None:
+            if answer and answer.strip().isdigit():
+                view.go_to_line(int(answer))
+                view.focus()
+
+        self.push_screen(Ask(f"Go to line (1-{len(view.lines)}):"), go)
+
+    def attach(self, path: Path, lines: tuple[int, int] | None = None) -> bool:
+        """Attach through the project's sandbox; a refusal is shown, not raised."""
         try:
-            item = load_attachment(event.path)
+            item = self.rt.pipeline.attach(path, lines)
         except AttachmentError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        if all(a.path != item.path for a in self.attachments):
+            self.notify(str(exc), severity="error", timeout=8)
+            return False
+        if all(a.label != item.label for a in self.attachments):
             self.attachments.append(item)
-        self.query_one(ContextPane).show_attachments(self.attachments)
+        self._refresh_attachments()
+        self.notify(f"Attached {item.label} (~{item.tokens:,} tokens)")
+        return True
+
+    def _refresh_attachments(self) -> None:
+        prov = self.rt.providers.get(self.provider_name)
+        window = prov.context_window
+        budget = self.rt.config.context.budget_tokens or window // 4
+        self.query_one(ContextPane).show_attachments(self.attachments, budget, window)
 
     def on_attachment_list_detach(self, event: AttachmentList.Detach) -> None:
         if 0 <= event.index < len(self.attachments):
             del self.attachments[event.index]
-            self.query_one(ContextPane).show_attachments(self.attachments)
+            self._refresh_attachments()
+
+    # --- the project's files -----------------------------------------------------------
+
+    def _project_files(self) -> list[str]:
+        if self._files_cache is None:
+            self._files_cache = self.rt.index.paths() or [e.rel for e in self.rt.project.walk()]
+        return self._files_cache
+
+    async def _keep_index_current(self) -> None:
+        """Index what changed since the last run (by mtime), then follow the disk with
+        watchfiles: re-index each changed file and reload the code pane if it is showing."""
+        from watchfiles import awatch
+
+        stats = await asyncio.to_thread(self.rt.index.update)
+        self._files_cache = None
+        self.query_one("#context-filter").placeholder = f"filter {stats.files_seen:,} files · /search"
+        self.index_ready = True
+        root = self.rt.project.root
+
+        def wanted(change, path: str) -> bool:
+            return "/.git/" not in path and "__pycache__" not in path and not path.endswith((".db-wal", ".db-shm", ".db-journal"))
+
+        async for changes in awatch(root, watch_filter=wanted, debounce=100, step=50, recursive=True):
+            paths = sorted({Path(p) for _, p in changes})
+            code = self.query_one(CodePane)
+            if code.view.path is not None and any(p == code.view.path for p in paths):
+                code.reload()
+            await asyncio.to_thread(self.rt.index.update_paths, paths)
+            self._files_cache = None
 
     async def on_message_list_branch(self, event: MessageList.Branch) -> None:
         if self.session is None:

@@ -13,7 +13,7 @@ from coda_tui.config import Config
 from coda_tui.keymaps import ACTIONS, Keymap, load_keymap
 
 # Actions bound on a widget rather than the app (the chat input, the message list, …).
-WIDGET_ACTIONS = {"send", "newline", "history_previous", "history_next", "branch", "copy_message", "attach", "detach"}
+WIDGET_ACTIONS = {"send", "newline", "history_previous", "history_next", "branch", "copy_message", "attach", "detach", "go_to_line"}
 # Shown in the footer; the rest are in F1 help and the command palette.
 FOOTER = {"quit": "Quit", "help": "Help", "sessions": "Sessions", "pick_model": "Model", "new_session": "New", "toggle_context": "Context", "toggle_code": "Code", "toggle_pipeline": "Pipeline"}
 # Must work even where a widget would take the key first (a text input, a tree).

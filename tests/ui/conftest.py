@@ -29,20 +29,23 @@ def project(tmp_path) -> Path:
 class Harness:
     """A loopback OpenAI-format server and a config pointing coda at it."""
 
-    def __init__(self, tmp_path: Path, script: list[Action], extra: str = "") -> None:
+    def __init__(self, tmp_path: Path, script: list[Action], extra: str = "", search_hits: int = 0) -> None:
+        self.tmp_path = tmp_path
         self.server = OpenAIServer(script)
         self.server.__enter__()
         self.config = write_config(
             tmp_path,
             f'[general]\nprovider = "srv"\n[providers.srv]\ntype = "openai"\nbase_url = "{self.server.url}/v1"\n'
-            f'model = "fake-model"\nmax_retries = 0\n{extra}',
+            f'model = "fake-model"\nmax_retries = 0\n'
+            # Off unless a test asks: search hits would make the exact prompts tests check vary.
+            f'[context]\nsearch_hits = {search_hits}\n{extra}',
         )
 
-    def runtime(self) -> Runtime:
-        return Runtime(self.config)
+    def runtime(self, project: Path | None = None) -> Runtime:
+        return Runtime(self.config, project=project or self.tmp_path)
 
     def app(self, project: Path, **kwargs) -> CodaApp:
-        return CodaApp(self.runtime(), project=project, **kwargs)
+        return CodaApp(self.runtime(project), project=project, **kwargs)
 
     def close(self) -> None:
         self.server.__exit__(None, None, None)
@@ -52,8 +55,8 @@ class Harness:
 def harness(tmp_path):
     made = []
 
-    def make(script=None, extra: str = "") -> Harness:
-        h = Harness(tmp_path, script or [Action(chunks=["Here is ", "the answer:\n\n```python\nprint('hi')\n```\n"])], extra)
+    def make(script=None, extra: str = "", search_hits: int = 0) -> Harness:
+        h = Harness(tmp_path, script or [Action(chunks=["Here is ", "the answer:\n\n```python\nprint('hi')\n```\n"])], extra, search_hits)
         made.append(h)
         return h
 

@@ -45,7 +45,7 @@ def seed(rt) -> None:
 def snapshot_app(harness, project):
     def make(theme: str):
         h = harness()
-        rt = h.runtime()
+        rt = h.runtime(project)
         seed(rt)
         UIState(theme=theme, last_session=1).save()
         from coda_tui.ui.app import CodaApp
@@ -60,7 +60,7 @@ async def settle(pilot) -> None:
     app.query_one(ChatInput).cursor_blink = False
     await wait_for(lambda: app.query_one(StatusBar).health == "ok", pilot=pilot)
     tree = app.query_one("#project-tree")
-    await wait_for(lambda: len(tree.root.children) >= 2, pilot=pilot)
+    await wait_for(lambda: len(tree.root.children) >= 2 and app.index_ready, pilot=pilot)
     await pilot.pause(0.3)
 
 
