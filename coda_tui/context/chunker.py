@@ -14,6 +14,10 @@ from functools import lru_cache
 
 MAX_CHUNK_LINES = 80
 WINDOW = 60
+# Definitions shorter than this are joined to the next one: many tiny chunks cost index
+# time and rank worse (too little text for BM25), and a few lines of neighbouring code
+# are useful context anyway. A joined chunk carries all its definitions' names.
+MIN_CHUNK_LINES = 15
 
 _SUFFIX = {
     ".py": "python", ".pyi": "python", ".js": "javascript", ".jsx": "javascript", ".mjs": "javascript",
@@ -90,6 +94,7 @@ def chunk(text: str, language: str | None) -> list[Chunk]:
             starts.append((line_no, name))
     if not starts or starts[0][0] != 1:
         starts.insert(0, (1, ""))
+    starts = _join_short(starts, len(lines))
     chunks: list[Chunk] = []
     for i, (start, name) in enumerate(starts):
         end = starts[i + 1][0] - 1 if i + 1 < len(starts) else len(lines)
@@ -103,3 +108,15 @@ def chunk(text: str, language: str | None) -> list[Chunk]:
             w_end = min(end, w + WINDOW - 1)
             chunks.append(Chunk(w, w_end, name if w == start else "", "\n".join(lines[w - 1 : w_end])))
     return [c for c in chunks if c.text.strip()]
+
+
+def _join_short(starts: list[tuple[int, str]], total: int) -> list[tuple[int, str]]:
+    joined: list[tuple[int, str]] = []
+    for i, (start, name) in enumerate(starts):
+        if joined:
+            prev_start, prev_name = joined[-1]
+            if start - prev_start < MIN_CHUNK_LINES:
+                joined[-1] = (prev_start, f"{prev_name} {name}".strip())
+                continue
+        joined.append((start, name))
+    return joined

@@ -51,6 +51,10 @@ SCHEMA = [
     """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
         name, path, text, content='chunks', content_rowid='id', tokenize="unicode61 tokenchars '_'"
     )""",
+    # The weights, as FTS5's own rank: ORDER BY rank is then sorted inside FTS5.
+    f"INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', 'bm25({WEIGHTS[0]}, {WEIGHTS[1]}, {WEIGHTS[2]})')",
+    # Per-term document counts, to leave out words nearly every chunk has (see search).
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row')",
     """CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
         INSERT INTO chunks_fts (rowid, name, path, text) VALUES (new.id, new.name, new.path, new.text);
     END""",
@@ -93,13 +97,34 @@ class Hit:
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 _STOP = {"the", "a", "an", "is", "are", "of", "to", "in", "on", "and", "or", "for", "what", "how", "does",
          "do", "this", "that", "it", "with", "be", "can", "i", "me", "my", "you", "where", "which", "why", "when"}
+# A word found in more than this share of all chunks says almost nothing about which chunk
+# is meant (BM25 gives it next to no weight) but makes FTS5 score nearly every row; such
+# words are left out of the query while a rarer one remains.
+COMMON_SHARE = 0.10
+MAX_WORDS = 12
 
 
-def fts_query(text: str) -> str:
-    """Words of a question or an identifier as an FTS5 query: any word may match (BM25
-    ranks chunks with more of them first); each word also matches as a prefix."""
-    words = [w for w in dict.fromkeys(_WORD.findall(text)) if w.lower() not in _STOP or len(text.split()) == 1]
-    return " OR ".join(f'"{w}"*' for w in words[:24])
+def query_words(text: str) -> list[str]:
+    words = list(dict.fromkeys(_WORD.findall(text)))
+    kept = [w for w in words if w.lower() not in _STOP]
+    return (kept or words)[:24]
+
+
+def fts_query(words: list[str], prefixes: set[str] = frozenset()) -> str:
+    """Any word may match (BM25 ranks chunks with more of them first); words in `prefixes`
+    match as the start of longer tokens too."""
+    return " OR ".join(f'"{w}"*' if w in prefixes else f'"{w}"' for w in words)
+
+
+def snippet(text: str, words: list[str], width: int = 160) -> str:
+    """The first line of the chunk that holds one of the words (or its first line)."""
+    lowered = [w.lower() for w in words]
+    lines = text.splitlines()
+    for line in lines:
+        low = line.lower()
+        if any(w in low for w in lowered):
+            return line.strip()[:width]
+    return (lines[0].strip() if lines else "")[:width]
 
 
 class CodeIndex:
@@ -242,21 +267,49 @@ class CodeIndex:
                 "SELECT path FROM files WHERE project = ? AND language IS NOT 'binary' ORDER BY path", [self.key])]
 
     def search(self, text: str, limit: int = 10, exclude: set[str] | None = None) -> list[Hit]:
-        query = fts_query(text)
-        if not query:
+        words = query_words(text)
+        if not words:
             return []
+        wanted = limit + len(exclude or ())
         with self.lock:
-            rows = self._search_rows(query, limit + len(exclude or ()))
-        hits = [Hit(p, s, e, n, -rank, snip, t) for p, s, e, n, rank, snip, t in rows if not exclude or p not in exclude]
+            words, prefixes = self._informative(words)
+            rows = self._top(fts_query(words, prefixes), wanted)
+            if not rows:
+                # Nothing for the cheap query: try every word as a prefix, slow as that can be.
+                rows = self._top(fts_query(words, set(words)), wanted)
+        hits = [Hit(p, s, e, n, -rank, snippet(t, words), t) for p, s, e, n, rank, t in rows if not exclude or p not in exclude]
         return hits[:limit]
 
-    def _search_rows(self, query: str, limit: int) -> list[tuple]:
-        w_name, w_path, w_text = WEIGHTS
+    def _top(self, query: str, n: int) -> list[tuple]:
+        # Rank and cut inside FTS5 first; only the top rows are joined.
         return self.conn.execute(
-            f"""SELECT c.path, c.start_line, c.end_line, c.name, bm25(chunks_fts, {w_name}, {w_path}, {w_text}) AS rank,
-                       snippet(chunks_fts, 2, '', '', '…', 12), c.text
-                FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
-                WHERE chunks_fts MATCH ? AND f.project = ?
-                ORDER BY rank LIMIT ?""",
-            [query, self.key, limit],
+            """SELECT c.path, c.start_line, c.end_line, c.name, top.rank, c.text
+               FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?) AS top
+               JOIN chunks c ON c.id = top.rowid ORDER BY top.rank""",
+            [query, n],
         ).fetchall()
+
+    def _informative(self, words: list[str]) -> tuple[list[str], set[str]]:
+        """The query's words without those nearly every chunk contains (see COMMON_SHARE),
+        rarest first, at most MAX_WORDS, never empty; and which of them to match as
+        prefixes: those that are no whole token anywhere (part of an identifier, like
+        "select_bill"). Whole words are matched exactly, because a prefix query on a word
+        with thousands of longer completions costs FTS5 a scan of all of them."""
+        total = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0] or 1
+        marks = ", ".join("?" for _ in words)
+        counts = dict(self.conn.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})",
+                                        [w.lower() for w in words]).fetchall())
+        present = sorted((w for w in words if counts.get(w.lower())), key=lambda w: counts[w.lower()])
+        informative = [w for w in present if counts[w.lower()] <= total * COMMON_SHARE]
+        partial = [w for w in words if not counts.get(w.lower()) and self._few_completions(w.lower())]
+        chosen = (informative or present[:1])[:MAX_WORDS] + partial[:4]
+        return chosen or words[:1], set(partial)
+
+    def _few_completions(self, word: str, most: int = 64) -> bool:
+        """Is `word` the start of a handful of indexed tokens (an identifier typed in part)?"""
+        upper = word[:-1] + chr(ord(word[-1]) + 1)
+        n = self.conn.execute(
+            "SELECT count(*) FROM (SELECT term FROM chunks_vocab WHERE term > ? AND term < ? LIMIT ?)",
+            [word, upper, most + 1],
+        ).fetchone()[0]
+        return 0 < n <= most

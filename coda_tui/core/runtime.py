@@ -3,6 +3,7 @@ so a command that needs only the config never opens the database."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import cached_property
 
@@ -26,7 +27,10 @@ class Runtime:
 
     @cached_property
     def index(self) -> CodeIndex:
-        return CodeIndex(paths.data_dir() / "index.db", self.project)
+        # One index file a project: searches need no project filter, and forgetting a
+        # project is deleting a file.
+        digest = hashlib.sha1(str(self.project.root).encode()).hexdigest()[:16]
+        return CodeIndex(paths.data_dir() / "index" / f"{self.project.root.name}-{digest}.db", self.project)
 
     def index_if_built(self) -> CodeIndex | None:
         """The code index, if this project has been indexed (the CLI does not index on its

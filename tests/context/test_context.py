@@ -97,10 +97,14 @@ def test_sandbox_refuses_paths_outside_and_symlink_escapes(proj, tmp_path):
 
 def test_chunks_follow_definitions():
     text = (Path(__file__).parent.parent.parent / "coda_tui" / "context" / "chunker.py").read_text()
-    names = [c.name for c in chunk(text, "python")]
+    names = " ".join(c.name for c in chunk(text, "python")).split()
     assert "language_for" in names and "chunk" in names and "Chunk" in names
+    long_js = "".join(f"export function f{i}() {{\n" + "  work();\n" * 20 + "}\n" for i in range(3))
+    assert [c.name for c in chunk(long_js, "javascript")] == ["f0", "f1", "f2"]
+    assert [(c.start, c.end) for c in chunk(long_js, "javascript")] == [(1, 22), (23, 44), (45, 66)]
+    # Short definitions are joined, and the chunk carries every name.
     js = chunk("export function a() {}\n\nclass B {}\nconst c = (x) => x\n", "javascript")
-    assert [c.name for c in js] == ["a", "B", "c"]
+    assert [c.name for c in js] == ["a B c"]
     assert language_for("x.rs") == "rust" and language_for("Dockerfile") == "docker"
 
 
@@ -110,7 +114,7 @@ def test_index_search_ranks_the_defining_file_first(proj, tmp_path):
     assert stats.indexed == stats.files_seen - 1 and stats.skipped == 1  # img.png is binary
     assert index.update().skipped == 0  # and is not read again while unchanged
     hits = index.search("parse_config")
-    assert hits[0].path == "src/app/parser.py" and hits[0].name == "parse_config"
+    assert hits[0].path == "src/app/parser.py" and "parse_config" in hits[0].name.split()
     assert {h.path for h in hits} >= {"src/app/config.py", "src/app/cli.py"}
     assert "build/out.py" not in {h.path for h in hits}
     assert index.search("startServer")[0].path == "src/web/server.js"
@@ -194,7 +198,7 @@ def test_cli_index_and_search(proj):
     stats = json.loads(out.stdout)
     assert stats["files"] >= 9 and stats["chunks"] > 0
     hits = json.loads(run_coda("--project", str(proj), "search", "parse_config", "--json").stdout)
-    assert hits[0]["path"] == "src/app/parser.py" and hits[0]["start_line"] == 5
+    assert hits[0]["path"] == "src/app/parser.py" and hits[0]["start_line"] == 1 and hits[0]["end_line"] == 7
     assert set(hits[0]) == {"path", "start_line", "end_line", "name", "score", "snippet"}
     plain = run_coda("--project", str(proj), "search", "Tokenizer")
-    assert "src/app/parser.py:1-4" in plain.stdout
+    assert "src/app/parser.py:1-7" in plain.stdout

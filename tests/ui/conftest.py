@@ -21,7 +21,9 @@ def fast_backoff(monkeypatch):
 def project(tmp_path) -> Path:
     root = tmp_path / "proj"
     (root / "src").mkdir(parents=True)
-    (root / "src" / "calc.py").write_text("def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n")
+    # Two definitions far enough apart to be indexed as separate chunks.
+    filler = "".join(f"# note {i}\n" for i in range(13))
+    (root / "src" / "calc.py").write_text(f"def add(a, b):\n    return a + b\n{filler}def sub(a, b):\n    return a - b\n")
     (root / "README.md").write_text("# demo\n")
     return root
 

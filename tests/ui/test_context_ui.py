@@ -39,8 +39,8 @@ def test_filter_as_you_type_opens_and_attaches_files(harness, project):
             assert app.query_one(CodeView).path.name == "calc.py"
             results.focus()
             await pilot.press("a")
-            assert [a.label for a in app.attachments] == ["src/calc.py:1-6"]
-            assert "tokens" in str(app.query_one(BudgetBar).render())
+            assert [a.label for a in app.attachments] == ["src/calc.py:1-17"]
+            assert "tok of 8,192" in str(app.query_one(BudgetBar).render())
             app.query_one(AttachmentList).focus()
             await pilot.press("delete")
             assert app.attachments == []
@@ -57,13 +57,13 @@ def test_code_search_results_attach_their_line_range(harness, project):
             await pilot.press("alt+3", *"/sub")
             results = app.query_one(ResultList)
             await wait_for(lambda: results.results, pilot=pilot)
-            assert (results.results[0].path, results.results[0].first) == ("src/calc.py", 5)
+            assert (results.results[0].path, results.results[0].first) == ("src/calc.py", 16)
             results.focus()
             await pilot.press("a")
-            assert [a.label for a in app.attachments] == ["src/calc.py:5-6"]
+            assert [a.label for a in app.attachments] == ["src/calc.py:16-17"]
             await ask(pilot, "what does this do?")
             sent = h.server.chat_requests()[0]["body"]["messages"][-1]["content"]
-            assert "src/calc.py:5-6" in sent and "return a - b" in sent and "return a + b" not in sent
+            assert "src/calc.py:16-17" in sent and "return a - b" in sent and "return a + b" not in sent
 
     run(go())
 
@@ -151,6 +151,6 @@ def test_search_hits_join_the_question_when_enabled(harness, project):
             await indexed(app, pilot)
             await ask(pilot, "how does sub work?")
             sent = h.server.chat_requests()[0]["body"]["messages"][-1]["content"]
-            assert "Possibly relevant code from the project, src/calc.py:5-6" in sent
+            assert "Possibly relevant code from the project, src/calc.py:16-17" in sent
 
     run(go())

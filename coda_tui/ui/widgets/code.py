@@ -81,7 +81,9 @@ class CodeView(ScrollView, can_focus=True):
         width = max((len(line) for line in self.lines), default=0) + self._gutter_width() + 1
         self.virtual_size = Size(width, len(self.lines))
         self.refresh()
-        self._highlight_later(text, language_hint)
+        # Colours come after the first frame: lexing in a thread still holds the GIL
+        # in turns, and would delay the plain text the reader can already use.
+        self.call_after_refresh(self._highlight_later, text, language_hint)
 
     def set_style(self, name: str) -> None:
         if name != self.style_name:
