@@ -13,6 +13,7 @@ import click
 from coda_tui import __version__
 from coda_tui.config import ConfigError
 from coda_tui.context.attachments import AttachmentError
+from coda_tui.providers.errors import ProviderError
 from coda_tui.textsafe import inert
 
 EXIT_CONFIG = 2
@@ -42,6 +43,8 @@ class CodaGroup(click.Group):
             raise _Fail(str(exc)) from None
         except AttachmentError as exc:
             raise _Fail(f"cannot attach {exc}", EXIT_CONFIG) from None
+        except ProviderError as exc:
+            raise _Fail(str(exc)) from None
         except KeyboardInterrupt:
             click.echo("\ncoda: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
@@ -342,6 +345,16 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
         ctx.ensure_object(dict)["project"] = directory
     rt = _runtime(ctx)
     stats = rt.index.update()
+    embedded = None
+    if rt.semantic is not None:
+
+        async def embed():
+            try:
+                return await rt.semantic.refresh()
+            finally:
+                await rt.aclose()
+
+        embedded = asyncio.run(embed())
     data = {
         "project": str(rt.project.root),
         "files": stats.files_seen,
@@ -351,6 +364,7 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
         "chunks": stats.chunks,
         "seconds": round(stats.seconds, 3),
         "files_per_s": round(stats.files_per_s),
+        "embedded": embedded.embedded if embedded else None,
     }
     if as_json:
         _print_json(data)
@@ -358,6 +372,7 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
         click.echo(
             f"indexed {rt.project.root}: {stats.files_seen} files ({stats.indexed} read, {stats.removed} removed, "
             f"{stats.skipped} binary or unreadable), {stats.chunks} chunks, {stats.seconds:.2f} s"
+            + (f"; {embedded.embedded} chunk(s) embedded with {rt.config.context.embeddings}" if embedded else "")
         )
 
 
@@ -370,9 +385,16 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
 def search(ctx, query: tuple[str, ...], limit: int, as_json: bool) -> None:
     """Search the project's code: file, line range, score and a snippet for each hit."""
     rt = _runtime(ctx)
-    if not rt.index.file_count():
+
+    async def run_search():
+        try:
+            return await rt.search(" ".join(query), limit)
+        finally:
+            await rt.aclose()
+
+    hits = asyncio.run(run_search())
+    if hits is None:
         raise _Fail(f"{rt.project.root} is not indexed yet: run 'coda index'")
-    hits = rt.index.search(" ".join(query), limit=limit)
     if as_json:
         _print_json([{"path": h.path, "start_line": h.start_line, "end_line": h.end_line, "name": h.name,
                       "score": round(h.score, 3), "snippet": h.snippet} for h in hits])

@@ -135,6 +135,10 @@ class ContextConfig:
     # (0: a quarter of the model's context window).
     search_hits: int = 4
     budget_tokens: int = 0
+    # Semantic ranking: a provider (openai or ollama type) whose embedding endpoint scores
+    # chunks by meaning; its ranking is fused with BM25's. Empty: BM25 alone.
+    embeddings: str = ""
+    embedding_model: str = ""
 
 
 @dataclass

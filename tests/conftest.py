@@ -54,9 +54,7 @@ def run_coda(*args: str, input: str | None = None, env: dict | None = None, time
 LLAMA_SERVER_KEY = "sk-test-llama-server-key-0123456789"
 
 
-@pytest.fixture(scope="session")
-def llama_server():
-    """llama.cpp's own OpenAI-compatible server with the SmolLM2 model, on loopback."""
+def _start_llama_server(*extra: str) -> tuple[subprocess.Popen, str]:
     from coda_tui.providers.llama_cpp import default_model_path
 
     model = default_model_path()
@@ -65,7 +63,7 @@ def llama_server():
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
-         "--model_alias", "smollm2", "--n_ctx", "2048", "--api_key", LLAMA_SERVER_KEY],
+         "--model_alias", "smollm2", "--n_ctx", "2048", *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -74,13 +72,28 @@ def llama_server():
     while True:
         try:
             if httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {LLAMA_SERVER_KEY}"}, timeout=1).status_code == 200:
-                break
+                return proc, url
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail("llama_cpp.server did not start")
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def llama_server():
+    """llama.cpp's own OpenAI-compatible server with the SmolLM2 model, on loopback."""
+    proc, url = _start_llama_server("--api_key", LLAMA_SERVER_KEY)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def llama_embedding_server():
+    """The same server with embeddings on, as an embedding source for semantic search."""
+    proc, url = _start_llama_server("--embedding", "true")
     yield url
     proc.terminate()
     proc.wait(10)

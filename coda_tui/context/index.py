@@ -27,6 +27,7 @@ SNIFF = 8192
 # searched for ranks above chunks that only use it.
 WEIGHTS = (10.0, 3.0, 1.0)
 
+SCHEMA_VERSION = 1
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS files (
         id INTEGER PRIMARY KEY,
@@ -53,6 +54,8 @@ SCHEMA = [
     )""",
     # The weights, as FTS5's own rank: ORDER BY rank is then sorted inside FTS5.
     f"INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', 'bm25({WEIGHTS[0]}, {WEIGHTS[1]}, {WEIGHTS[2]})')",
+    # Chunk vectors for the optional semantic ranking (semantic.py).
+    "CREATE TABLE IF NOT EXISTS vectors (chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, vec BLOB NOT NULL)",
     # Per-term document counts, to leave out words nearly every chunk has (see search).
     "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row')",
     """CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
@@ -88,6 +91,7 @@ class Hit:
     score: float  # higher is better (BM25 negated)
     snippet: str
     text: str
+    id: int = 0  # the chunk's row
 
     @property
     def tokens(self) -> int:
@@ -140,9 +144,13 @@ class CodeIndex:
         # The app updates the index in a worker thread while turns search it on the event
         # loop: one lock, held a batch at a time, keeps the shared connection consistent.
         self.lock = threading.RLock()
-        with self.conn:
-            for statement in SCHEMA:
-                self.conn.execute(statement)
+        # Created once (user_version marks it): opening must not write, or a second coda
+        # process (the CLI while the app runs) would queue behind the first one's lock.
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            with self.conn:
+                for statement in SCHEMA:
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.conn.close()
@@ -277,13 +285,14 @@ class CodeIndex:
             if not rows:
                 # Nothing for the cheap query: try every word as a prefix, slow as that can be.
                 rows = self._top(fts_query(words, set(words)), wanted)
-        hits = [Hit(p, s, e, n, -rank, snippet(t, words), t) for p, s, e, n, rank, t in rows if not exclude or p not in exclude]
+        hits = [Hit(p, s, e, n, -rank, snippet(t, words), t, cid) for cid, p, s, e, n, rank, t in rows
+                if not exclude or p not in exclude]
         return hits[:limit]
 
     def _top(self, query: str, n: int) -> list[tuple]:
         # Rank and cut inside FTS5 first; only the top rows are joined.
         return self.conn.execute(
-            """SELECT c.path, c.start_line, c.end_line, c.name, top.rank, c.text
+            """SELECT c.id, c.path, c.start_line, c.end_line, c.name, top.rank, c.text
                FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?) AS top
                JOIN chunks c ON c.id = top.rowid ORDER BY top.rank""",
             [query, n],

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
 from coda_tui.context.attachments import Attachment
-from coda_tui.context.index import CodeIndex
+from coda_tui.context.index import Hit
 
 
 @dataclass
@@ -45,17 +47,17 @@ class Selection:
         }
 
 
-def select(attached: list[Attachment], index: CodeIndex | None, question: str, *, budget: int, hits: int) -> Selection:
+def select(attached: list[Attachment], found: list[Hit] | None, root: Path, *, budget: int, hits: int) -> Selection:
+    """`found`: search hits for the question, best first (None: no index to search)."""
     chosen = Selection(items=list(attached), budget=budget)
     if hits <= 0:
         return chosen
-    if index is None:
+    if found is None:
         chosen.note = "no code index (coda index builds it)"
         return chosen
     room = budget - chosen.tokens
     taken = {(a.label_path or str(a.path), a.lines) for a in attached}
-    whole_files = {a.label_path for a in attached if a.first_line == 1}
-    for hit in index.search(question, limit=hits * 3, exclude=whole_files):
+    for hit in found:
         if len([a for a in chosen.items if a.source == "search"]) >= hits:
             break
         if (hit.path, f"{hit.start_line}-{hit.end_line}") in taken:
@@ -64,7 +66,7 @@ def select(attached: list[Attachment], index: CodeIndex | None, question: str, *
             chosen.dropped += 1
             continue
         item = Attachment(
-            path=index.project.root / hit.path, text=hit.text + "\n", tokens=hit.tokens,
+            path=root / hit.path, text=hit.text + "\n", tokens=hit.tokens,
             first_line=hit.start_line, last_line=hit.end_line, source="search", label_path=hit.path,
         )
         chosen.items.append(item)

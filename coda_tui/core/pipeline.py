@@ -11,12 +11,12 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Awaitable, Callable
 
 from coda_tui.config import Config
 from coda_tui.context import select as context_select
 from coda_tui.context.attachments import Attachment, load_attachment, render_attachments
-from coda_tui.context.index import CodeIndex
+from coda_tui.context.index import Hit
 from coda_tui.context.project import Project
 from coda_tui.core import memory
 from coda_tui.core.events import (
@@ -42,6 +42,9 @@ from coda_tui.store.traces import TraceRecord
 # How often a streaming answer is written to the database. Frequent enough that a
 # kill -9 loses under half a second of text; rare enough to stay off the per-token path.
 FLUSH_INTERVAL_S = 0.5
+
+# (question, how many, paths to leave out) -> hits, best first; None when nothing is indexed.
+Search = Callable[[str, int, set[str]], Awaitable[list[Hit] | None]]
 SESSION_NAME_CHARS = 60
 
 
@@ -107,7 +110,7 @@ class Pipeline:
         providers: Providers,
         bus: EventBus | None = None,
         project: Project | None = None,
-        index: Callable[[], CodeIndex | None] | None = None,
+        search: Search | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -115,7 +118,7 @@ class Pipeline:
         self.bus = bus or EventBus()
         self.redact = Redactor(config.secrets())
         self.project = project or Project.discover(None, config.context)
-        self.index = index or (lambda: None)
+        self.search = search
 
     def attach(self, path: str | Path, lines: tuple[int, int] | None = None) -> Attachment:
         """Read a file for a question, through the project's sandbox."""
@@ -181,10 +184,14 @@ class Pipeline:
 
         with tracer.stage("context") as st:
             ctx = self.config.context
+            found = None
+            if self.search is not None and ctx.search_hits > 0:
+                whole_files = {a.label_path for a in loaded if a.first_line == 1 and a.label_path}
+                found = await self.search(prompt, ctx.search_hits * 3, whole_files)
             chosen = context_select.select(
                 loaded,
-                self.index(),
-                prompt,
+                found,
+                self.project.root,
                 budget=ctx.budget_tokens or prov.context_window // 4,
                 hits=ctx.search_hits,
             )

@@ -4,18 +4,24 @@ so a command that needs only the config never opens the database."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from functools import cached_property
 
 from coda_tui import config as config_mod
 from coda_tui import logs, paths
-from coda_tui.context.index import CodeIndex
+from coda_tui.context.index import CodeIndex, Hit
+from coda_tui.context.semantic import SemanticIndex
+from coda_tui.providers.errors import ProviderError
 from coda_tui.context.project import Project
 from coda_tui.core.events import EventBus
 from coda_tui.core.pipeline import Pipeline
 from coda_tui.providers.registry import Providers
 from coda_tui.redact import Redactor
 from coda_tui.store import Store
+
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -32,10 +38,29 @@ class Runtime:
         digest = hashlib.sha1(str(self.project.root).encode()).hexdigest()[:16]
         return CodeIndex(paths.data_dir() / "index" / f"{self.project.root.name}-{digest}.db", self.project)
 
-    def index_if_built(self) -> CodeIndex | None:
-        """The code index, if this project has been indexed (the CLI does not index on its
-        own: `coda index` does, and the app keeps it current while it runs)."""
-        return self.index if self.index.file_count() else None
+    @cached_property
+    def semantic(self) -> SemanticIndex | None:
+        """Semantic ranking, when [context] embeddings names a provider."""
+        ctx = self.config.context
+        if not ctx.embeddings:
+            return None
+        provider = self.providers.get(ctx.embeddings)
+        model = ctx.embedding_model or provider.default_model
+        return SemanticIndex(self.index, lambda texts: provider.embed(texts, model))
+
+    async def search(self, text: str, limit: int, exclude: set[str] = frozenset()) -> list[Hit] | None:
+        """Code search for a question: BM25, fused with semantic ranking when configured;
+        None if this project has not been indexed (the CLI does not index on its own:
+        `coda index` does, and the app keeps the index current while it runs)."""
+        if not self.index.file_count():
+            return None
+        if self.semantic is not None:
+            try:
+                return await self.semantic.search(text, limit, set(exclude))
+            except ProviderError as exc:
+                # The embedding server being down must not cost the question its context.
+                log.warning("semantic search failed, using BM25 alone: %s", exc)
+        return self.index.search(text, limit, set(exclude))
 
     @cached_property
     def store(self) -> Store:
@@ -51,7 +76,7 @@ class Runtime:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        return Pipeline(self.config, self.store, self.providers, self.bus, self.project, self.index_if_built)
+        return Pipeline(self.config, self.store, self.providers, self.bus, self.project, self.search)
 
     async def aclose(self) -> None:
         if "providers" in self.__dict__:

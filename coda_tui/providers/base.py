@@ -125,5 +125,11 @@ class Provider(abc.ABC):
     def offers(self, model: str, models: list[str]) -> bool:
         return model in models
 
+    async def embed(self, texts: list[str], model: str) -> list[list[float]]:
+        """One vector a text, for semantic code search; not every backend offers it."""
+        from coda_tui.providers.errors import ProviderUnavailable
+
+        raise ProviderUnavailable(self.name, "this provider type offers no embeddings", hint="use an openai or ollama provider")
+
     async def aclose(self) -> None:
         """Release connections; the default has nothing to release."""

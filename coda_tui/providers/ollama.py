@@ -122,6 +122,13 @@ class OllamaProvider(Provider):
             mapped = bad_json(self.name, self.config.endpoint, got_text)
         return mapped or exc
 
+    async def embed(self, texts: list[str], model: str) -> list[list[float]]:
+        try:
+            result = await self._client.embed(model=model, input=texts)
+        except Exception as exc:  # noqa: BLE001
+            raise self._map(exc, model, False) from None
+        return [list(v) for v in result.embeddings]
+
     async def list_models(self) -> list[str]:
         try:
             listing = await self._client.list()

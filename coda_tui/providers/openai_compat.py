@@ -123,6 +123,21 @@ class OpenAIProvider(Provider):
         except Exception as exc:  # noqa: BLE001
             raise self._map(exc, self.default_model, False) from None
 
+    async def embed(self, texts: list[str], model: str) -> list[list[float]]:
+        try:
+            result = await self._client.embeddings.create(model=model, input=texts)
+        except Exception as exc:  # noqa: BLE001
+            raise self._map(exc, model, False) from None
+        vectors = []
+        for item in sorted(result.data, key=lambda d: d.index):
+            vec = item.embedding
+            if vec and isinstance(vec[0], list):
+                # llama.cpp's server returns one vector a token for models without a
+                # pooling layer; their mean stands for the text.
+                vec = [sum(col) / len(vec) for col in zip(*vec)]
+            vectors.append(vec)
+        return vectors
+
     def _map(self, exc: Exception, model: str, got_text: bool) -> Exception:
         if isinstance(exc, self._openai.APIStatusError):
             return self._status_error(exc, model)

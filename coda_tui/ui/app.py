@@ -575,6 +575,7 @@ class CodaApp(App):
         self._files_cache = None
         self.query_one("#context-filter").placeholder = f"filter {stats.files_seen:,} files · /search"
         self.index_ready = True
+        await self._embed_new_chunks()
         root = self.rt.project.root
 
         def wanted(change, path: str) -> bool:
@@ -587,6 +588,16 @@ class CodaApp(App):
                 code.reload()
             await asyncio.to_thread(self.rt.index.update_paths, paths)
             self._files_cache = None
+            await self._embed_new_chunks()
+
+    async def _embed_new_chunks(self) -> None:
+        """With semantic ranking configured, vectors for chunks that have none yet."""
+        if self.rt.semantic is None:
+            return
+        try:
+            await self.rt.semantic.refresh()
+        except Exception as exc:  # noqa: BLE001 - search falls back to BM25; say why once
+            self.query_one(StatusBar).activity = f"semantic search off: {str(exc)[:60]}"
 
     async def on_message_list_branch(self, event: MessageList.Branch) -> None:
         if self.session is None:

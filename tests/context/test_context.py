@@ -202,3 +202,59 @@ def test_cli_index_and_search(proj):
     assert set(hits[0]) == {"path", "start_line", "end_line", "name", "score", "snippet"}
     plain = run_coda("--project", str(proj), "search", "Tokenizer")
     assert "src/app/parser.py:1-7" in plain.stdout
+
+
+def test_semantic_ranking_fuses_embeddings_with_bm25(proj, tmp_path, llama_embedding_server):
+    """Embeddings from llama.cpp's server (SmolLM2 vectors, mean-pooled): the machinery
+    is tested for real; the model is too small for the ranking itself to mean much."""
+    cfg = write_config(
+        tmp_path,
+        f'[providers.emb]\ntype = "openai"\nbase_url = "{llama_embedding_server}"\nmodel = "smollm2"\n'
+        '[context]\nembeddings = "emb"\n',
+    )
+    rt = Runtime(cfg, project=proj)
+    rt.index.update()
+
+    async def go():
+        try:
+            first = await rt.semantic.refresh()
+            again = await rt.semantic.refresh()
+            nearest = await rt.semantic.nearest("turn configuration text into a dictionary", 3)
+            fused = await rt.search("parse_config", 5)
+            return first, again, nearest, fused
+        finally:
+            await rt.aclose()
+
+    first, again, nearest, fused = asyncio.run(go())
+    chunks = rt.index.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    assert first.embedded == chunks and again.embedded == 0  # only new chunks are embedded
+    assert len(nearest) == 3
+    assert "src/app/parser.py" in [h.path for h in fused[:3]]  # BM25's clear winner stays near the top
+    assert all(h.score > 0 for h in fused) and len({h.id for h in fused}) == len(fused)
+    out = run_coda("--config", str(cfg), "--project", str(proj), "index", "--json")
+    assert out.returncode == 0 and '"embedded": 0' in out.stdout
+
+
+def test_semantic_source_down_falls_back_to_bm25(proj, tmp_path):
+    from tests.servers import free_port
+
+    cfg = write_config(
+        tmp_path,
+        f'[providers.emb]\ntype = "openai"\nbase_url = "http://127.0.0.1:{free_port()}/v1"\nmodel = "m"\nmax_retries = 0\n'
+        '[context]\nembeddings = "emb"\n',
+    )
+    rt = Runtime(cfg, project=proj)
+    rt.index.update()
+    with rt.index.conn:
+        rt.index.conn.execute("INSERT INTO vectors (chunk_id, vec) SELECT id, x'0000803f' FROM chunks")
+
+    async def go():
+        try:
+            return await rt.search("parse_config", 3)
+        finally:
+            await rt.aclose()
+
+    assert asyncio.run(go())[0].path == "src/app/parser.py"
+    (proj / "src" / "app" / "new.py").write_text("def brand_new():\n    pass\n")  # a chunk to embed
+    refused = run_coda("--config", str(cfg), "--project", str(proj), "index")
+    assert refused.returncode == 1 and "connection refused" in refused.stderr and "Traceback" not in refused.stderr
