@@ -3,22 +3,25 @@
 `Term` starts a command on a pty of a given size, reads everything it writes on a thread,
 and keeps a small screen model up to date: cursor moves (CUP), text and line controls are
 applied to a grid of cells; colours, modes and queries are skipped. That is all a Textual
-app writes to draw (it addresses every run of cells with CUP), so `screen()` is the text a
-user would see. Each output chunk is stamped with `perf_counter()` the moment it is read,
+app writes to draw (it addresses every run of cells with CUP), so `screen.text()` is the
+text a user would see. Each output chunk is stamped with `perf_counter()` the moment it is read,
 so a wait measures when the app's bytes reached the terminal, not when the poll ran.
 """
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import fcntl
 import os
 import re
 import select
+import shutil
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import threading
 import time
@@ -74,7 +77,7 @@ class Screen:
         if final in "Hf":
             if params.startswith("?"):
                 return
-            parts = [p for p in params.split(";")]
+            parts = params.split(";")
             row = int(parts[0]) if parts and parts[0].isdigit() else 1
             col = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 1
             self.y, self.x = min(self.rows, max(1, row)) - 1, min(self.cols, max(1, col)) - 1
@@ -111,6 +114,12 @@ class Screen:
         return "\n".join("".join(r) for r in self.grid)
 
 
+class Watch:
+    def __init__(self, predicate) -> None:
+        self.predicate = predicate
+        self.at: float | None = None  # perf_counter time the screen first satisfied it
+
+
 class Term:
     """A command on a pty: `wait_for(pred)` returns the time the screen first satisfied it."""
 
@@ -122,6 +131,8 @@ class Term:
         self._cond = threading.Condition()
         self._chunks: list[tuple[float, str]] = []  # (read at, text), not yet applied
         self.log: list[tuple[float, int]] = []  # (read at, bytes): when output arrived
+        self._watches: list[Watch] = []
+        self._last_at = 0.0
         self._closed = False
         env = dict(env, TERM="xterm-256color", COLUMNS=str(cols), LINES=str(rows))
         self.t0 = time.perf_counter()
@@ -164,29 +175,50 @@ class Term:
         os.write(self.master, text.encode())
         return t
 
+    def watch(self, predicate) -> "Watch":
+        """Note the time the screen first satisfies `predicate`, from the output not yet
+        applied on: `wait_for` and `drain` apply output in order and check every watch."""
+        w = Watch(predicate)
+        if predicate(self.screen.text()):
+            w.at = self._last_at
+        self._watches.append(w)
+        return w
+
+    def _apply_pending(self) -> None:
+        while self._chunks:
+            at, text = self._chunks.pop(0)
+            self.screen.feed(text)
+            self._last_at = at
+            live = [w for w in self._watches if w.at is None]
+            if live:
+                screen = self.screen.text()
+                for w in live:
+                    if w.predicate(screen):
+                        w.at = at
+        self._watches = [w for w in self._watches if w.at is None]
+
     def wait_for(self, predicate, timeout: float = 30.0) -> float:
-        """Apply output chunk by chunk until `predicate(screen_text)` holds; returns the
-        perf_counter time the chunk that made it true was read."""
+        """The perf_counter time of the output chunk that first made `predicate(screen)`
+        true (if it is true already, of the last chunk applied)."""
         deadline = time.monotonic() + timeout
         with self._cond:
+            w = self.watch(predicate)
             while True:
-                while self._chunks:
-                    at, text = self._chunks.pop(0)
-                    self.screen.feed(text)
-                    if predicate(self.screen.text()):
-                        return at
+                self._apply_pending()
+                if w.at is not None:
+                    return w.at
                 if self._closed:
                     raise RuntimeError(f"the app exited (status {self.proc.poll()}); screen:\n{self.screen.text()}")
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    self._watches.remove(w)
                     raise TimeoutError(f"timed out; the screen was:\n{self.screen.text()}")
                 self._cond.wait(min(left, 0.5))
 
     def drain(self) -> None:
         """Apply whatever output has arrived so far."""
         with self._cond:
-            while self._chunks:
-                self.screen.feed(self._chunks.pop(0)[1])
+            self._apply_pending()
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -214,6 +246,28 @@ class Term:
         self.close()
 
 
+_PYCACHE: str | None = None
+
+
+def python_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child Python, with its bytecode cached as on a user's machine.
+
+    pip compiles a package's bytecode when it installs it; a shell with
+    PYTHONDONTWRITEBYTECODE=1 (as some dev and CI environments have) would instead make
+    every start compile coda from source (~60 ms). The cache goes to a temporary
+    PYTHONPYCACHEPREFIX, filled by each benchmark's warm-up run, so nothing is written into
+    the work tree; it is removed when the benchmark exits.
+    """
+    global _PYCACHE
+    if _PYCACHE is None:
+        _PYCACHE = tempfile.mkdtemp(prefix="coda-bench-pyc-")
+        atexit.register(shutil.rmtree, _PYCACHE, True)
+    env = dict(os.environ if base is None else base)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = _PYCACHE
+    return env
+
+
 def coda_env(data_dir: str, home: str) -> dict[str, str]:
     """A fresh data dir and an empty home: no config, so the embedded model is the default."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODA_") and k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST")}
@@ -224,7 +278,7 @@ def coda_env(data_dir: str, home: str) -> dict[str, str]:
         XDG_DATA_HOME=os.path.join(home, ".local", "share"),
         XDG_CACHE_HOME=os.path.join(home, ".cache"),
     )
-    return env
+    return python_env(env)
 
 
 def coda_args(*extra: str) -> list[str]:

@@ -1,0 +1,113 @@
+"""Opening a session of 5,000 messages in the terminal app, in a real pty.
+
+A database is made once with coda's own store (its migrations, FTS triggers and all): one
+session, "long", of 5,000 messages alternating question and answer (answers are Markdown
+of 1 to 12 blocks: prose, lists, headings and fenced code, 1.4 KB on average; questions
+of 1 to 3 sentences), and one of 10 messages, "short", for comparison (coda mounts only a
+window of a session's newest messages, 24 when this was written: the long session fills
+it, the short one does not). The last answer of each ends with a word
+found nowhere else. Each run copies the database into a fresh data dir, with an empty home
+(no config: the embedded model is the provider, and is not loaded), and starts
+`coda --session NAME` on a 120x40 pty (benchmarks/ptyterm.py).
+
+The figure is the time until the last message's final word is on the screen (with the
+four panes drawn), measured two ways in the same runs:
+- from app start: coda is started through benchmarks/coda_timed.py, which imports what
+  `coda` imports, notes the time, then runs coda's main(); so this is config, database,
+  loading the session, compose, mount and paint. Target: <= 300 ms.
+- from spawn: what the user waits in total, interpreter start and imports included.
+One warm-up run of each session, then ROUNDS runs each; medians quoted.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from answers import answer, question
+from common import median, report
+from ptyterm import Term, coda_env, panes_drawn
+
+HERE = Path(__file__).resolve().parent
+ROUNDS = 5
+SESSIONS = {"long": 5000, "short": 10}
+LAST = {"long": "qzxLONG", "short": "qzxSHORT"}
+
+
+def make_database(path: Path) -> dict[str, int]:
+    """The database, made with coda's store; returns each session's message count."""
+    from coda_tui.store import Store
+    from coda_tui.store.db import now
+
+    rng = random.Random(11)
+    store = Store(path)
+    counts = {}
+    with store.db.conn:
+        for name, n in SESSIONS.items():
+            session = store.sessions.create(name)
+            rows = []
+            for i in range(n):
+                ts = now()
+                if i % 2 == 0:
+                    rows.append((session.id, "user", question(rng), "complete", None, None, None, None, ts, ts))
+                else:
+                    text = answer(rng, rng.choice([1, 2, 3, 4, 6, 8, 12]))
+                    if i == n - 1:
+                        text += f"\nThat is all: {LAST[name]}\n"
+                    rows.append((session.id, "assistant", text, "complete", "local", "SmolLM2-135M-Instruct.Q4_1",
+                                 30, rng.randint(50, 600), ts, ts))
+            store.db.conn.executemany(
+                "INSERT INTO messages (session_id, role, content, status, provider, model, prompt_tokens,"
+                " completion_tokens, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+    for name in SESSIONS:
+        session = store.sessions.find(name)
+        counts[name] = store.sessions.message_count(session.id)
+    store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return counts
+
+
+def once(tmp: str, template: Path, name: str, i: int) -> tuple[float, float]:
+    """(from app start, from spawn) to the last message on screen, in ms."""
+    run = Path(tmp, f"{name}{i}")
+    (run / "data").mkdir(parents=True)
+    (run / "home").mkdir()
+    shutil.copy(template, run / "data" / "coda.db")
+    env = coda_env(str(run / "data"), str(run / "home"))
+    env["CODA_BENCH_T0"] = str(run / "t0")
+    args = [sys.executable, str(HERE / "coda_timed.py"), "--session", name]
+    marker = LAST[name]
+    with Term(args, env) as term:
+        shown = term.wait_for(lambda s: marker in s and panes_drawn(s))
+        t0 = float((run / "t0").read_text())
+        return (shown - t0) * 1000, (shown - term.t0) * 1000
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        template = Path(tmp, "template.db")
+        counts = make_database(template)
+        db_mb = template.stat().st_size / 1e6
+        results = {}
+        for name in SESSIONS:
+            once(tmp, template, name, -1)
+            results[name] = [once(tmp, template, name, i) for i in range(ROUNDS)]
+    long_app = [r[0] for r in results["long"]]
+    long_spawn = [r[1] for r in results["long"]]
+    short_app = [r[0] for r in results["short"]]
+    short_spawn = [r[1] for r in results["short"]]
+    report(f"tui {counts['long']:,}-message session: app start to last message", median(long_app), "ms", "<= 300 ms",
+           f"{ROUNDS} runs, {db_mb:.1f} MB database; max {max(long_app):.0f} ms")
+    report("  same, from spawn (interpreter + imports included)", median(long_spawn), "ms", "-")
+    report(f"  {counts['short']}-message session: app start to last message", median(short_app), "ms", "-")
+    report(f"  {counts['short']}-message session: from spawn", median(short_spawn), "ms", "-")
+    report("  long minus short session, from app start", median(long_app) - median(short_app), "ms", "-")
+
+
+if __name__ == "__main__":
+    main()
