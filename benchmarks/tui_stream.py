@@ -154,8 +154,8 @@ async def _in_process(rt, project: Path) -> tuple[list[float], float]:
             pause = sent + KEY_EVERY - time.perf_counter()
             if pause > 0:
                 await asyncio.sleep(pause)
-        markdown = view.query_one(Markdown)
-        while markdown.source != full:
+        # A long answer is written into several Markdown documents, one after another.
+        while "".join(m.source for m in view.query(Markdown)) != full:
             if time.perf_counter() - finished[0] > 30:
                 raise RuntimeError("the answer's Markdown never held the full text")
             await asyncio.sleep(0.005)

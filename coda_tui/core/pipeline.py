@@ -138,15 +138,16 @@ class Pipeline:
             system_prompt=self.config.general.system_prompt,
         )
 
-    def pick_model(self, prov: Provider, explicit: str | None, session: Session | None) -> str:
-        """--model, else what the session last used with this provider, else the config's."""
+    def pick_model(self, provider: str, default: str, explicit: str | None, session: Session | None) -> str:
+        """--model, else what the session last used with this provider, else the config's,
+        else the provider's own default."""
         if explicit:
             return explicit
-        if session and session.provider == prov.name and session.model:
+        if session and session.provider == provider and session.model:
             return session.model
-        if prov.name == self.config.general.provider and self.config.general.model:
+        if provider == self.config.general.provider and self.config.general.model:
             return self.config.general.model
-        return prov.default_model
+        return default
 
     async def run(
         self,
@@ -167,7 +168,7 @@ class Pipeline:
         prov = self.providers.get(provider)
         if session is None and session_ref:
             session = self.store.sessions.find(session_ref)
-        model = self.pick_model(prov, model, session)
+        model = self.pick_model(prov.name, prov.default_model, model, session)
         # Attachments are read before anything is stored: a bad path stops the turn
         # with nothing half-written.
         loaded = [a if isinstance(a, Attachment) else self.attach(a) for a in attachments]

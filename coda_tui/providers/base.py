@@ -65,7 +65,7 @@ class Provider(abc.ABC):
 
     @property
     def context_window(self) -> int:
-        return self.config.context_window or 8192
+        return self.config.context_window or 8192  # registry.DEFAULT_CONTEXT
 
     async def stream(
         self,

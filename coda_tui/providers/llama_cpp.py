@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import importlib.util
 import logging
 import os
 import threading
@@ -74,7 +75,9 @@ class LlamaCppProvider(Provider):
         return self.config.context_window or DEFAULT_CONTEXT
 
     def _unavailable(self, model: str) -> E.ProviderError | None:
-        if _import_llama() is None:
+        # find_spec, not import: a health check must not pay llama.cpp's import (~60 ms)
+        # before the app's first frame; loading the model imports it for real.
+        if importlib.util.find_spec("llama_cpp") is None:
             return E.ProviderUnavailable(
                 self.name,
                 "llama-cpp-python is not installed",

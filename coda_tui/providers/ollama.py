@@ -15,6 +15,7 @@ from coda_tui.providers.transport import bad_json, map_transport_error, status_e
 
 MIN_NUM_CTX = 2048
 DEFAULT_CONTEXT_WINDOW = 32768
+DEFAULT_MODEL = "llama3.2"
 
 
 def num_ctx_for(prompt_tokens: int, max_tokens: int, window: int) -> int:
@@ -43,7 +44,7 @@ class OllamaProvider(Provider):
 
     @property
     def default_model(self) -> str:
-        return self.config.model or "llama3.2"
+        return self.config.model or DEFAULT_MODEL
 
     @property
     def context_window(self) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from coda_tui.config import Config, ProviderConfig
 from coda_tui.providers.base import Provider
 
+DEFAULT_CONTEXT = 8192  # Provider.context_window's default
+
 
 def make_provider(pc: ProviderConfig) -> Provider:
     # Each backend's module is imported only when that backend is used.
@@ -30,6 +32,22 @@ class Providers:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._made: dict[str, Provider] = {}
+
+    def describe(self, name: str | None = None) -> tuple[str, str, int]:
+        """(name, default model, context window) without creating the provider, whose client
+        library (openai: ~350 ms to import) the app's first frame should not wait for."""
+        pc = self.config.provider(name)
+        if pc.name in self._made:
+            made = self._made[pc.name]
+            return pc.name, made.default_model, made.context_window
+        if pc.type == "llama_cpp":
+            made = make_provider(pc)  # cheap: llama_cpp itself is imported on first load
+            return pc.name, made.default_model, made.context_window
+        if pc.type == "ollama":
+            from coda_tui.providers.ollama import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL
+
+            return pc.name, pc.model or DEFAULT_MODEL, pc.context_window or DEFAULT_CONTEXT_WINDOW
+        return pc.name, pc.model or "", pc.context_window or DEFAULT_CONTEXT
 
     def get(self, name: str | None = None) -> Provider:
         pc = self.config.provider(name)

@@ -9,6 +9,7 @@ widgets for refresh, so a fast stream costs one redraw a frame, not one per toke
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -39,6 +40,8 @@ from coda_tui.ui.widgets.context import AttachmentList, AttachPath, ContextPane,
 from coda_tui.ui.widgets.messages import WINDOW, MessageList, MessageView, code_blocks, meta_line
 from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.status import StatusBar
+
+log = logging.getLogger(__name__)
 
 NARROW = 100
 # Tab stops, in order: the chat input, the conversation, then the other panes.
@@ -119,7 +122,8 @@ class CodaApp(App):
         context.list_files = self._project_files
         context.search = lambda q: self.rt.index.search(q, limit=40)
         self._refresh_attachments()
-        self.run_worker(self._keep_index_current(), group="index", exit_on_error=False)
+        # After the first frame: nothing the user sees first waits for the index.
+        self.call_after_refresh(lambda: self.run_worker(self._keep_index_current(), group="index", exit_on_error=False))
 
     def on_resize(self) -> None:
         self.screen.set_class(self.size.width < NARROW, "-narrow")
@@ -192,10 +196,10 @@ class CodaApp(App):
         return meta_line(m.model, m.completion_tokens or tokens, ttft, total)
 
     def _show_model(self) -> None:
-        prov = self.rt.providers.get(self.provider_name)
+        name, default, _ = self.rt.providers.describe(self.provider_name)
         status = self.query_one(StatusBar)
-        status.provider = self.provider_name
-        status.model = self.rt.pipeline.pick_model(prov, self.model, self.session)
+        status.provider = name
+        status.model = self.rt.pipeline.pick_model(name, default, self.model, self.session)
 
     def check_health(self) -> None:
         self.run_worker(self._health(), group="health", exclusive=True, exit_on_error=False)
@@ -204,7 +208,9 @@ class CodaApp(App):
         status = self.query_one(StatusBar)
         status.health = "checking"
         try:
-            health = await self.rt.providers.get(self.provider_name).health()
+            # Made in a thread: creating it imports its client library (openai: ~350 ms).
+            prov = await asyncio.to_thread(self.rt.providers.get, self.provider_name)
+            health = await prov.health()
         except Exception as exc:  # noqa: BLE001 - shown in the status bar
             status.health, status.health_detail = "down", str(exc)
             return
@@ -549,8 +555,7 @@ class CodaApp(App):
         return True
 
     def _refresh_attachments(self) -> None:
-        prov = self.rt.providers.get(self.provider_name)
-        window = prov.context_window
+        _, _, window = self.rt.providers.describe(self.provider_name)
         budget = self.rt.config.context.budget_tokens or window // 4
         self.query_one(ContextPane).show_attachments(self.attachments, budget, window)
 
@@ -569,26 +574,47 @@ class CodaApp(App):
     async def _keep_index_current(self) -> None:
         """Index what changed since the last run (by mtime), then follow the disk with
         watchfiles: re-index each changed file and reload the code pane if it is showing."""
-        from watchfiles import awatch
-
         stats = await asyncio.to_thread(self.rt.index.update)
         self._files_cache = None
         self.query_one("#context-filter").placeholder = f"filter {stats.files_seen:,} files · /search"
         self.index_ready = True
         await self._embed_new_chunks()
-        root = self.rt.project.root
-
-        def wanted(change, path: str) -> bool:
-            return "/.git/" not in path and "__pycache__" not in path and not path.endswith((".db-wal", ".db-shm", ".db-journal"))
-
-        async for changes in awatch(root, watch_filter=wanted, debounce=100, step=50, recursive=True):
-            paths = sorted({Path(p) for _, p in changes})
+        async for paths in self._watch(self.rt.project.root):
             code = self.query_one(CodePane)
             if code.view.path is not None and any(p == code.view.path for p in paths):
                 code.reload()
             await asyncio.to_thread(self.rt.index.update_paths, paths)
             self._files_cache = None
             await self._embed_new_chunks()
+
+    async def _watch(self, root: Path):
+        """Batches of changed paths under `root`. watchfiles runs in a thread: setting up
+        its watches on a large tree takes over 100 ms, which the event loop must not wait on."""
+        import threading
+
+        from watchfiles import watch
+
+        queue: asyncio.Queue[list[Path]] = asyncio.Queue()
+        stop = threading.Event()
+        loop = asyncio.get_running_loop()
+
+        def wanted(change, path: str) -> bool:
+            return "/.git/" not in path and "__pycache__" not in path and not path.endswith((".db-wal", ".db-shm", ".db-journal"))
+
+        def run() -> None:
+            try:
+                for changes in watch(root, watch_filter=wanted, debounce=100, step=50, stop_event=stop, yield_on_timeout=False):
+                    loop.call_soon_threadsafe(queue.put_nowait, sorted({Path(p) for _, p in changes}))
+            except Exception:  # noqa: BLE001 - no live reload is better than a crash
+                log.exception("file watcher stopped")
+
+        thread = threading.Thread(target=run, name="coda-watch", daemon=True)
+        thread.start()
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            stop.set()
 
     async def _embed_new_chunks(self) -> None:
         """With semantic ranking configured, vectors for chunks that have none yet."""

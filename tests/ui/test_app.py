@@ -546,3 +546,29 @@ def test_editing_a_user_theme_reapplies_it_live(harness, project):
             assert app.theme == "mine"
 
     run(go())
+
+
+def test_a_long_answer_streams_into_several_markdown_documents(harness, project):
+    from textual.widgets import Markdown
+
+    from coda_tui.ui.widgets.messages import _paragraph_break
+
+    assert _paragraph_break("", "a\n\nb") == 3
+    assert _paragraph_break("```py\n", "x = 1\n\ny = 2\n") is None  # inside a fence
+    assert _paragraph_break("```py\nx\n```\n", "p\n\nq") == 3
+
+    async def go():
+        paragraphs = [f"Paragraph {i} " + "word " * 60 + "\n\n" for i in range(12)]
+        code = "```python\n" + "".join(f"x_{i} = {i}\n\n" for i in range(40)) + "```\n"
+        chunks = [c for p in paragraphs[:6] + [code] + paragraphs[6:] for c in (p[: len(p) // 2], p[len(p) // 2 :])]
+        app = harness([Action(chunks=chunks, delay=0.01)]).app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await ask(pilot, "long please")
+            view = app.query_one(MessageList).views[-1]
+            docs = list(view.query(Markdown))
+            assert len(docs) > 1
+            assert "".join(d.source for d in docs) == view.text
+            for d in docs:  # no document ends inside the code block
+                assert sum(1 for line in d.source.splitlines() if line.startswith("```")) % 2 == 0
+
+    run(go())

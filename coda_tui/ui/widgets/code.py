@@ -161,7 +161,7 @@ class CodeView(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         if index >= len(self.lines):
-            return Strip.blank(self.size.width)
+            return Strip.blank(self.size.width, self.rich_style)
         gutter = self.get_component_rich_style("code--gutter")
         gw = self._gutter_width()
         number = Strip([Segment(f"{index + 1:>{gw - 1}} ", gutter)])
@@ -196,7 +196,12 @@ def highlight(text: str, hint: str, style_name: str) -> list[StyledLine] | None:
 
     def rich_style(ttype) -> Style:
         if ttype not in cache:
-            s = pstyle.style_for_token(ttype)
+            known = ttype
+            # Newer lexers emit token types (Name.Builtin.Type) older styles never heard
+            # of; the nearest ancestor a style knows stands in for them.
+            while not pstyle.styles_token(known) and known.parent is not None:
+                known = known.parent
+            s = pstyle.style_for_token(known)
             cache[ttype] = Style(color=f"#{s['color']}" if s["color"] else None, bold=s["bold"] or None,
                                  italic=s["italic"] or None, underline=s["underline"] or None)
         return cache[ttype]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from rich.markdown import Markdown as RichMarkdown
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message as TMessage
@@ -15,17 +16,36 @@ from coda_tui.store.sessions import Message
 from coda_tui.textsafe import inert
 
 # Messages mounted when a session opens, and fetched each time the top is reached.
-WINDOW = 24
-BATCH = 24
+WINDOW = 16
+BATCH = 16
 # Streaming text reaches the Markdown widget at most this often (seconds): tokens arriving
-# in between are joined into one write, so a fast stream costs one update a frame.
+# in between are joined into one write, so a fast stream costs one update a frame. Each
+# update lays the growing document out again, so the interval grows with the answer
+# (a 16 KB answer: about 0.1 s), keeping the app free to echo keys as the answer grows.
 FLUSH_INTERVAL = 1 / 30
+FLUSH_PER_CHAR = 1 / 200_000
+# A streaming answer moves on to a new Markdown widget at the first paragraph break
+# outside a code block after this many characters (see MessageView._new_segment).
+SEGMENT_CHARS = 1500
 
 _FENCE = re.compile(r"^(```+|~~~+)[^\n]*\n(.*?)^\1[ \t]*$", re.S | re.M)
 
 
 def code_blocks(markdown: str) -> list[str]:
     return [m.group(2) for m in _FENCE.finditer(markdown)]
+
+
+def _paragraph_break(before: str, fragment: str) -> int | None:
+    """Where in `fragment` a new Markdown document may start: just after its last blank
+    line that lies outside any code fence (counting the fences in `before` too)."""
+    pos = fragment.rfind("\n\n")
+    while pos >= 0:
+        head = before + fragment[: pos + 2]
+        fences = sum(1 for line in head.splitlines() if line.lstrip().startswith(("```", "~~~")))
+        if fences % 2 == 0:
+            return pos + 2
+        pos = fragment.rfind("\n\n", 0, pos)
+    return None
 
 
 def meta_line(model: str | None, tokens: int | None, ttft_ms: float | None, total_ms: float | None) -> str:
@@ -54,7 +74,7 @@ class MessageView(Vertical):
     """
 
     def __init__(self, role: str, text: str = "", *, message_id: int | None = None, status: str = "complete",
-                 model: str | None = None, error: str | None = None, meta: str = "") -> None:
+                 model: str | None = None, error: str | None = None, meta: str = "", stored: bool = False) -> None:
         super().__init__(classes=f"-{role}")
         self.role = role
         self.message_id = message_id
@@ -63,8 +83,12 @@ class MessageView(Vertical):
         self.model = model
         self.error = error
         self._meta = meta
+        # A stored answer is drawn by one widget (Rich's Markdown); only an answer that is
+        # streaming needs Textual's Markdown, a widget a block, which can grow.
+        self.stored = stored
         self._pending: list[str] = []
         self._stream = None
+        self._segment = ""  # the text in the Markdown widget being written
         self._flush_timer = None
 
     def compose(self):
@@ -74,10 +98,16 @@ class MessageView(Vertical):
         yield Static(head, classes="msg-head", markup=False)
         if self.role == "user":
             yield Static(inert(self.text), classes="msg-body", markup=False)
+        elif self.stored:
+            yield Static(RichMarkdown(inert(self.text), code_theme=self._code_theme()), classes="msg-body")
         else:
             yield Markdown(inert(self.text), open_links=False)
         yield Static(self._meta_text(), classes="msg-meta", markup=False)
         yield Static(inert(self.error or ""), classes="msg-error", markup=False)
+
+    def _code_theme(self) -> str:
+        spec = getattr(self.app, "theme_specs", {}).get(self.app.theme)
+        return spec.pygments_style if spec is not None else "monokai"
 
     def _meta_text(self) -> str:
         note = "" if self.status == "complete" else f"{self.status} · "
@@ -89,7 +119,7 @@ class MessageView(Vertical):
         self.text += chunk
         self._pending.append(inert(chunk))
         if self._flush_timer is None:
-            self._flush_timer = self.set_timer(FLUSH_INTERVAL, self._flush)
+            self._flush_timer = self.set_timer(FLUSH_INTERVAL + len(self.text) * FLUSH_PER_CHAR, self._flush)
 
     async def _flush(self) -> None:
         self._flush_timer = None
@@ -97,9 +127,31 @@ class MessageView(Vertical):
             return
         fragment = "".join(self._pending)
         self._pending.clear()
+        if len(self._segment) > SEGMENT_CHARS:
+            cut = _paragraph_break(self._segment, fragment)
+            if cut is not None:
+                await self._write(fragment[:cut])
+                await self._new_segment()
+                fragment = fragment[cut:]
+        await self._write(fragment)
+
+    async def _write(self, text: str) -> None:
+        if not text:
+            return
         if self._stream is None:
-            self._stream = Markdown.get_stream(self.query_one(Markdown))
-        await self._stream.write(fragment)
+            self._stream = Markdown.get_stream(self.query(Markdown).last())
+        self._segment += text
+        await self._stream.write(text)
+
+    async def _new_segment(self) -> None:
+        """Close the Markdown widget being written and continue in a new one below it: a
+        long answer becomes several documents, and only the last one grows and is laid
+        out again on each update."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        await self.mount(Markdown("", open_links=False), after=self.query(Markdown).last())
+        self._segment = ""
 
     async def finish(self, status: str, meta: str, error: str | None = None, message_id: int | None = None) -> None:
         if self._flush_timer is not None:
@@ -159,7 +211,7 @@ class MessageList(VerticalScroll, can_focus=True):
 
     def _view(self, m: Message) -> MessageView:
         return MessageView(m.role, m.content, message_id=m.id, status=m.status, model=m.model,
-                           error=m.error, meta=self._meta(m) if m.role == "assistant" else "")
+                           error=m.error, meta=self._meta(m) if m.role == "assistant" else "", stored=True)
 
     @property
     def views(self) -> list[MessageView]:
