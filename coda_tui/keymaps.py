@@ -41,7 +41,6 @@ import os
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from coda_tui import resources
 from coda_tui.tomlfile import Locator, UserFileError, choices, did_you_mean, got, read_toml

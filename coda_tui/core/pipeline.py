@@ -20,7 +20,6 @@ from coda_tui.context.index import Hit
 from coda_tui.context.project import Project
 from coda_tui.core import memory
 from coda_tui.core.events import (
-    Event,
     EventBus,
     Retrying,
     TokenChunk,
@@ -30,7 +29,7 @@ from coda_tui.core.events import (
 )
 from coda_tui.core.tokens import estimate_tokens
 from coda_tui.core.tracer import Tracer
-from coda_tui.providers.base import ChatMessage, Provider, Usage
+from coda_tui.providers.base import ChatMessage, Usage
 from coda_tui.providers.errors import ProviderError, StreamInterrupted
 from coda_tui.providers.registry import Providers
 from coda_tui.redact import Redactor

@@ -5,7 +5,6 @@ import sqlite3
 
 import pytest
 
-from coda_tui import config
 from coda_tui.core.events import StageFinished, StageStarted, TokenChunk, TurnFinished, TurnStarted
 from coda_tui.core.runtime import Runtime
 from coda_tui.providers import base

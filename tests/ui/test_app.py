@@ -12,7 +12,7 @@ from coda_tui.ui.screens.sessions import SessionsScreen
 from coda_tui.ui.state import UIState
 from coda_tui.ui.widgets.chat import ChatInput
 from coda_tui.ui.widgets.code import CodePane
-from coda_tui.ui.widgets.messages import MessageList, MessageView
+from coda_tui.ui.widgets.messages import MessageList
 from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.status import StatusBar
 from tests.servers import Action

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from coda_tui.ui.widgets.chat import ChatInput
-from coda_tui.ui.widgets.code import CodePane, CodeView
+from coda_tui.ui.widgets.code import CodeView
 from coda_tui.ui.widgets.context import AttachmentList, BudgetBar, ContextPane, ResultList
-from tests.servers import Action
 from tests.ui.conftest import wait_for
 from tests.ui.test_app import ask
 
