@@ -142,6 +142,8 @@ class Waterfall(Widget):
         return out
 
     def _headline(self, total: float) -> str:
+        if not self.stages and not self.live:
+            return ""
         parts = []
         if self.status:
             parts.append(self.status)
