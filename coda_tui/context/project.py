@@ -112,6 +112,24 @@ class Project:
         denied and oversized files left out, symlinks out of the project not followed."""
         yield from self._walk(self.root, [])
 
+    def admits(self, path: Path) -> bool:
+        """Would the walk include this path (a file, or a folder to descend into)? For views
+        such as the project tree, which list folders one at a time."""
+        try:
+            rel = self.rel(Path(path).absolute())
+        except ValueError:
+            return False
+        parts = rel.split("/")
+        specs = self._ignore_specs(self.root)
+        for i, part in enumerate(parts):
+            sub = "/".join(parts[: i + 1])
+            is_dir = i < len(parts) - 1 or Path(path).is_dir()
+            if part in ALWAYS_SKIP_DIRS or _ignored(specs, sub, is_dir) or self.is_denied(sub + ("/" if is_dir else "")):
+                return False
+            if i < len(parts) - 1:
+                specs = specs + self._ignore_specs(self.root / sub)
+        return True
+
     def walk_folders(self, folders: set[str]) -> Iterator[FileEntry]:
         """The files directly inside these folders (relative paths, "." for the root) that
         a full walk would yield: the same ignore files along the way, the same rules."""

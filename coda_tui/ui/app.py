@@ -119,6 +119,9 @@ class CodaApp(App):
         theming.watch_user_themes(self)
         context = self.query_one(ContextPane)
         context.list_files = self._project_files
+        tree = self.query_one("#project-tree")
+        tree.admits = self.rt.project.admits
+        tree.reload()
         context.search = lambda q: self.rt.index.search(q, limit=40)
         self._refresh_attachments()
         # After the first frame: nothing the user sees first waits for the index.

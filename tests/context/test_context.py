@@ -58,6 +58,16 @@ def test_walk_honours_gitignore_codaignore_and_deny(proj):
     assert not any(r.startswith(".git/") for r in rels)
 
 
+def test_admits_agrees_with_the_walk(proj):
+    project = Project(proj)
+    walked = {e.rel for e in project.walk()}
+    for rel in ("src/app/parser.py", "keep.log", "sub/kept.py"):
+        assert rel in walked and project.admits(proj / rel)
+    for rel in ("build", "build/out.py", "debug.log", ".env", "config/secrets.yaml", "deploy/server.pem", "sub/generated.py"):
+        assert not project.admits(proj / rel), rel
+    assert project.admits(proj / "src") and not project.admits(proj.parent)
+
+
 def test_git_root_is_found_from_a_subfolder(proj):
     assert find_root(proj / "src" / "app") == proj.resolve()
 

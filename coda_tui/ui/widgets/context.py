@@ -34,10 +34,13 @@ class AttachPath(Message):
 
 class ProjectTree(DirectoryTree):
     BINDINGS = [Binding("a", "attach", "Attach file", id="attach")]
+    # Set by the app: the project's rules (.gitignore, .codaignore, denied files).
+    admits: Callable[[Path], bool] = staticmethod(lambda path: True)
 
     def filter_paths(self, paths):
-        # Hidden files and folders (.git, .venv) would bury the project's own files.
-        return [p for p in paths if not p.name.startswith(".") and p.name not in ("__pycache__", "node_modules")]
+        # Hidden files and folders (.git, .venv) would bury the project's own files, and
+        # what the project ignores or protects is not shown.
+        return [p for p in paths if not p.name.startswith(".") and p.name != "__pycache__" and self.admits(p)]
 
     def action_attach(self) -> None:
         node = self.cursor_node
