@@ -68,7 +68,8 @@ class CodaApp(App):
     ) -> None:
         super().__init__()
         self.rt = runtime
-        self.project = (project or Path.cwd()).resolve()
+        # The tree shows the same root the sandbox and the index use, unless told otherwise.
+        self.project = (project or runtime.project.root).resolve()
         self.state = UIState.load()
         self.keymap = keymap or load_active_keymap(runtime.config)
         self.set_keymap(keymap_for_textual(self.keymap))
