@@ -15,6 +15,7 @@ from coda_tui.config import ConfigError
 from coda_tui.context.attachments import AttachmentError
 from coda_tui.providers.errors import ProviderError
 from coda_tui.textsafe import inert
+from coda_tui.voice.errors import AudioFileError, VoiceError
 
 EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
@@ -45,6 +46,8 @@ class CodaGroup(click.Group):
             raise _Fail(f"cannot attach {exc}", EXIT_CONFIG) from None
         except ProviderError as exc:
             raise _Fail(str(exc)) from None
+        except VoiceError as exc:
+            raise _Fail(exc.render(), EXIT_CONFIG if isinstance(exc, AudioFileError) else 1) from None
         except KeyboardInterrupt:
             click.echo("\ncoda: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
@@ -470,7 +473,7 @@ def doctor(ctx, as_json: bool) -> None:
     provider_checks = asyncio.run(providers())
     checks += provider_checks
     checks.append(dr.check_local_model())
-    checks += dr.check_speech()
+    checks += dr.check_speech(rt.config.voice)
     default_ok = next(c.ok for c in provider_checks if c.name.endswith("(default)"))
     if as_json:
         _print_json({"ok": default_ok, "checks": [asdict(c) for c in checks]})
@@ -510,6 +513,12 @@ def trace(ctx, trace_id: int | None, limit: int, as_json: bool) -> None:
         click.echo("no traces yet")
     else:
         click.echo(cli_format.traces_table(traces))
+
+
+from coda_tui.cli_voice import listen, transcribe  # noqa: E402 - registered after the group exists
+
+cli.add_command(transcribe)
+cli.add_command(listen)
 
 
 def main() -> None:

