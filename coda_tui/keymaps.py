@@ -82,6 +82,7 @@ ACTIONS: dict[str, str] = {
     "attach": "Attach the file under the cursor, or the selected lines, to the next question",
     "go_to_line": "Go to a line of the file in the code pane",
     "detach": "Remove the selected attachment (in the attachment list)",
+    "talk": "Speak a question: press to record, again to stop (it also stops when you stop speaking)",
 }
 
 MODIFIERS = ("alt", "ctrl", "hyper", "meta", "shift", "super")  # sorted: Textual's order

@@ -97,3 +97,7 @@ def llama_embedding_server():
     yield url
     proc.terminate()
     proc.wait(10)
+
+
+# Real audio through PortAudio without a microphone (see tests/audio.py).
+from tests.audio import live_microphone, microphone  # noqa: E402, F401 - fixtures

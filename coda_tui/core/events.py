@@ -15,6 +15,9 @@ class TurnStarted:
     provider: str
     model: str
     prompt: str
+    # Where the turn's clock stands as it starts: above 0 when stages before it (the
+    # recording and transcription of a spoken question) are on the same clock.
+    elapsed_ms: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,8 @@ class Listener:
         provisional: dict = {}
 
         def on_pause(so_far: Recording) -> None:
+            if loading is not None and loading.done() and loading.exception() is not None:
+                return  # no model: the error is reported when the recording ends
             provisional.update(span=so_far.speech, at=time.perf_counter(),
                                future=self._pool.submit(self.model.transcribe, so_far.speech_audio()))
 

@@ -11,7 +11,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from coda_tui.config import Config
 from coda_tui.context import select as context_select
@@ -36,7 +36,10 @@ from coda_tui.redact import Redactor
 from coda_tui.store import Store
 from coda_tui.store.db import now
 from coda_tui.store.sessions import Session
-from coda_tui.store.traces import TraceRecord
+from coda_tui.store.traces import StageRecord, TraceRecord
+
+if TYPE_CHECKING:
+    from coda_tui.core.listen import Utterance
 
 # How often a streaming answer is written to the database. Frequent enough that a
 # kill -9 loses under half a second of text; rare enough to stay off the per-token path.
@@ -148,6 +151,18 @@ class Pipeline:
             return self.config.general.model
         return default
 
+    def _tracer(self, spoken: Utterance | None):
+        """A turn's clock starts at its first stage. For a spoken question that is the
+        recording; the time the transcript then sat in the input for review is left out of
+        the waterfall and kept as the stt stage's `review_ms`."""
+        if spoken is None or not spoken.stages:
+            return Tracer(self.bus.publish, self.redact), []
+        started = time.perf_counter()
+        review_ms = (started - spoken.text_at) * 1000
+        stages = [StageRecord(s.name, s.start_ms, s.duration_ms, s.summary, dict(s.detail)) for s in spoken.stages]
+        stages[-1].detail["review_ms"] = review_ms
+        return Tracer(self.bus.publish, self.redact, t0=started - (spoken.text_at - spoken.started_at)), stages
+
     async def run(
         self,
         prompt: str,
@@ -158,9 +173,12 @@ class Pipeline:
         provider: str | None = None,
         model: str | None = None,
         answer_to: int | None = None,
+        spoken: Utterance | None = None,
     ) -> TurnResult:
         """One turn. `answer_to` names a stored question to answer again (retry, regenerate):
-        it is not stored twice, and the memory holds only what came before it."""
+        it is not stored twice, and the memory holds only what came before it. `spoken` is
+        the recording and transcription the question came from: its capture and stt stages
+        open the turn's trace."""
         # A configured key pasted into a question is scrubbed before it goes anywhere:
         # into the database, the session name, or to the model.
         prompt = self.redact.exact(prompt)
@@ -178,9 +196,10 @@ class Pipeline:
             self.store.sessions.set_model(session.id, prov.name, model)
             session.provider, session.model = prov.name, model
         publish = self.bus.publish
-        tracer = Tracer(publish, self.redact)
+        tracer, voice_stages = self._tracer(spoken)
         started_at = now()
-        publish(TurnStarted(session.id, prov.name, model, prompt))
+        publish(TurnStarted(session.id, prov.name, model, prompt, tracer.now_ms()))
+        tracer.replay(voice_stages)
 
         with tracer.stage("context") as st:
             ctx = self.config.context

@@ -39,6 +39,7 @@ from coda_tui.ui.widgets.context import AttachmentList, AttachPath, ContextPane,
 from coda_tui.ui.widgets.messages import WINDOW, MessageList, MessageView, code_blocks, meta_line
 from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.status import StatusBar
+from coda_tui.ui.voice import PushToTalk, VoiceEvent
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class CodaApp(App):
         self._live_timer = None
         self._files_cache: list[str] | None = None
         self.index_ready = False
+        self.voice = PushToTalk(self)
         self._unsubscribe = runtime.bus.subscribe(self._on_core_event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -127,6 +129,8 @@ class CodaApp(App):
         self._refresh_attachments()
         # After the first frame: nothing the user sees first waits for the index.
         self.call_after_refresh(lambda: self.run_worker(self._keep_index_current(), group="index", exit_on_error=False))
+        if self.rt.config.voice.preload:
+            self.call_after_refresh(self.voice.preload)
 
     def on_resize(self) -> None:
         self.screen.set_class(self.size.width < NARROW, "-narrow")
@@ -230,18 +234,18 @@ class CodaApp(App):
             self.notify("A turn is running: Esc cancels it.", severity="warning")
             self.query_one(ChatInput).load_text(event.text)
             return
-        await self.start_turn(event.text)
+        await self.start_turn(event.text, spoken=self.voice.take_spoken())
 
-    async def start_turn(self, prompt: str, answer_to: int | None = None) -> None:
+    async def start_turn(self, prompt: str, answer_to: int | None = None, spoken=None) -> None:
         messages = self.query_one(MessageList)
         if answer_to is None:
             await messages.add(MessageView("user", prompt))
         status = self.query_one(StatusBar)
         self._turn_view = await messages.add(MessageView("assistant", "", model=status.model, status="partial"))
         self._last_question = (prompt, answer_to)
-        self.run_worker(self._run_turn(prompt, answer_to), group="turn", exclusive=True, exit_on_error=False)
+        self.run_worker(self._run_turn(prompt, answer_to, spoken), group="turn", exclusive=True, exit_on_error=False)
 
-    async def _run_turn(self, prompt: str, answer_to: int | None) -> None:
+    async def _run_turn(self, prompt: str, answer_to: int | None, spoken=None) -> None:
         try:
             result = await self.rt.pipeline.run(
                 prompt,
@@ -250,6 +254,7 @@ class CodaApp(App):
                 provider=self.provider_name,
                 model=self.model,
                 answer_to=answer_to,
+                spoken=spoken,
             )
         except (ConfigError, AttachmentError, StoreError) as exc:
             # Nothing was answered: say why, and give the question back to edit.
@@ -279,7 +284,7 @@ class CodaApp(App):
                 self.session = self.rt.store.sessions.get(event.session_id)
                 self.query_one(StatusBar).session = self.session.name if self.session else ""
                 self.state.last_session = event.session_id
-            waterfall.start(f"turn · {event.provider}/{event.model}")
+            waterfall.start(f"turn · {event.provider}/{event.model}", event.elapsed_ms)
             self.query_one(StatusBar).activity = "answering… (Esc cancels)"
             self._live_timer = self.set_interval(1 / 10, waterfall.refresh)
         elif isinstance(event, ev.Retrying):
@@ -316,7 +321,15 @@ class CodaApp(App):
 
     # --- actions -----------------------------------------------------------------------
 
+    def on_voice_event(self, message: VoiceEvent) -> None:
+        self.voice.handle(message.event)
+
+    def action_talk(self) -> None:
+        self.voice.toggle()
+
     def action_cancel(self) -> None:
+        if self.voice.cancel():
+            return
         if self.turn_running:
             self.workers.cancel_group(self, "turn")
         elif self.screen.maximized is not None:
@@ -658,4 +671,7 @@ class CodaApp(App):
 
 
 def run_app(runtime: Runtime, **kwargs) -> None:
-    CodaApp(runtime, **kwargs).run()
+    from coda_tui.ui.terminal import screen_apart_from_stderr
+
+    with screen_apart_from_stderr():
+        CodaApp(runtime, **kwargs).run()

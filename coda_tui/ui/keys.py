@@ -15,11 +15,13 @@ from coda_tui.keymaps import ACTIONS, Keymap, load_keymap
 # Actions bound on a widget rather than the app (the chat input, the message list, …).
 WIDGET_ACTIONS = {"send", "newline", "history_previous", "history_next", "branch", "copy_message", "attach", "detach", "go_to_line"}
 # Shown in the footer; the rest are in F1 help and the command palette.
-FOOTER = {"quit": "Quit", "help": "Help", "sessions": "Sessions", "pick_model": "Model", "new_session": "New", "toggle_context": "Context", "toggle_code": "Code", "toggle_pipeline": "Pipeline"}
+FOOTER = {"quit": "Quit", "help": "Help", "sessions": "Sessions", "pick_model": "Model", "new_session": "New", "toggle_context": "Context", "toggle_code": "Code", "toggle_pipeline": "Pipeline",
+          "talk": "Talk"}
 # Must work even where a widget would take the key first (a text input, a tree).
 PRIORITY = {"quit", "focus_next", "focus_previous", "command_palette", "help", "toggle_context",
             "toggle_code", "toggle_pipeline", "new_session", "clear_session", "export_session",
-            "open_file", "sessions", "pick_model", "focus_chat", "focus_code", "focus_context", "focus_pipeline"}
+            "open_file", "sessions", "pick_model", "focus_chat", "focus_code", "focus_context", "focus_pipeline",
+            "talk"}
 
 
 def describe(action: str) -> str:

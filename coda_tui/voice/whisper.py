@@ -18,7 +18,6 @@ import numpy as np
 
 from coda_tui.voice.audio import RATE
 from coda_tui.voice.errors import INSTALL_HINT, SpeechModelError, VoiceUnavailable
-from coda_tui.voice.quiet import native_stderr_quiet
 
 BUNDLED = "tiny.en"
 
@@ -97,9 +96,8 @@ class SpeechModel:
             # Two cores here; more threads than cores only makes them fight.
             threads = min(4, os.cpu_count() or 1)
             try:
-                with native_stderr_quiet():
-                    self._model = WhisperModel(where, device=self.device, compute_type=self.compute_type,
-                                               cpu_threads=threads, local_files_only=True)
+                self._model = WhisperModel(where, device=self.device, compute_type=self.compute_type,
+                                           cpu_threads=threads, local_files_only=True)
             except Exception as exc:  # noqa: BLE001 - CTranslate2 and huggingface_hub raise many types
                 raise self._load_error(where, exc) from None
             self.load_seconds = time.perf_counter() - started
@@ -122,14 +120,13 @@ class SpeechModel:
         audio_s = samples.size / RATE
         started = time.perf_counter()
         try:
-            with native_stderr_quiet():
-                segments, info = self._model.transcribe(
-                    samples,
-                    language=self.language,
-                    beam_size=self.beam_size,
-                    condition_on_previous_text=False,
-                )
-                text = " ".join(s.text.strip() for s in segments).strip()
+            segments, info = self._model.transcribe(
+                samples,
+                language=self.language,
+                beam_size=self.beam_size,
+                condition_on_previous_text=False,
+            )
+            text = " ".join(s.text.strip() for s in segments).strip()
         except Exception as exc:  # noqa: BLE001 - surfaced as a speech-model problem, not a crash
             raise SpeechModelError(f"transcription failed: {type(exc).__name__}: {exc}") from None
         return Transcript(text, audio_s, time.perf_counter() - started, self.name, getattr(info, "language", "") or "")

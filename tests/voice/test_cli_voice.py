@@ -10,8 +10,8 @@ import subprocess
 import sys
 import time
 
+from tests.audio import silence, speech, tone, words
 from tests.conftest import ROOT, run_coda, write_config
-from tests.voice.conftest import silence, speech, tone, words
 
 QUESTION = "What does this function return"
 

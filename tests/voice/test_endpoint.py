@@ -13,7 +13,7 @@ from coda_tui.voice.endpoint import (
     EndpointDetector,
     EndpointSettings,
 )
-from tests.voice.conftest import RATE, silence, tone
+from tests.audio import RATE, silence, tone
 
 
 def feed(detector: EndpointDetector, samples) -> list[tuple[int, str]]:

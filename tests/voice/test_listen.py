@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from coda_tui.config import VoiceConfig
 from coda_tui.core.events import StageFinished, VoiceFinished, VoiceStarted
 from coda_tui.core.listen import Listener
 from coda_tui.voice.errors import SpeechModelError
-from tests.voice.conftest import words
+from tests.audio import words
 
 SENTENCE = "What does this function return"
 
@@ -39,7 +41,7 @@ def test_spoken_question_is_transcribed_with_capture_and_stt_stages(microphone, 
 
 
 def test_a_resumed_sentence_is_not_cut_at_the_pause(microphone, listener, isolated):
-    from tests.voice.conftest import silence, speech
+    from tests.audio import silence, speech
 
     first = speech("open the config file", isolated)
     second = speech("why does this test fail", isolated)
@@ -51,7 +53,7 @@ def test_a_resumed_sentence_is_not_cut_at_the_pause(microphone, listener, isolat
 
 
 def test_silence_gives_no_text_and_no_transcription(microphone, listener):
-    from tests.voice.conftest import silence
+    from tests.audio import silence
 
     microphone.play(silence(3.0))
     listener.config.no_speech_seconds = 1.5
@@ -76,3 +78,24 @@ def test_a_corrupt_model_is_a_clear_error(tmp_path, microphone):
         Listener(VoiceConfig(model=str(broken))).listen(events.append)
     assert str(broken) in err.value.render() and "damaged" in err.value.render()
     assert type(events[-1]).__name__ == "VoiceFailed"
+
+
+def test_in_real_time_the_text_follows_the_end_of_speech_closely(live_microphone, listener):
+    import threading
+
+    listener.model.load()
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(u=listener.listen(lambda e: None)))
+    thread.start()
+    time.sleep(0.3)
+    live_microphone.say(SENTENCE)
+    thread.join(30)
+    u = result["u"]
+    assert {"what", "function", "return"} <= words(u.text), u.text
+    # Heard in real time: the recording lasted as long as the speech plus the quiet after it.
+    assert u.recording.audio_s >= u.recording.speech_s + 0.6
+    # From the last sound the 'microphone' played to the text: the quiet that ends the
+    # recording (0.7 s) at most, plus a little — the transcription ran during that quiet.
+    heard_to_text = (u.text_at - live_microphone.last_speech_at) * 1000
+    assert u.speculative
+    assert heard_to_text < 1500, heard_to_text

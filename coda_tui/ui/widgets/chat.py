@@ -9,6 +9,7 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 from coda_tui.ui.widgets.messages import MessageList
+from coda_tui.ui.widgets.voice import VoiceMeter
 
 HISTORY_LIMIT = 200
 
@@ -112,6 +113,7 @@ class ChatPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield MessageList(id="messages")
+        yield VoiceMeter(id="voice-meter")
         yield ChatInput(id="chat-input")
 
     @property

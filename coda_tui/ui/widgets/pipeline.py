@@ -51,6 +51,7 @@ class Waterfall(Widget):
         self.tps: float | None = None
         self.status = ""
         self.show_summaries = False
+        self.voice = False  # showing a recording and its transcription, not a turn
         self._t0: float | None = None  # perf_counter at the turn's start, while live
         self._first_token_at: float | None = None
 
@@ -60,12 +61,20 @@ class Waterfall(Widget):
     def live(self) -> bool:
         return self._t0 is not None
 
-    def start(self, title: str) -> None:
+    def start(self, title: str, elapsed_ms: float = 0.0, status: str = "running") -> None:
+        """A live view begins; `elapsed_ms` is where its clock already stands."""
         self.stages, self.title = [], title
-        self.ttft_ms, self.tokens, self.tps, self.status = None, 0, None, "running"
+        self.ttft_ms, self.tokens, self.tps, self.status = None, 0, None, status
         self.show_summaries = False
-        self._t0 = time.perf_counter()
+        self.voice = status != "running"
+        self._t0 = time.perf_counter() - elapsed_ms / 1000
         self._first_token_at = None
+        self.refresh(layout=True)
+
+    def settle(self, status: str) -> None:
+        """The live view ends without a turn (a transcript waiting in the input): keep its bars."""
+        self._t0 = None
+        self.status = status
         self.refresh(layout=True)
 
     def now_ms(self) -> float:
@@ -102,6 +111,7 @@ class Waterfall(Widget):
         self.title = f"turn {trace.id} · {trace.provider}/{trace.model}"
         self.ttft_ms, self.tokens, self.tps, self.status = trace.ttft_ms, trace.tokens or 0, trace.tokens_per_s, trace.status
         self.show_summaries = summaries
+        self.voice = False
         self.refresh(layout=True)
 
     # --- drawing -----------------------------------------------------------------------
@@ -130,7 +140,7 @@ class Waterfall(Widget):
             lead = min(bar_w - 1, int(bar.start_ms / total * bar_w))
             size = max(1, round(dur / total * bar_w))
             size = min(size, bar_w - lead)
-            style = run_style if running else (llm_style if bar.name == "llm" else bar_style)
+            style = run_style if running else (llm_style if bar.name in ("llm", "stt") else bar_style)
             out.append(f"{bar.name:<{NAME_W}}", style="bold" if running else "")
             out.append(" " * lead)
             out.append("█" * size if not running else "▓" * size, style=style)
@@ -147,6 +157,8 @@ class Waterfall(Widget):
         parts = []
         if self.status:
             parts.append(self.status)
+        if self.voice:
+            return " · ".join(parts + [f"total {total:,.0f} ms"])
         parts.append(f"first token {self.ttft_ms:,.0f} ms" if self.ttft_ms is not None else "first token …" if self.live else "first token -")
         if self.tps:
             parts.append(f"{self.tps:.1f} tok/s")
