@@ -82,7 +82,7 @@ class Microphone:
 
 
 F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, named in Python only from 3.10 on some builds
-CHUNK_S = 0.02
+CHUNK_S = 0.03
 
 
 class LiveMicrophone(Microphone):

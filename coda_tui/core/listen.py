@@ -107,6 +107,9 @@ class Listener:
         def on_pause(so_far: Recording) -> None:
             if loading is not None and loading.done() and loading.exception() is not None:
                 return  # no model: the error is reported when the recording ends
+            older = provisional.get("future")
+            if older is not None:
+                older.cancel()  # still queued behind a running one: it would only be thrown away
             provisional.update(span=so_far.speech, at=time.perf_counter(),
                                future=self._pool.submit(self.model.transcribe, so_far.speech_audio()))
 

@@ -23,8 +23,12 @@ def screen_apart_from_stderr() -> Iterator[None]:
         yield
         return
     terminal_fd = redirect_native_stderr()
-    terminal = os.fdopen(terminal_fd, "w", encoding=original.encoding, errors=original.errors,
-                         closefd=False, line_buffering=original.line_buffering)
+    try:
+        terminal = os.fdopen(terminal_fd, "w", buffering=1, encoding=original.encoding,
+                             errors=original.errors, closefd=False)
+    except BaseException:
+        restore_native_stderr(terminal_fd)
+        raise
     sys.__stderr__ = terminal
     sys.stderr = terminal
     try:

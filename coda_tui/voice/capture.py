@@ -29,9 +29,10 @@ from coda_tui.voice.quiet import native_stderr_quiet
 
 STOPPED = "stopped"
 CANCELLED = "cancelled"
-# Quiet after speech before a provisional transcription starts: most pauses inside a
-# sentence are shorter than this.
-SPECULATE_AFTER_MS = 240
+# Quiet after speech before a provisional transcription starts. Shorter means the text is
+# ready sooner after the last word; longer means fewer transcriptions thrown away at pauses
+# inside a sentence (a queued one is dropped when a newer pause comes, see core/listen.py).
+SPECULATE_AFTER_MS = 150
 # PortAudio error codes (portaudio.h) that mean "this device, not now".
 _PA_DEVICE_UNAVAILABLE = -9985
 _PA_INVALID_DEVICE = -9996

@@ -12,9 +12,19 @@ import uuid
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by scripts/install.sh")]
+
+
+def small_setup(tmp_path) -> str:
+    """Arguments for a quick embedded-model turn on a shared 2-core machine: a tiny project
+    (so the context stage adds little to the prompt) and short answers."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "util.py").write_text("def double(x):\n    return 2 * x\n")
+    config = write_config(tmp_path, '[providers.local]\ntype = "llama_cpp"\nmax_tokens = 128\n')
+    return f"--config {shlex.quote(str(config))} --project {shlex.quote(str(project))}"
 
 
 class Tmux:
@@ -60,7 +70,7 @@ def test_ask_in_the_terminal_app_with_the_embedded_model(tmp_path):
     home = tmp_path / "home"  # made empty by the autouse fixture: no user config
     exit_file = tmp_path / "exit-status"
     env = {"CODA_DATA_DIR": str(data), "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "TERM": "xterm-256color"}
-    command = f"{shlex.quote(sys.executable)} -m coda_tui; echo $? > {shlex.quote(str(exit_file))}"
+    command = f"{shlex.quote(sys.executable)} -m coda_tui {small_setup(tmp_path)}; echo $? > {shlex.quote(str(exit_file))}"
     tmux = Tmux(env)
     tmux.start(f"bash -c {shlex.quote(command)}")
     try:
@@ -68,7 +78,7 @@ def test_ask_in_the_terminal_app_with_the_embedded_model(tmp_path):
         assert "SmolLM2" in screen  # the status bar names the embedded model
         tmux.keys("Write a Python function that reverses a string", literal=True)
         tmux.keys("Enter")
-        screen = tmux.wait_for(lambda s: "first token" in s and "│store " in s, timeout=90)
+        screen = tmux.wait_for(lambda s: "first token" in s and "│store " in s, timeout=180)
         # The pipeline pane shows the stages with their milliseconds.
         for stage in ("context", "memory", "prompt", "llm", "store"):
             assert any(f"│{stage} " in line for line in screen.splitlines()), stage
@@ -85,3 +95,38 @@ def test_ask_in_the_terminal_app_with_the_embedded_model(tmp_path):
     assert [(r[0], r[1]) for r in rows] == [("user", "complete"), ("assistant", "complete")]
     assert rows[0][2] == "Write a Python function that reverses a string" and rows[1][2].strip()
     assert db.execute("SELECT count(*) FROM trace_stages").fetchone()[0] == 5
+
+
+def test_a_spoken_question_in_the_terminal_app(tmp_path, microphone):
+    """Push-to-talk in a real terminal: PortAudio's chatter never reaches the screen, the
+    transcript lands in the input, and the spoken turn is answered by the embedded model."""
+    data = tmp_path / "data"
+    home = tmp_path / "home"  # holds the .asoundrc that makes the FIFO the default microphone
+    env = {"CODA_DATA_DIR": str(data), "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "TERM": "xterm-256color"}
+    microphone.say("What does this function return")
+    tmux = Tmux(env)
+    tmux.start(f"{shlex.quote(sys.executable)} -m coda_tui {small_setup(tmp_path)}")
+    chatter = ("ALSA lib", "Jack", "jack server", "Cannot connect", "PortAudio")
+    seen = []
+    try:
+        tmux.wait_for(lambda s: "Pipeline" in s and "Chat" in s)
+        tmux.keys("M-v")
+        screen = tmux.wait_for(lambda s: "transcribed" in s and "function return" in s, timeout=60)
+        seen.append(screen)
+        assert "What does this function return" in screen
+        assert any(line.startswith("│capture ") or "│capture " in line for line in screen.splitlines())
+        tmux.keys("Enter")
+        seen.append(tmux.wait_for(lambda s: "│store " in s and "first token" in s, timeout=180))
+        for text in seen:
+            for word in chatter:
+                assert word not in text, f"{word!r} reached the screen:\n{text}"
+        tmux.keys("C-q")
+    finally:
+        tmux.kill()
+    db = sqlite3.connect(data / "coda.db")
+    question = db.execute("SELECT content FROM messages WHERE role = 'user'").fetchone()[0]
+    assert "function return" in question
+    stages = [r[0] for r in db.execute("SELECT name FROM trace_stages ORDER BY id")]
+    assert stages == ["capture", "stt", "context", "memory", "prompt", "llm", "store"]
+    # The chatter went where it belongs.
+    assert "ALSA lib" in (data / "logs" / "native-stderr.log").read_text()

@@ -19,8 +19,9 @@ def run(coro):
     return asyncio.run(coro)
 
 
-def test_push_to_talk_puts_the_transcript_in_the_input_and_the_stages_in_the_pipeline(harness, project, live_microphone):
+def test_push_to_talk_puts_the_transcript_in_the_input_and_the_stages_in_the_pipeline(harness, project, microphone):
     h = harness()
+    microphone.say(QUESTION)
 
     async def go():
         app = h.app(project)
@@ -29,11 +30,6 @@ def test_push_to_talk_puts_the_transcript_in_the_input_and_the_stages_in_the_pip
             meter = app.query_one(VoiceMeter)
             assert not meter.display
             await pilot.press("alt+v")
-            await wait_for(lambda: meter.state == "recording", pilot=pilot)
-            assert meter.display
-            live_microphone.say(QUESTION)
-            # The meter moves while speech plays.
-            await wait_for(lambda: meter.speaking, timeout=10, pilot=pilot)
             chat = app.query_one(ChatInput)
             await wait_for(lambda: chat.text.strip() != "", timeout=30, pilot=pilot)
             assert {"what", "function", "return"} <= words(chat.text), chat.text
@@ -89,16 +85,17 @@ def test_pressing_the_key_again_stops_and_transcribes(harness, project, live_mic
             await pilot.press("alt+v")
             meter = app.query_one(VoiceMeter)
             await wait_for(lambda: meter.state == "recording", pilot=pilot)
-            spoken = live_microphone.say(QUESTION)
-            # Stop while still talking, before any pause could end it.
-            await asyncio.sleep(len(spoken) / 16000 * 0.8)
+            # A steady sound with no pause: only the key can end it.
+            live_microphone.queue(tone(20.0, dbfs=-20))
+            # The meter follows the sound live.
+            await wait_for(lambda: meter.speaking and meter.seconds > 1.0 and meter.level_db > -30, timeout=10, pilot=pilot)
             await pilot.press("alt+v")
-            chat = app.query_one(ChatInput)
-            await wait_for(lambda: chat.text.strip() != "" or app.query_one(StatusBar).activity.startswith("heard"),
-                           timeout=30, pilot=pilot)
-            trace_stage = app.query_one(PipelinePane).waterfall.stages[0]
-            assert "ended by stopped" in trace_stage.summary
-            assert "what" in words(chat.text)
+            waterfall = app.query_one(PipelinePane).waterfall
+            await wait_for(lambda: meter.state == "idle", timeout=30, pilot=pilot)
+            capture = waterfall.stages[0]
+            assert capture.name == "capture" and "ended by stopped" in capture.summary
+            assert 1.0 <= capture.duration_ms / 1000 < 5.0
+            assert [b.name for b in waterfall.stages] == ["capture", "stt"]
 
     run(go())
 
