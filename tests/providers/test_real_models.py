@@ -53,7 +53,9 @@ def test_embedded_model_stops_promptly_when_cancelled():
 
     n, next_first_token = asyncio.run(go())
     assert n < 20
-    assert next_first_token is not None and next_first_token < 2.0
+    # A worker that did not stop would finish its 400 tokens first (8 s or more here); the
+    # margin is for a machine whose two cores are busy with other work.
+    assert next_first_token is not None and next_first_token < 5.0
 
 
 def test_embedded_missing_model_file_is_clear(tmp_path):

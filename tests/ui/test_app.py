@@ -510,19 +510,19 @@ def test_code_from_the_answer_shows_in_the_code_pane(harness, project):
 def test_vim_keymap_from_config_and_a_user_override(harness, project, tmp_path):
     async def go():
         user = tmp_path / "mine.toml"
-        user.write_text('extends = "vim"\n[bindings]\ntoggle_pipeline = "f8"\n')
+        user.write_text('extends = "vim"\n[bindings]\ntoggle_pipeline = "f10"\n')
         h = harness(extra=f'[ui]\nkeymap = "{user}"\n')
         app = h.app(project)
         async with app.run_test(size=(120, 40)) as pilot:
             assert app.keymap.bindings["focus_next"][:2] == ["tab", "ctrl+w"]
-            await pilot.press("f8")
+            await pilot.press("f10")
             assert not app.query_one("#pipeline").display
             await pilot.press("f4")  # no longer bound to the toggle
             assert not app.query_one("#pipeline").display
             await pilot.press("f1")
             table = app.screen.query_one(DataTable)
             rows = {table.get_row_at(i)[1]: table.get_row_at(i)[0] for i in range(table.row_count)}
-            assert rows["toggle_pipeline"] == "f8"
+            assert rows["toggle_pipeline"] == "f10"
 
     run(go())
 

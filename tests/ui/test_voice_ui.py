@@ -120,3 +120,22 @@ def test_a_voice_failure_is_shown_and_the_app_keeps_working(harness, project, mi
             assert app.rt.store.traces.recent(1)[0].status == "complete"
 
     run(go())
+
+
+def test_send_immediately_sends_the_transcript_as_a_question(harness, project, microphone):
+    microphone.say(QUESTION)
+    h = harness(extra="[voice]\nsend_immediately = true\n")
+
+    async def go():
+        app = h.app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("alt+v")
+            await wait_for(lambda: len(h.server.chat_requests()) == 1, timeout=30, pilot=pilot)
+            await wait_for(lambda: not app.turn_running and app._turn_view is None, pilot=pilot)
+            assert app.query_one(ChatInput).text == ""
+            sent = h.server.chat_requests()[0]["body"]["messages"][-1]["content"]
+            assert {"what", "function", "return"} <= words(sent)
+            assert [s.name for s in app.rt.store.traces.recent(1)[0].stages][:2] == ["capture", "stt"]
+
+    run(go())
