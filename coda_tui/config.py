@@ -176,12 +176,59 @@ class VoiceConfig:
 
 
 @dataclass
+class ResilienceConfig:
+    # A provider's circuit opens after this many failed requests in a row (0: never), and
+    # lets one request through again after the cooldown.
+    breaker_failures: int = 3
+    breaker_cooldown_s: float = 30.0
+    # Seconds between background health checks of the providers in use (0: off).
+    health_interval_s: float = 30.0
+
+
+@dataclass
+class CacheConfig:
+    # Answer an identical request (provider, model, messages, options) from a SQLite cache.
+    enabled: bool = False
+    ttl_s: float = 7 * 24 * 3600.0  # 0: entries never expire
+    max_entries: int = 1000
+
+
+@dataclass
+class RoleConfig:
+    name: str
+    # Whom to ask, in order: "provider" or "provider:model"; the next is tried when one
+    # fails or answers nothing.
+    chain: list[str] = field(default_factory=list)
+    # What the role is for, in words the router model reads when it classifies a request.
+    description: str = ""
+
+
+@dataclass
+class RolesConfig:
+    enabled: bool = False
+    # The provider[:model] that classifies each request into a role.
+    router: str = "local"
+    # The role used when the router cannot decide (an error, or an answer naming no role).
+    default: str = "coder"
+    roles: dict[str, RoleConfig] = field(default_factory=dict)
+
+
+def parse_target(target: str) -> tuple[str, str | None]:
+    """"provider:model" -> (provider, model); the model keeps any further ':' (Ollama tags)."""
+    provider, _, model = target.partition(":")
+    return provider.strip(), (model.strip() or None)
+
+
+@dataclass
 class Config:
     general: GeneralConfig = field(default_factory=GeneralConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     ui: UIConfig = field(default_factory=UIConfig)
     context: ContextConfig = field(default_factory=ContextConfig)
     voice: VoiceConfig = field(default_factory=VoiceConfig)
+    resilience: ResilienceConfig = field(default_factory=ResilienceConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    roles: RolesConfig = field(default_factory=RolesConfig)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     path: Path | None = None
     # Was the file actually there? (A missing default file is fine; a missing --config is not.)
@@ -228,7 +275,8 @@ def _is_openai_cloud(url: str) -> bool:
 # --- loading ---------------------------------------------------------------------------
 
 _SECTIONS: dict[str, type] = {"general": GeneralConfig, "memory": MemoryConfig, "ui": UIConfig, "context": ContextConfig,
-                             "voice": VoiceConfig}
+                             "voice": VoiceConfig, "resilience": ResilienceConfig, "cache": CacheConfig,
+                             "roles": RolesConfig}
 
 
 def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -262,6 +310,7 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
     cfg.loaded_from_file = loaded
     _apply_env(cfg, env)
     _add_builtin_providers(cfg, env)
+    builder.check_roles(cfg)
     if loaded:
         _warn_if_exposed(cfg, cfg_path, raw)
     return cfg
@@ -308,7 +357,10 @@ class _Builder:
             elif section in _SECTIONS:
                 if not isinstance(value, dict):
                     raise self.error("must be a table", section, None, f"a [{section}] table")
-                setattr(cfg, section, self.dataclass(_SECTIONS[section], section, value))
+                if section == "roles":
+                    cfg.roles = self.roles(value)
+                else:
+                    setattr(cfg, section, self.dataclass(_SECTIONS[section], section, value))
             else:
                 raise self.error(
                     "unknown section", section, None, _choices(section, [*_SECTIONS, "providers"])
@@ -325,6 +377,38 @@ class _Builder:
         if ptype not in PROVIDER_TYPES:
             raise self.error(f"unknown provider type {ptype!r}", table, "type", "one of " + ", ".join(PROVIDER_TYPES))
         return self.dataclass(ProviderConfig, table, entry, name=name, builtin=False)
+
+    def roles(self, value: dict[str, Any]) -> RolesConfig:
+        """[roles] holds settings and, as sub-tables, the roles themselves ([roles.coder])."""
+        tables = {k: v for k, v in value.items() if isinstance(v, dict)}
+        settings = {k: v for k, v in value.items() if k not in tables}
+        cfg = self.dataclass(RolesConfig, "roles", settings, roles={})
+        for name, entry in tables.items():
+            role = self.dataclass(RoleConfig, f"roles.{name}", entry, name=name)
+            if not role.chain:
+                raise self.error("a role needs a non-empty chain", f"roles.{name}", "chain",
+                                 'a list like ["openai:gpt-4o-mini", "local"]')
+            cfg.roles[name] = role
+        return cfg
+
+    def check_roles(self, cfg: Config) -> None:
+        """Every provider a role or the router names must exist; run once the built-in
+        providers are in, so "local" or "openai" can be named without a table of their own."""
+        roles = cfg.roles
+        if not roles.enabled:
+            return
+        known = ", ".join(sorted(cfg.providers))
+        if not roles.roles:
+            raise self.error("roles are enabled but none is defined", "roles", "enabled",
+                             '[roles.NAME] tables with a chain, e.g. [roles.coder] chain = ["local"]')
+        if roles.default not in roles.roles:
+            raise self.error(f"no role named '{roles.default}'", "roles", "default", _choices(roles.default, list(roles.roles)))
+        targets = [("roles", "router", roles.router)]
+        targets += [(f"roles.{r.name}", "chain", t) for r in roles.roles.values() for t in r.chain]
+        for table, key, target in targets:
+            provider, _ = parse_target(target)
+            if provider not in cfg.providers:
+                raise self.error(f"'{target}' names no provider", table, key, f"provider[:model] with a provider among: {known}")
 
     def dataclass(self, cls: type, table: str, values: dict[str, Any], **fixed: Any) -> Any:
         fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in fixed}
@@ -402,6 +486,8 @@ def _apply_env(cfg: Config, env: Mapping[str, str]) -> None:
     for section, cls in _SECTIONS.items():
         obj = getattr(cfg, section)
         for f in dataclasses.fields(cls):
+            if str(f.type).startswith("dict"):
+                continue  # tables (the roles themselves) come from the file only
             var = f"CODA_{section.upper()}_{f.name.upper()}"
             if var in env:
                 try:

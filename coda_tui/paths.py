@@ -32,5 +32,10 @@ def database_path() -> Path:
     return data_dir() / "coda.db"
 
 
+def response_cache_path() -> Path:
+    """The response cache: its own file, derived data that may be deleted at any time."""
+    return data_dir() / "cache" / "responses.db"
+
+
 def log_path() -> Path:
     return data_dir() / "logs" / "coda.log"

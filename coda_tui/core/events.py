@@ -87,8 +87,39 @@ class VoiceFailed:
     kind: str
 
 
+@dataclass(frozen=True)
+class FallingBack:
+    """A target of the fallback chain failed (or answered nothing); the next one is asked."""
+
+    provider: str
+    model: str
+    reason: str
+    next_provider: str
+    next_model: str
+
+
+@dataclass(frozen=True)
+class CacheLookup:
+    hit: bool
+    # The cache's running totals, for the pipeline pane.
+    hits: int
+    misses: int
+    saved_ms: float
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    """A provider's health (from the watchdog) and circuit state (from its breaker)."""
+
+    provider: str
+    health: str  # ok | down | unknown
+    detail: str
+    breaker: str  # closed | open | half_open
+    retry_in_s: float = 0.0
+
+
 Event = Union[TurnStarted, StageStarted, StageFinished, TokenChunk, Retrying, UsageReported, TurnFinished,
-              VoiceStarted, VoiceFinished, VoiceFailed]
+              VoiceStarted, VoiceFinished, VoiceFailed, FallingBack, CacheLookup, ProviderStatus]
 Subscriber = Callable[[Event], None]
 
 

@@ -19,14 +19,19 @@ from coda_tui.context.attachments import Attachment, load_attachment, render_att
 from coda_tui.context.index import Hit
 from coda_tui.context.project import Project
 from coda_tui.core import memory
+from coda_tui.core.cache import ResponseCache
 from coda_tui.core.events import (
+    CacheLookup,
     EventBus,
+    FallingBack,
     Retrying,
     TokenChunk,
     TurnFinished,
     TurnStarted,
     UsageReported,
 )
+from coda_tui.core.fallback import ChainCall
+from coda_tui.core.roles import Roles
 from coda_tui.core.tokens import estimate_tokens
 from coda_tui.core.tracer import Tracer
 from coda_tui.providers.base import ChatMessage, Usage
@@ -113,6 +118,7 @@ class Pipeline:
         bus: EventBus | None = None,
         project: Project | None = None,
         search: Search | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -121,6 +127,8 @@ class Pipeline:
         self.redact = Redactor(config.secrets())
         self.project = project or Project.discover(None, config.context)
         self.search = search
+        self.cache = cache
+        self.roles = Roles(config.roles, providers)
 
     def attach(self, path: str | Path, lines: tuple[int, int] | None = None) -> Attachment:
         """Read a file for a question, through the project's sandbox."""
@@ -182,10 +190,23 @@ class Pipeline:
         # A configured key pasted into a question is scrubbed before it goes anywhere:
         # into the database, the session name, or to the model.
         prompt = self.redact.exact(prompt)
+        publish = self.bus.publish
+        tracer, early_stages = self._tracer(spoken)
+        route = None
+        if self.roles.enabled and provider is None and model is None:
+            # Roles decide who answers unless the caller named a provider or model; the turn
+            # is announced once that is known, and the route stage replayed with it.
+            route_ms = tracer.now_ms()
+            route = await self.roles.route(prompt)
+            early_stages.append(StageRecord("route", route_ms, tracer.now_ms() - route_ms, route.summary(), route.detail()))
+            provider = route.chain[0][0]
         prov = self.providers.get(provider)
         if session is None and session_ref:
             session = self.store.sessions.find(session_ref)
-        model = self.pick_model(prov.name, prov.default_model, model, session)
+        if route is not None:
+            model = route.chain[0][1] or prov.default_model
+        else:
+            model = self.pick_model(prov.name, prov.default_model, model, session)
         # Attachments are read before anything is stored: a bad path stops the turn
         # with nothing half-written.
         loaded = [a if isinstance(a, Attachment) else self.attach(a) for a in attachments]
@@ -195,11 +216,9 @@ class Pipeline:
             # The session remembers the provider and model it last used.
             self.store.sessions.set_model(session.id, prov.name, model)
             session.provider, session.model = prov.name, model
-        publish = self.bus.publish
-        tracer, voice_stages = self._tracer(spoken)
         started_at = now()
         publish(TurnStarted(session.id, prov.name, model, prompt, tracer.now_ms()))
-        tracer.replay(voice_stages)
+        tracer.replay(early_stages)
 
         with tracer.stage("context") as st:
             ctx = self.config.context
@@ -264,12 +283,13 @@ class Pipeline:
         ttft_ms = None
         with tracer.stage("llm") as st:
             retries: list[str] = []
-            load_s = 0.0
-            try:
-                # A model load is shown on its own, not hidden inside time to first token.
-                load_s = await prov.warm(model)
-            except ProviderError as exc:
-                error = exc
+            call = ChainCall(
+                self.providers, prov, route.chain if route else [(prov.name, model)],
+                cache=self.cache,
+                use_cached=answer_to is None,  # answering again means a new answer is wanted
+                redact=self.redact,
+                on_fallback=lambda a, p, m: publish(FallingBack(a.provider, a.model, a.error or "empty answer", p, m)),
+            )
             llm_t0 = time.perf_counter()
             last_token_at = llm_t0
 
@@ -278,13 +298,13 @@ class Pipeline:
                 publish(Retrying(attempt, delay, self.redact(exc.render())))
 
             try:
-                if error:
-                    raise error
-                async for item in prov.stream(messages, model=model, on_retry=on_retry):
+                async for item in call.stream(messages, on_retry=on_retry):
                     if isinstance(item, str):
                         last_token_at = time.perf_counter()
                         if ttft_ms is None:
-                            ttft_ms = (last_token_at - llm_t0) * 1000
+                            # A model load is shown on its own, not hidden inside time to first token.
+                            ttft_ms = (last_token_at - llm_t0 - call.load_s) * 1000
+                            writer.provider, writer.model = call.provider.name, call.model
                         writer.add(item)
                         publish(TokenChunk(item, len(writer.parts), ttft_ms))
                     else:
@@ -295,10 +315,15 @@ class Pipeline:
                 status, error = "partial", exc
             except ProviderError as exc:
                 status, error = "error", exc
+            load_s = call.load_s
+            prov, model = call.provider, call.model
+            if self.cache is not None and call.attempts:
+                stats = self.cache.stats()
+                publish(CacheLookup(call.cached is not None, stats.hits, stats.misses, stats.saved_ms))
             completion = usage.completion_tokens or len(writer.parts)
             if usage.completion_tokens is None:
                 usage = Usage(usage.prompt_tokens or prompt_tokens, completion, estimated=True)
-            gen_s = last_token_at - llm_t0 - (ttft_ms or 0) / 1000
+            gen_s = last_token_at - llm_t0 - load_s - (ttft_ms or 0) / 1000
             tps = (completion - 1) / gen_s if completion > 1 and gen_s > 0 else None
             st.summary = f"{prov.name}/{model}: {completion} tokens"
             if load_s:
@@ -311,8 +336,11 @@ class Pipeline:
                 st.summary += f"; retried {len(retries)}×: " + ", ".join(retries)
             if error:
                 st.summary += f"; {error.kind}"
+            if call.summary():
+                st.summary += f"; {call.summary()}"
             st.detail = {"ttft_ms": ttft_ms, "load_ms": load_s * 1000, "tokens": completion, "tokens_per_s": tps,
-                         "prompt_tokens": usage.prompt_tokens, "estimated": usage.estimated, "retries": len(retries)}
+                         "prompt_tokens": usage.prompt_tokens, "estimated": usage.estimated, "retries": len(retries),
+                         **call.detail()}
         publish(UsageReported(usage.prompt_tokens, usage.completion_tokens, usage.estimated))
 
         error_text = self.redact(error.render()) if error else None

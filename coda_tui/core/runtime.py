@@ -14,8 +14,10 @@ from coda_tui.context.index import CodeIndex, Hit
 from coda_tui.context.semantic import SemanticIndex
 from coda_tui.providers.errors import ProviderError
 from coda_tui.context.project import Project
+from coda_tui.core.cache import ResponseCache
 from coda_tui.core.events import EventBus
 from coda_tui.core.pipeline import Pipeline
+from coda_tui.core.watchdog import HealthWatchdog
 from coda_tui.providers.registry import Providers
 from coda_tui.redact import Redactor
 from coda_tui.store import Store
@@ -68,7 +70,19 @@ class Runtime:
 
     @cached_property
     def providers(self) -> Providers:
-        return Providers(self.config)
+        return Providers(self.config, on_breaker=lambda name, state: self.watchdog.breaker_changed(name, state))
+
+    @cached_property
+    def watchdog(self) -> HealthWatchdog:
+        return HealthWatchdog(self.config, self.providers, self.bus.publish)
+
+    @cached_property
+    def cache(self) -> ResponseCache | None:
+        """The response cache when [cache] enabled; its own file, like the code index."""
+        cfg = self.config.cache
+        if not cfg.enabled:
+            return None
+        return ResponseCache(paths.response_cache_path(), ttl_s=cfg.ttl_s, max_entries=cfg.max_entries)
 
     @cached_property
     def bus(self) -> EventBus:
@@ -76,7 +90,7 @@ class Runtime:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        return Pipeline(self.config, self.store, self.providers, self.bus, self.project, self.search)
+        return Pipeline(self.config, self.store, self.providers, self.bus, self.project, self.search, cache=self.cache)
 
     async def aclose(self) -> None:
         if "providers" in self.__dict__:
@@ -87,3 +101,5 @@ class Runtime:
             self.store.close()
         if "index" in self.__dict__:
             self.index.close()
+        if self.__dict__.get("cache") is not None:
+            self.cache.close()

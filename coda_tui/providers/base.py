@@ -2,7 +2,8 @@
 
 `Provider.stream()` yields text chunks as they arrive and then one `Usage`. Retries with
 exponential backoff happen here, once, for every provider — and only before the first
-chunk: retrying after text has been shown would repeat it.
+chunk: retrying after text has been shown would repeat it. The provider's circuit breaker
+(when the registry gave it one) is consulted here too, so every caller benefits.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Callable
 
 from coda_tui.config import ProviderConfig
+from coda_tui.providers.breaker import CircuitBreaker
 from coda_tui.providers.errors import ProviderError, RateLimited
 
 
@@ -58,6 +60,7 @@ class Provider(abc.ABC):
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
         self.name = config.name
+        self.breaker: CircuitBreaker | None = None
 
     @property
     def default_model(self) -> str:
@@ -75,6 +78,32 @@ class Provider(abc.ABC):
         max_tokens: int | None = None,
         temperature: float | None = None,
         on_retry: RetryCallback | None = None,
+    ) -> AsyncIterator[str | Usage]:
+        breaker = self.breaker
+        if breaker is None:
+            async for item in self._stream_retrying(messages, model, max_tokens, temperature, on_retry):
+                yield item
+            return
+        if not breaker.allow():
+            raise breaker.rejection(self.name)
+        try:
+            async for item in self._stream_retrying(messages, model, max_tokens, temperature, on_retry):
+                yield item
+        except ProviderError as exc:
+            breaker.failure(exc)
+            raise
+        except BaseException:
+            breaker.abandon()  # cancelled, or the caller stopped reading: no verdict
+            raise
+        breaker.success()
+
+    async def _stream_retrying(
+        self,
+        messages: list[ChatMessage],
+        model: str | None,
+        max_tokens: int | None,
+        temperature: float | None,
+        on_retry: RetryCallback | None,
     ) -> AsyncIterator[str | Usage]:
         model = model or self.default_model
         max_tokens = max_tokens or self.config.max_tokens

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from coda_tui.config import Config, ProviderConfig
 from coda_tui.providers.base import Provider
+from coda_tui.providers.breaker import CircuitBreaker
 
 DEFAULT_CONTEXT = 8192  # Provider.context_window's default
 
@@ -29,9 +32,11 @@ class Providers:
     """The providers of one process, created on first use and reused (a loaded model is
     expensive to load twice)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, on_breaker: Callable[[str, str], None] | None = None) -> None:
         self.config = config
         self._made: dict[str, Provider] = {}
+        # (provider name, new state) whenever a provider's circuit changes state.
+        self.on_breaker = on_breaker
 
     def describe(self, name: str | None = None) -> tuple[str, str, int]:
         """(name, default model, context window) without creating the provider, whose client
@@ -52,8 +57,20 @@ class Providers:
     def get(self, name: str | None = None) -> Provider:
         pc = self.config.provider(name)
         if pc.name not in self._made:
-            self._made[pc.name] = make_provider(pc)
+            made = make_provider(pc)
+            res = self.config.resilience
+            notify = self.on_breaker
+            made.breaker = CircuitBreaker(
+                res.breaker_failures,
+                res.breaker_cooldown_s,
+                on_change=(lambda state, n=pc.name: notify(n, state)) if notify else None,
+            )
+            self._made[pc.name] = made
         return self._made[pc.name]
+
+    def made(self, name: str) -> Provider | None:
+        """The provider if this process has created it (its breaker has a history), else None."""
+        return self._made.get(name)
 
     async def aclose(self) -> None:
         for p in self._made.values():

@@ -1,0 +1,156 @@
+"""Asking a chain of provider:model targets in turn, with the response cache in front.
+
+The next target is tried when one fails (any provider error: an auth error at one provider
+says nothing about the next) or answers nothing. Never once text has reached the user: a
+second answer glued to half of a first would be worse than the partial answer, which is
+kept and marked as such.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import AsyncIterator, Callable
+
+from coda_tui.config import ConfigError
+from coda_tui.core.cache import CachedAnswer, ResponseCache, request_key
+from coda_tui.providers.base import ChatMessage, Provider, RetryCallback, Usage
+from coda_tui.providers.errors import ProviderError, ProviderUnavailable
+from coda_tui.providers.registry import Providers
+
+NO_FALLBACK_AFTER_TEXT = "no fallback: part of the answer had already been shown"
+
+
+@dataclass
+class Attempt:
+    provider: str
+    model: str
+    # answered | cached | error | empty | partial
+    outcome: str
+    error: str | None = None
+    kind: str | None = None
+    ms: float = 0.0
+
+
+class ChainCall:
+    """One llm stage's call: `stream()` yields what the answering target sends; afterwards
+    `provider`/`model` name who answered and `attempts` says what happened on the way."""
+
+    def __init__(
+        self,
+        providers: Providers,
+        first: Provider,
+        chain: list[tuple[str, str | None]],
+        *,
+        cache: ResponseCache | None = None,
+        use_cached: bool = True,
+        redact: Callable[[str], str] = lambda s: s,
+        on_fallback: Callable[[Attempt, str, str], None] | None = None,
+    ) -> None:
+        self.providers = providers
+        self.chain = chain
+        self.cache = cache
+        self.use_cached = use_cached
+        self.redact = redact
+        self.on_fallback = on_fallback
+        self.provider: Provider = first
+        self.model = chain[0][1] or first.default_model
+        self.attempts: list[Attempt] = []
+        self.load_s = 0.0
+        self.cached: CachedAnswer | None = None
+        self.note = ""
+
+    @property
+    def fell_back(self) -> bool:
+        return len(self.attempts) > 1
+
+    def _record(self, outcome: str, t0: float, error: ProviderError | None = None) -> Attempt:
+        attempt = Attempt(self.provider.name, self.model, outcome, self.redact(error.render()) if error else None,
+                          error.kind if error else None, (time.perf_counter() - t0) * 1000)
+        self.attempts.append(attempt)
+        return attempt
+
+    def _next(self, index: int, attempt: Attempt) -> bool:
+        """Move to target `index + 1` if there is one."""
+        if index + 1 >= len(self.chain):
+            return False
+        name, model = self.chain[index + 1]
+        if self.on_fallback:
+            self.on_fallback(attempt, name, model or "")
+        return True
+
+    async def stream(self, messages: list[ChatMessage], on_retry: RetryCallback | None = None) -> AsyncIterator[str | Usage]:
+        for index, (name, model) in enumerate(self.chain):
+            t0 = time.perf_counter()
+            if index:
+                try:
+                    self.provider = self.providers.get(name)
+                except ConfigError as exc:  # e.g. no API key for it: a target that cannot answer
+                    skipped = Attempt(name, model or "", "error", str(exc), "config")
+                    self.attempts.append(skipped)
+                    if self._next(index, skipped):
+                        continue
+                    raise ProviderUnavailable(name, f"cannot be used: {exc}") from None
+            self.model = model or self.provider.default_model
+            prov = self.provider
+            key = None
+            if self.cache is not None:
+                options = {"max_tokens": prov.config.max_tokens, "temperature": prov.config.temperature}
+                key = request_key(prov.name, prov.config.endpoint, self.model, messages, options)
+                hit = self.cache.get(key) if self.use_cached else None
+                if hit is not None:
+                    self.cached = hit
+                    self._record("cached", t0)
+                    yield hit.text
+                    yield Usage(hit.prompt_tokens, hit.completion_tokens)
+                    return
+            got_text, parts, usage = False, [], Usage()
+            try:
+                self.load_s += await prov.warm(self.model)
+                asked = time.perf_counter()
+                async for item in prov.stream(messages, model=self.model, on_retry=on_retry):
+                    if isinstance(item, str):
+                        got_text = got_text or bool(item)
+                        parts.append(item)
+                    else:
+                        usage = item
+                    yield item
+            except ProviderError as exc:
+                if got_text:
+                    self._record("partial", t0, exc)
+                    self.note = NO_FALLBACK_AFTER_TEXT
+                    raise
+                if self._next(index, self._record("error", t0, exc)):
+                    continue
+                raise
+            if not got_text:
+                if self._next(index, self._record("empty", t0)):
+                    continue
+                return  # the last target's empty answer stands
+            self._record("answered", t0)
+            if key is not None:
+                self.cache.put(key, prov.name, self.model, "".join(parts), usage.prompt_tokens,
+                               usage.completion_tokens, (time.perf_counter() - asked) * 1000)
+            return
+
+    def detail(self) -> dict:
+        out = {"attempts": [asdict(a) for a in self.attempts]}
+        if self.cached is not None:
+            out["cached"] = True
+            out["saved_ms"] = self.cached.duration_ms
+        if self.note:
+            out["note"] = self.note
+        return out
+
+    def summary(self) -> str:
+        """What the trace says about the way to the answer (empty when it was direct)."""
+        parts = []
+        failed = [a for a in self.attempts if a.outcome in ("error", "empty")]
+        if failed:
+            parts.append("fell back after " + ", ".join(
+                f"{a.provider}/{a.model} {a.kind or 'empty answer'}" for a in failed))
+        if self.cached is not None:
+            parts.append(f"answered from cache (saved {self.cached.duration_ms:,.0f} ms)")
+        if self.note:
+            parts.append(self.note)
+        return "; ".join(parts)
