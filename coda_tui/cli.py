@@ -162,7 +162,7 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
     rt.config.provider(provider_name)  # config problems (e.g. a missing key) exit 2 before anything runs
     out = sys.stdout
     passthrough = raw and not out.isatty()
-    from coda_tui.core.events import Retrying, TokenChunk
+    from coda_tui.core.events import FallingBack, Retrying, TokenChunk
 
     def on_event(event) -> None:
         if isinstance(event, TokenChunk) and not as_json:
@@ -170,6 +170,9 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
             out.flush()
         elif isinstance(event, Retrying):
             click.echo(f"coda: retrying in {event.delay_s:.1f} s ({event.reason})", err=True)
+        elif isinstance(event, FallingBack):
+            target = event.next_provider + (f"/{event.next_model}" if event.next_model else "")
+            click.echo(f"coda: {event.provider}/{event.model} failed ({event.reason}); asking {target}", err=True)
 
     unsubscribe = rt.bus.subscribe(on_event)
 
@@ -472,6 +475,7 @@ def doctor(ctx, as_json: bool) -> None:
 
     provider_checks = asyncio.run(providers())
     checks += provider_checks
+    checks += dr.check_resilience(rt.config, lambda: rt.cache)
     checks.append(dr.check_local_model())
     checks += dr.check_speech(rt.config.voice)
     default_ok = next(c.ok for c in provider_checks if c.name.endswith("(default)"))
@@ -485,6 +489,54 @@ def doctor(ctx, as_json: bool) -> None:
             click.echo(f"\nthe default provider '{rt.config.general.provider}' cannot answer", err=True)
     if not default_ok:
         ctx.exit(1)
+
+
+@cli.group()
+def cache() -> None:
+    """The response cache ([cache] enabled): its counters, or forget every answer."""
+
+
+def _response_cache():
+    from coda_tui import paths
+    from coda_tui.core.cache import ResponseCache
+
+    # Opened even when the cache is off: answers stored while it was on can still be counted or cleared.
+    return ResponseCache(paths.response_cache_path())
+
+
+@cache.command("stats")
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+@click.pass_context
+def cache_stats(ctx, as_json: bool) -> None:
+    """Answers stored, hits, misses and the time hits saved."""
+    enabled = _runtime(ctx).config.cache.enabled
+    c = _response_cache()
+    try:
+        stats = c.stats()
+    finally:
+        c.close()
+    if as_json:
+        _print_json({"enabled": enabled, **asdict(stats)})
+        return
+    click.echo(
+        f"response cache {'on' if enabled else 'off ([cache] enabled = false)'}: {stats.entries} answer(s) in {stats.path}\n"
+        f"{stats.hits} hit(s), {stats.misses} miss(es), saved {stats.saved_ms / 1000:,.1f} s"
+    )
+
+
+@cache.command("clear")
+@common_options
+@click.pass_context
+def cache_clear(ctx) -> None:
+    """Forget every cached answer (the conversations keep theirs)."""
+    _runtime(ctx)
+    c = _response_cache()
+    try:
+        gone = c.clear()
+    finally:
+        c.close()
+    click.echo(f"{gone} cached answer(s) removed")
 
 
 @cli.command()

@@ -91,8 +91,9 @@ class ResponseCache:
             for statement in SCHEMA:
                 self.conn.execute(statement)
 
-    def get(self, key: str) -> CachedAnswer | None:
-        """The stored answer, counting a hit or a miss; an expired entry is a miss and goes."""
+    def get(self, key: str, *, count: bool = True) -> CachedAnswer | None:
+        """The stored answer, counting a hit or a miss unless told not to (a caller that looks
+        up several keys for one request counts once); an expired entry is a miss and goes."""
         now = time.time()
         with self._lock, self.conn:
             row = self.conn.execute(
@@ -102,11 +103,21 @@ class ResponseCache:
                 self.conn.execute("DELETE FROM responses WHERE key = ?", [key])
                 row = None
             if row is None:
-                self.conn.execute("UPDATE counters SET misses = misses + 1")
+                if count:
+                    self.conn.execute("UPDATE counters SET misses = misses + 1")
                 return None
             self.conn.execute("UPDATE responses SET used = ?, hits = hits + 1 WHERE key = ?", [now, key])
-            self.conn.execute("UPDATE counters SET hits = hits + 1, saved_ms = saved_ms + ?", [row[3]])
+            if count:
+                self.conn.execute("UPDATE counters SET hits = hits + 1, saved_ms = saved_ms + ?", [row[3]])
         return CachedAnswer(*row)
+
+    def count(self, hit: CachedAnswer | None) -> None:
+        """Count one request's outcome: a hit (with the time it saved) or a miss."""
+        with self._lock, self.conn:
+            if hit is None:
+                self.conn.execute("UPDATE counters SET misses = misses + 1")
+            else:
+                self.conn.execute("UPDATE counters SET hits = hits + 1, saved_ms = saved_ms + ?", [hit.duration_ms])
 
     def put(self, key: str, provider: str, model: str, text: str, prompt_tokens: int | None,
             completion_tokens: int | None, duration_ms: float) -> None:

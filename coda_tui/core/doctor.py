@@ -53,10 +53,52 @@ async def check_providers(config: Config, providers: Providers) -> list[Check]:
         ok = health.ok
         if not ok and name != config.general.provider and config.providers[name].builtin:
             ok = None  # a built-in entry nobody configured: worth a line, not a failure
-        return Check(label, ok, f"{health.detail} ({health.latency_ms:.0f} ms)")
+        detail = f"{health.detail} ({health.latency_ms:.0f} ms)"
+        if prov.breaker is not None and prov.breaker.enabled:
+            detail += f"; circuit {circuit_state(prov.breaker)}"
+        return Check(label, ok, detail)
 
     names = sorted(config.providers, key=lambda n: (n != config.general.provider, n))
     return list(await asyncio.gather(*(one(n) for n in names)))
+
+
+def circuit_state(breaker) -> str:
+    state = breaker.current()
+    if state == "open":
+        return f"open (next try in {breaker.retry_in():.0f} s; {breaker.failures} failures in a row)"
+    return state.replace("_", "-")
+
+
+def check_resilience(config: Config, open_cache) -> list[Check]:
+    """How coda copes with failing providers, and what the cache and the roles are set to."""
+    from coda_tui.core.watchdog import providers_in_use
+
+    res = config.resilience
+    checks = []
+    if res.breaker_failures:
+        checks.append(Check("circuit breakers", True, f"a provider's circuit opens after {res.breaker_failures} failed "
+                            f"requests in a row and tries again after {res.breaker_cooldown_s:g} s"))
+    else:
+        checks.append(Check("circuit breakers", None, "off ([resilience] breaker_failures = 0)"))
+    if res.health_interval_s > 0:
+        checks.append(Check("health watchdog", True, f"in the app, every {res.health_interval_s:g} s: "
+                            + ", ".join(providers_in_use(config))))
+    else:
+        checks.append(Check("health watchdog", None, "off ([resilience] health_interval_s = 0)"))
+    roles = config.roles
+    if roles.enabled:
+        chains = "; ".join(f"{r.name}: {' → '.join(r.chain)}" for r in roles.roles.values())
+        checks.append(Check("roles", True, f"router {roles.router}, default {roles.default}; {chains}"))
+    else:
+        checks.append(Check("roles", None, "off ([roles] enabled = false)"))
+    if config.cache.enabled:
+        cache = open_cache()
+        stats = cache.stats()
+        checks.append(Check("response cache", True, f"{stats.entries} answers, {stats.hits} hits, {stats.misses} misses, "
+                            f"saved {stats.saved_ms / 1000:,.1f} s ({stats.path})"))
+    else:
+        checks.append(Check("response cache", None, "off ([cache] enabled = false)"))
+    return checks
 
 
 def check_local_model() -> Check:

@@ -9,6 +9,7 @@ kept and marked as such.
 from __future__ import annotations
 
 import time
+from contextlib import aclosing
 from dataclasses import asdict, dataclass
 from typing import AsyncIterator, Callable
 
@@ -80,6 +81,16 @@ class ChainCall:
         return True
 
     async def stream(self, messages: list[ChatMessage], on_retry: RetryCallback | None = None) -> AsyncIterator[str | Usage]:
+        try:
+            async with aclosing(self._stream(messages, on_retry)) as items:
+                async for item in items:
+                    yield item
+        finally:
+            # One hit or one miss a request, however many targets were looked up.
+            if self.cache is not None and self.use_cached and self.attempts:
+                self.cache.count(self.cached)
+
+    async def _stream(self, messages: list[ChatMessage], on_retry: RetryCallback | None) -> AsyncIterator[str | Usage]:
         for index, (name, model) in enumerate(self.chain):
             t0 = time.perf_counter()
             if index:
@@ -97,7 +108,7 @@ class ChainCall:
             if self.cache is not None:
                 options = {"max_tokens": prov.config.max_tokens, "temperature": prov.config.temperature}
                 key = request_key(prov.name, prov.config.endpoint, self.model, messages, options)
-                hit = self.cache.get(key) if self.use_cached else None
+                hit = self.cache.get(key, count=False) if self.use_cached else None
                 if hit is not None:
                     self.cached = hit
                     self._record("cached", t0)
@@ -108,13 +119,14 @@ class ChainCall:
             try:
                 self.load_s += await prov.warm(self.model)
                 asked = time.perf_counter()
-                async for item in prov.stream(messages, model=self.model, on_retry=on_retry):
-                    if isinstance(item, str):
-                        got_text = got_text or bool(item)
-                        parts.append(item)
-                    else:
-                        usage = item
-                    yield item
+                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry)) as items:
+                    async for item in items:
+                        if isinstance(item, str):
+                            got_text = got_text or bool(item)
+                            parts.append(item)
+                        else:
+                            usage = item
+                        yield item
             except ProviderError as exc:
                 if got_text:
                     self._record("partial", t0, exc)

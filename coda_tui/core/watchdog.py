@@ -60,9 +60,9 @@ class HealthWatchdog:
         try:
             prov = self.providers.made(name)
             if prov is None:
-                # Made in a thread: creating one imports its client library (openai: ~350 ms),
-                # which the event loop (the UI) must not wait for.
-                prov = await asyncio.to_thread(self.providers.get, name)
+                # Its client library is imported in a thread: the event loop (the UI) must not wait.
+                await asyncio.to_thread(self.providers.preload, name)
+                prov = self.providers.get(name)
             health = await asyncio.wait_for(prov.health(), self.timeout_s)
         except asyncio.TimeoutError:
             return self._set(name, "down", f"no answer to a health check within {self.timeout_s:g} s")

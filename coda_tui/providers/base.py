@@ -12,6 +12,7 @@ import abc
 import asyncio
 import random
 import time
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable
 
@@ -80,22 +81,24 @@ class Provider(abc.ABC):
         on_retry: RetryCallback | None = None,
     ) -> AsyncIterator[str | Usage]:
         breaker = self.breaker
-        if breaker is None:
-            async for item in self._stream_retrying(messages, model, max_tokens, temperature, on_retry):
-                yield item
-            return
-        if not breaker.allow():
+        if breaker is not None and not breaker.allow():
             raise breaker.rejection(self.name)
+        # aclosing: a caller that stops reading must stop the generation underneath at once
+        # (the embedded model's thread holds the model until it is told to stop).
         try:
-            async for item in self._stream_retrying(messages, model, max_tokens, temperature, on_retry):
-                yield item
+            async with aclosing(self._stream_retrying(messages, model, max_tokens, temperature, on_retry)) as items:
+                async for item in items:
+                    yield item
         except ProviderError as exc:
-            breaker.failure(exc)
+            if breaker is not None:
+                breaker.failure(exc)
             raise
         except BaseException:
-            breaker.abandon()  # cancelled, or the caller stopped reading: no verdict
+            if breaker is not None:
+                breaker.abandon()  # cancelled, or the caller stopped reading: no verdict
             raise
-        breaker.success()
+        if breaker is not None:
+            breaker.success()
 
     async def _stream_retrying(
         self,

@@ -79,6 +79,8 @@ class CodaApp(App):
         self._session_ref = session_ref
         self.provider_name = runtime.config.provider(provider).name
         self.model = model
+        # With roles on, the router picks who answers, unless a provider or model was chosen.
+        self._chosen = provider is not None or model is not None
         self.attachments: list[Attachment] = []
         self._turn_view: MessageView | None = None
         self._last_question: tuple[str, int | None] | None = None
@@ -119,6 +121,9 @@ class CodaApp(App):
         await self.open_session(session)
         self.query_one(PipelinePane).load_history(self.rt.store.traces.recent(30))
         self.check_health()
+        if self.rt.cache is not None:
+            stats = self.rt.cache.stats()
+            self.query_one(PipelinePane).providers_line.set_cache(ev.CacheLookup(False, stats.hits, stats.misses, stats.saved_ms))
         theming.watch_user_themes(self)
         context = self.query_one(ContextPane)
         context.list_files = self._project_files
@@ -131,6 +136,7 @@ class CodaApp(App):
         self.call_after_refresh(lambda: self.run_worker(self._keep_index_current(), group="index", exit_on_error=False))
         if self.rt.config.voice.preload:
             self.call_after_refresh(self.voice.preload)
+        self.call_after_refresh(lambda: self.run_worker(self.rt.watchdog.run(), group="watchdog", exit_on_error=False))
 
     def on_resize(self) -> None:
         self.screen.set_class(self.size.width < NARROW, "-narrow")
@@ -246,13 +252,14 @@ class CodaApp(App):
         self.run_worker(self._run_turn(prompt, answer_to, spoken), group="turn", exclusive=True, exit_on_error=False)
 
     async def _run_turn(self, prompt: str, answer_to: int | None, spoken=None) -> None:
+        routed = self.rt.pipeline.roles.enabled and not self._chosen
         try:
             result = await self.rt.pipeline.run(
                 prompt,
                 session=self.session,
                 attachments=list(self.attachments),
-                provider=self.provider_name,
-                model=self.model,
+                provider=None if routed else self.provider_name,
+                model=None if routed else self.model,
                 answer_to=answer_to,
                 spoken=spoken,
             )
@@ -289,6 +296,18 @@ class CodaApp(App):
             self._live_timer = self.set_interval(1 / 10, waterfall.refresh)
         elif isinstance(event, ev.Retrying):
             self.query_one(StatusBar).activity = f"retrying in {event.delay_s:.1f} s: {event.reason[:60]}"
+        elif isinstance(event, ev.FallingBack):
+            target = event.next_provider + (f"/{event.next_model}" if event.next_model else "")
+            self.query_one(StatusBar).activity = f"{event.provider} failed, asking {target}: {event.reason[:50]}"
+        elif isinstance(event, ev.ProviderStatus):
+            pane.providers_line.set_status(event)
+            status = self.query_one(StatusBar)
+            if event.provider == status.provider:
+                status.circuit = event.breaker
+                if event.health != "unknown":
+                    status.health, status.health_detail = event.health, event.detail
+        elif isinstance(event, ev.CacheLookup):
+            pane.providers_line.set_cache(event)
         elif isinstance(event, ev.TurnFinished):
             if self._live_timer is not None:
                 self._live_timer.stop()
@@ -469,6 +488,7 @@ class CodaApp(App):
             if choice is None:
                 return
             self.provider_name, self.model = choice
+            self._chosen = True
             if self.session is not None:
                 self.rt.store.sessions.set_model(self.session.id, *choice)
                 self.session.provider, self.session.model = choice
@@ -667,6 +687,8 @@ class CodaApp(App):
 
     async def on_unmount(self) -> None:
         self._unsubscribe()
+        # Before the providers close: a poll must not make a new one after they have.
+        self.workers.cancel_group(self, "watchdog")
         await self.rt.aclose()
 
 

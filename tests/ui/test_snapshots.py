@@ -8,6 +8,7 @@ import pytest
 
 from coda_tui.ui.state import UIState
 from coda_tui.ui.widgets.chat import ChatInput
+from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.status import StatusBar
 from tests.ui.conftest import wait_for
 
@@ -58,6 +59,8 @@ async def settle(pilot) -> None:
     app = pilot.app
     app.query_one(ChatInput).cursor_blink = False
     await wait_for(lambda: app.query_one(StatusBar).health == "ok", pilot=pilot)
+    # The health watchdog's first report is on screen (the pipeline pane's provider line).
+    await wait_for(lambda: "srv" in app.query_one(PipelinePane).providers_line.states, pilot=pilot)
     tree = app.query_one("#project-tree")
     await wait_for(lambda: len(tree.root.children) >= 2 and app.index_ready, pilot=pilot)
     await pilot.pause(0.3)

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Sparkline, Static
 
+from coda_tui.core.events import CacheLookup, ProviderStatus
 from coda_tui.store.traces import TraceRecord
 from coda_tui.textsafe import inert
 
@@ -172,6 +173,48 @@ def _ms(value: float) -> str:
     return f"{value:,.1f}" if value < 10 else f"{value:,.0f}"
 
 
+class ProviderLine(Static):
+    """The providers in use (health and circuit, from the watchdog) and the response
+    cache's hits, misses and time saved: what decides whether the next turn is quick."""
+
+    DEFAULT_CSS = """
+    ProviderLine { height: auto; max-height: 2; color: $text-muted; text-wrap: wrap; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("", **kwargs)
+        self.states: dict[str, ProviderStatus] = {}
+        self.cache: CacheLookup | None = None
+        self.display = False
+
+    def set_status(self, status: ProviderStatus) -> None:
+        self.states[status.provider] = status
+        self._draw()
+
+    def set_cache(self, lookup: CacheLookup) -> None:
+        self.cache = lookup
+        self._draw()
+
+    def _draw(self) -> None:
+        out = Text()
+        if self.states:
+            out.append("providers ")
+        for name, st in sorted(self.states.items()):
+            colour = {"ok": "green", "down": "red"}.get(st.health, "yellow")
+            if st.breaker == "open":
+                colour = "red"
+            out.append("● ", style=colour)
+            out.append(inert(name))
+            word = st.health if st.breaker == "closed" else f"circuit {st.breaker.replace('_', '-')}"
+            out.append(f" {word}  ", style=colour if word != "ok" else "")
+        if self.cache is not None:
+            c = self.cache
+            out.append(f"cache {c.hits} hit{'s' * (c.hits != 1)} · {c.misses} miss{'es' * (c.misses != 1)}"
+                       f" · saved {c.saved_ms / 1000:,.1f} s")
+        self.update(out)
+        self.display = bool(self.states) or self.cache is not None
+
+
 class PipelinePane(Vertical):
     """Live per-stage timings of the running turn, and the turns before it."""
 
@@ -185,6 +228,7 @@ class PipelinePane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Waterfall(id="waterfall")
+        yield ProviderLine(id="pipeline-providers")
         yield Static("time to first token, last turns", id="pipeline-spark-label")
         yield Sparkline([], id="pipeline-spark")
         table = DataTable(id="pipeline-history", cursor_type="row", zebra_stripes=True)
@@ -195,6 +239,10 @@ class PipelinePane(Vertical):
     @property
     def waterfall(self) -> Waterfall:
         return self.query_one(Waterfall)
+
+    @property
+    def providers_line(self) -> ProviderLine:
+        return self.query_one(ProviderLine)
 
     def load_history(self, traces: list[TraceRecord]) -> None:
         """`traces` newest first, as TraceStore.recent returns them."""

@@ -17,6 +17,7 @@ class StatusBar(Widget):
     model = reactive("")
     health = reactive("checking")  # checking | ok | down
     health_detail = reactive("")
+    circuit = reactive("closed")  # closed | open | half_open: the provider's circuit breaker
     session = reactive("")
     activity = reactive("")
     hint = reactive("F1 help · ctrl+p commands")
@@ -26,6 +27,8 @@ class StatusBar(Widget):
         out = Text(no_wrap=True, overflow="ellipsis")
         out.append(dot[0] + " ", style=dot[1])
         out.append(inert(f"{self.provider}/{self.model}"), style="bold")
+        if self.circuit != "closed":
+            out.append(f" circuit {self.circuit.replace('_', '-')}", style="red" if self.circuit == "open" else "yellow")
         if self.health == "down" and self.health_detail:
             out.append(f" ({inert(self.health_detail)[:60]})", style="red")
         out.append("  │  session: ")
