@@ -27,7 +27,8 @@ def providers_in_use(config: Config) -> list[str]:
     names |= {n for n, pc in config.providers.items() if not pc.builtin}
     roles = config.roles
     if roles.enabled:
-        names.add(parse_target(roles.router)[0])
+        if len(roles.roles) > 1:  # with one role there is nothing to classify
+            names.add(parse_target(roles.router)[0])
         names |= {parse_target(t)[0] for r in roles.roles.values() for t in r.chain}
     return sorted(n for n in names if n in config.providers)
 

@@ -8,7 +8,13 @@ import time
 
 from coda_tui.config import Config, ProviderConfig, ResilienceConfig
 from coda_tui.providers import errors as E
-from coda_tui.providers.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, CircuitOpen
+from coda_tui.providers.breaker import (
+    CLOSED,
+    HALF_OPEN,
+    OPEN,
+    CircuitBreaker,
+    CircuitOpen,
+)
 from coda_tui.providers.registry import Providers
 from tests.providers.helpers import HELLO
 from tests.servers import Action, OpenAIServer, free_port
