@@ -9,9 +9,9 @@ kept and marked as such.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import asdict, dataclass
-from typing import AsyncIterator, Callable
 
 from coda_tui.config import ConfigError
 from coda_tui.core.cache import CachedAnswer, ResponseCache, request_key

@@ -65,7 +65,7 @@ class HealthWatchdog:
                 await asyncio.to_thread(self.providers.preload, name)
                 prov = self.providers.get(name)
             health = await asyncio.wait_for(prov.health(), self.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return self._set(name, "down", f"no answer to a health check within {self.timeout_s:g} s")
         except Exception as exc:  # noqa: BLE001 - a ConfigError (no key) too: reported as the provider's state
             return self._set(name, "down", str(exc))

@@ -8,7 +8,7 @@ Pure bookkeeping with an injectable clock; Provider.stream consults it around ev
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from coda_tui.providers.errors import ProviderError
 

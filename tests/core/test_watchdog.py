@@ -22,6 +22,14 @@ def config_text(up: str, down: str, interval: float = 0.1) -> str:
     )
 
 
+def watched(tmp_path, up_url: str) -> tuple[Runtime, list[ProviderStatus]]:
+    """A runtime with a provider up and one down, and the statuses it publishes."""
+    rt = Runtime(write_config(tmp_path, config_text(up_url, f"http://127.0.0.1:{free_port()}")), project=tmp_path)
+    seen: list[ProviderStatus] = []
+    rt.bus.subscribe(lambda e: seen.append(e) if isinstance(e, ProviderStatus) else None)
+    return rt, seen
+
+
 def test_only_providers_in_use_are_polled(tmp_path):
     assert providers_in_use(load()) == ["local"]  # no config: the embedded model only
     text = ('[general]\nprovider = "local"\n[roles]\nenabled = true\nrouter = "local"\n'
@@ -30,11 +38,8 @@ def test_only_providers_in_use_are_polled(tmp_path):
 
 
 def test_polls_in_the_background_and_reports_a_provider_going_down(tmp_path):
-    down_url = f"http://127.0.0.1:{free_port()}"
     with OpenAIServer([Action()]) as up:
-        rt = Runtime(write_config(tmp_path, config_text(up.url, down_url)), project=tmp_path)
-        seen: list[ProviderStatus] = []
-        rt.bus.subscribe(lambda e: seen.append(e) if isinstance(e, ProviderStatus) else None)
+        rt, seen = watched(tmp_path, up.url)
 
         async def go():
             task = asyncio.create_task(rt.watchdog.run())
@@ -59,11 +64,8 @@ def test_polls_in_the_background_and_reports_a_provider_going_down(tmp_path):
 
 
 def test_a_circuit_opening_is_published_at_once(tmp_path):
-    down_url = f"http://127.0.0.1:{free_port()}"
     with OpenAIServer([Action()]) as up:
-        rt = Runtime(write_config(tmp_path, config_text(up.url, down_url)), project=tmp_path)
-        seen: list[ProviderStatus] = []
-        rt.bus.subscribe(lambda e: seen.append(e) if isinstance(e, ProviderStatus) else None)
+        rt, seen = watched(tmp_path, up.url)
 
         async def go():
             await rt.watchdog.poll()
