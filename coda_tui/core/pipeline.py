@@ -304,7 +304,7 @@ class Pipeline:
                         if ttft_ms is None:
                             # A model load is shown on its own, not hidden inside time to first token.
                             ttft_ms = (last_token_at - llm_t0 - call.load_s) * 1000
-                            writer.provider, writer.model = call.provider.name, call.model
+                            writer.provider, writer.model = call.provider.name, call.model  # no fallback from here on
                         writer.add(item)
                         publish(TokenChunk(item, len(writer.parts), ttft_ms))
                     else:
@@ -317,6 +317,7 @@ class Pipeline:
                 status, error = "error", exc
             load_s = call.load_s
             prov, model = call.provider, call.model
+            writer.provider, writer.model = prov.name, model  # who answered, or failed last
             if self.cache is not None and call.attempts:
                 stats = self.cache.stats()
                 publish(CacheLookup(call.cached is not None, stats.hits, stats.misses, stats.saved_ms))

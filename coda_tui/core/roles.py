@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from coda_tui.config import RolesConfig, parse_target
+from coda_tui.config import ConfigError, RolesConfig, parse_target
 from coda_tui.providers.base import ChatMessage
 from coda_tui.providers.errors import ProviderError
 from coda_tui.providers.registry import Providers
@@ -93,9 +93,9 @@ class Roles:
                 if isinstance(item, str):
                     parts.append(item)
             answer = "".join(parts).strip()
-        except ProviderError as exc:
+        except (ProviderError, ConfigError) as exc:  # a router that cannot answer must not stop the turn
             ms = (time.perf_counter() - t0) * 1000
-            return Route(cfg.default, "default", f"router failed: {exc.render()}", self.chain(cfg.default), cfg.router, None, ms)
+            return Route(cfg.default, "default", f"router failed: {exc}", self.chain(cfg.default), cfg.router, None, ms)
         ms = (time.perf_counter() - t0) * 1000
         role = self.parse(answer)
         shown = " ".join(answer.split())[:60]
