@@ -213,6 +213,8 @@ class CodaApp(App):
         status = self.query_one(StatusBar)
         status.provider = name
         status.model = self.rt.pipeline.pick_model(name, default, self.model, self.session)
+        known = self.rt.watchdog.latest.get(name)
+        status.circuit = known.breaker if known else "closed"
 
     def check_health(self) -> None:
         self.run_worker(self._health(), group="health", exclusive=True, exit_on_error=False)
