@@ -94,7 +94,7 @@ def test_pressing_the_key_again_stops_and_transcribes(harness, project, live_mic
             await wait_for(lambda: meter.state == "idle", timeout=30, pilot=pilot)
             capture = waterfall.stages[0]
             assert capture.name == "capture" and "ended by stopped" in capture.summary
-            assert 1.0 <= capture.duration_ms / 1000 < 5.0
+            assert capture.duration_ms / 1000 < 5.0  # the key ended it, not the 20 s sound
             assert [b.name for b in waterfall.stages] == ["capture", "stt"]
 
     run(go())
