@@ -24,6 +24,7 @@ from coda_tui.core.runtime import Runtime
 from coda_tui.keymaps import Keymap
 from coda_tui.store import StoreError
 from coda_tui.store.sessions import Message, Session
+from coda_tui.textsafe import inert
 from coda_tui.ui import theming
 from coda_tui.ui.clipboard import copy
 from coda_tui.ui.keys import ACTION_BINDINGS, keymap_for_textual, load_active_keymap
@@ -90,6 +91,11 @@ class CodaApp(App):
         self.index_ready = False
         self.voice = PushToTalk(self)
         self._unsubscribe = runtime.bus.subscribe(self._on_core_event)
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout=None, markup: bool = False) -> None:
+        # Notifications quote file names, session names and provider errors: outside text,
+        # so neither markup nor control characters.
+        super().notify(inert(message), title=inert(title), severity=severity, timeout=timeout, markup=markup)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While a dialog is open, app-wide keys other than quit belong to the dialog.

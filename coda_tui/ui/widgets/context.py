@@ -42,6 +42,11 @@ class ProjectTree(DirectoryTree):
         # what the project ignores or protects is not shown.
         return [p for p in paths if not p.name.startswith(".") and p.name != "__pycache__" and self.admits(p)]
 
+    def process_label(self, label) -> Text:
+        # A file name may hold escape sequences or bidi controls; show them, do not send them.
+        plain = label.plain if isinstance(label, Text) else str(label)
+        return super().process_label(Text(inert(plain), style=label.style if isinstance(label, Text) else ""))
+
     def action_attach(self) -> None:
         node = self.cursor_node
         if node is not None and node.data is not None and Path(node.data.path).is_file():
