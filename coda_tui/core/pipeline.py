@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable
@@ -298,17 +299,20 @@ class Pipeline:
                 publish(Retrying(attempt, delay, self.redact(exc.render())))
 
             try:
-                async for item in call.stream(messages, on_retry=on_retry):
-                    if isinstance(item, str):
-                        last_token_at = time.perf_counter()
-                        if ttft_ms is None:
-                            # A model load is shown on its own, not hidden inside time to first token.
-                            ttft_ms = (last_token_at - llm_t0 - call.load_s) * 1000
-                            writer.provider, writer.model = call.provider.name, call.model  # no fallback from here on
-                        writer.add(item)
-                        publish(TokenChunk(item, len(writer.parts), ttft_ms))
-                    else:
-                        usage = item
+                # aclosing: when the database fails mid-answer (a full disk), the stream is
+                # closed here, in this task, before the error goes up.
+                async with aclosing(call.stream(messages, on_retry=on_retry)) as stream:
+                    async for item in stream:
+                        if isinstance(item, str):
+                            last_token_at = time.perf_counter()
+                            if ttft_ms is None:
+                                # A model load is shown on its own, not hidden inside time to first token.
+                                ttft_ms = (last_token_at - llm_t0 - call.load_s) * 1000
+                                writer.provider, writer.model = call.provider.name, call.model  # no fallback from here on
+                            writer.add(item)
+                            publish(TokenChunk(item, len(writer.parts), ttft_ms))
+                        else:
+                            usage = item
             except asyncio.CancelledError:
                 status, cancelled = "cancelled", True
             except StreamInterrupted as exc:

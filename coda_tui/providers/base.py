@@ -115,10 +115,13 @@ class Provider(abc.ABC):
         while True:
             started = False
             try:
-                async for item in self._stream_once(messages, model, max_tokens, temperature):
-                    if isinstance(item, str):
-                        started = True
-                    yield item
+                # Closed here when the consumer stops early (Esc, a full disk), not later by
+                # the garbage collector, which would find the HTTP stream still open.
+                async with aclosing(self._stream_once(messages, model, max_tokens, temperature)) as items:
+                    async for item in items:
+                        if isinstance(item, str):
+                            started = True
+                        yield item
                 return
             except ProviderError as exc:
                 if started or not exc.retryable or attempt >= self.config.max_retries:

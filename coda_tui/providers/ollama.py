@@ -61,6 +61,7 @@ class OllamaProvider(Provider):
         got_text = False
         done = False
         usage = Usage()
+        stream = None
         try:
             stream = await self._client.chat(
                 model=model,
@@ -80,6 +81,9 @@ class OllamaProvider(Provider):
             raise
         except Exception as exc:  # noqa: BLE001 - mapped to a typed error, or re-raised as is
             raise self._map(exc, model, got_text) from None
+        finally:
+            if stream is not None:
+                await stream.aclose()
         if not done:
             if got_text:
                 raise E.StreamInterrupted(

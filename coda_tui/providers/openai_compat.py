@@ -47,6 +47,7 @@ class OpenAIProvider(Provider):
         if self._supports_usage_option:
             kwargs["stream_options"] = {"include_usage": True}
         got_text = False
+        stream = None
         try:
             try:
                 stream = await self._client.chat.completions.create(**kwargs)
@@ -82,6 +83,9 @@ class OpenAIProvider(Provider):
             raise
         except Exception as exc:  # noqa: BLE001 - mapped to a typed error, or re-raised as is
             raise self._map(exc, model, got_text) from None
+        finally:
+            if stream is not None:
+                await stream.close()
         if not finished:
             # The body ended without a finish_reason: the connection was cut, or it was
             # never an OpenAI stream.

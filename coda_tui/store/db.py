@@ -21,6 +21,57 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
+class _Connection(sqlite3.Connection):
+    """A connection whose failures a user must act on (a damaged file, a read-only directory,
+    a full disk) become a StoreError naming the file and what to do, wherever they happen:
+    a disk fills up in the middle of an answer, not only when the database is opened."""
+
+    db_path: Path = Path()
+
+    def execute(self, *args, **kwargs):
+        try:
+            return super().execute(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise _translate(self.db_path, exc) from None
+
+    def executemany(self, *args, **kwargs):
+        try:
+            return super().executemany(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise _translate(self.db_path, exc) from None
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        except sqlite3.DatabaseError as exc:
+            raise _translate(self.db_path, exc) from None
+
+    def __exit__(self, *exc_info):
+        # `with conn:` commits in C, past the commit() above.
+        try:
+            return super().__exit__(*exc_info)
+        except sqlite3.DatabaseError as exc:
+            raise _translate(self.db_path, exc) from None
+
+
+def _translate(path: Path, exc: sqlite3.DatabaseError) -> Exception:
+    """A StoreError for conditions outside coda's control; anything else is a bug, kept as is."""
+    return StoreError(_explain(path, exc)) if _kind(exc) else exc
+
+
+def _kind(exc: sqlite3.DatabaseError) -> str | None:
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text:
+        return "damaged"
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return "readonly"
+    if "disk is full" in text or "disk i/o error" in text:
+        return "full"
+    if "database is locked" in text:
+        return "locked"
+    return None
+
+
 def open_database(path: Path | str, *, migrate_to: int | None = None) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate. `migrate_to` stops early; tests use it to build
     a database as an older version of coda left it."""
@@ -35,7 +86,8 @@ def open_database(path: Path | str, *, migrate_to: int | None = None) -> sqlite_
     try:
         # check_same_thread=False: writes may be handed to a worker thread; callers
         # serialise them, and SQLite itself is built thread-safe.
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, factory=_Connection)
+        conn.db_path = path
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL is durable against application crashes in WAL mode; only a power cut may
@@ -51,16 +103,29 @@ def open_database(path: Path | str, *, migrate_to: int | None = None) -> sqlite_
 
 def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
-    if "not a database" in text or "malformed" in text:
+    kind = _kind(exc)
+    if kind == "damaged":
         return (
             f"the database {path} is damaged or not a coda database ({text}). "
             f"Move it aside (mv {path} {path}.bad) and coda will start a new one; "
             "'sqlite3 FILE .recover' may save its contents."
         )
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
-        return f"cannot write the database {path} ({text}). Check its permissions, or set CODA_DATA_DIR."
-    if "disk is full" in text or "full" in text:
-        return f"the disk holding {path} is full ({text}). Free some space; nothing was written."
+    if kind == "readonly":
+        return (
+            f"cannot write the database {path} ({text}): {path.parent} is not writable. "
+            f"Make it writable (chmod u+w {path.parent}), or set CODA_DATA_DIR to a writable directory."
+        )
+    if kind == "full":
+        return (
+            f"cannot write the database {path} ({text}): the disk holding it is full or failing. "
+            "Free some space (or set CODA_DATA_DIR to another disk) and try again; "
+            "what was written before is kept."
+        )
+    if kind == "locked":
+        return (
+            f"the database {path} stayed locked for {BUSY_TIMEOUT_MS / 1000:g} s ({text}): "
+            "another program holds it. Try again when it is done."
+        )
     return f"database error at {path}: {text}"
 
 
