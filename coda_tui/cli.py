@@ -14,7 +14,7 @@ from coda_tui import __version__
 from coda_tui.config import ConfigError
 from coda_tui.context.attachments import AttachmentError
 from coda_tui.providers.errors import ProviderError
-from coda_tui.textsafe import inert
+from coda_tui.textsafe import escape_controls, inert
 from coda_tui.voice.errors import AudioFileError, VoiceError
 
 EXIT_CONFIG = 2
@@ -29,7 +29,8 @@ class _Fail(click.ClickException):
         self.exit_code = code
 
     def show(self, file=None) -> None:
-        click.echo(f"coda: {self.message}", err=True)
+        # Messages quote servers, file names and sessions: stderr is a terminal too.
+        click.echo(f"coda: {inert(self.message)}", err=True)
 
 
 class CodaGroup(click.Group):
@@ -92,12 +93,18 @@ def _runtime(ctx: click.Context):
         ctx.ensure_object(dict)["_runtime"] = rt
         ctx.call_on_close(rt.close)
         for warning in rt.config.warnings:
-            click.echo(f"coda: warning: {warning}", err=True)
+            click.echo(f"coda: warning: {inert(warning)}", err=True)
     return rt
 
 
 def _print_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    click.echo(json_text(data))
+
+
+def json_text(data) -> str:
+    """JSON that is safe on a terminal: json escapes C0 controls itself; C1 and bidi
+    controls are escaped too (the same JSON to a parser, inert to a terminal)."""
+    return escape_controls(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def _session_or_fail(rt, ref: str):
@@ -169,10 +176,10 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
             out.write(event.text if passthrough else inert(event.text))
             out.flush()
         elif isinstance(event, Retrying):
-            click.echo(f"coda: retrying in {event.delay_s:.1f} s ({event.reason})", err=True)
+            click.echo(f"coda: retrying in {event.delay_s:.1f} s ({inert(event.reason)})", err=True)
         elif isinstance(event, FallingBack):
             target = event.next_provider + (f"/{event.next_model}" if event.next_model else "")
-            click.echo(f"coda: {event.provider}/{event.model} failed ({event.reason}); asking {target}", err=True)
+            click.echo(inert(f"coda: {event.provider}/{event.model} failed ({event.reason}); asking {target}"), err=True)
 
     unsubscribe = rt.bus.subscribe(on_event)
 
@@ -214,7 +221,7 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
         click.echo(stage_table(result.trace), err=True)
     if result.error is not None:
         if not as_json:
-            click.echo(f"coda: {result.trace.error}", err=True)
+            click.echo(f"coda: {inert(result.trace.error or '')}", err=True)
             if result.status == "partial":
                 click.echo(f"coda: the partial answer is kept in session {result.session.id}", err=True)
         ctx.exit(1)
@@ -279,7 +286,7 @@ def sessions_export(ctx, ref: str, fmt: str, output: str | None) -> None:
     s = _session_or_fail(rt, ref)
     msgs = rt.store.sessions.messages(s.id)
     if fmt == "json":
-        doc = json.dumps(to_dict(s, msgs, rt.redact), indent=2, ensure_ascii=False)
+        doc = json_text(to_dict(s, msgs, rt.redact))
     else:
         doc = to_markdown(s, msgs, rt.redact)
     if output:
@@ -448,9 +455,9 @@ def models(ctx, as_json: bool) -> None:
         for name, default, found, err in results:
             click.echo(f"{name}:")
             if err:
-                click.echo(f"  unavailable: {err}")
+                click.echo(f"  unavailable: {inert(err)}")
             for m in found:
-                click.echo(f"  {m}{'  (default)' if m == default else ''}")
+                click.echo(f"  {inert(m)}{'  (default)' if m == default else ''}")
     if only and results[0][3]:
         ctx.exit(1)
 
@@ -484,7 +491,7 @@ def doctor(ctx, as_json: bool) -> None:
     else:
         marks = {True: "ok  ", False: "FAIL", None: "--  "}
         for c in checks:
-            click.echo(f"{marks[c.ok]}  {c.name:<24} {c.detail}")
+            click.echo(f"{marks[c.ok]}  {inert(c.name):<24} {inert(c.detail)}")
         if not default_ok:
             click.echo(f"\nthe default provider '{rt.config.general.provider}' cannot answer", err=True)
     if not default_ok:
@@ -554,7 +561,7 @@ def trace(ctx, trace_id: int | None, limit: int, as_json: bool) -> None:
         t = rt.store.traces.get(trace_id)
         if t is None:
             raise _Fail(f"no trace {trace_id} (see 'coda trace')")
-        click.echo(json.dumps(t.to_dict(), indent=2) if as_json else cli_format.stage_table(t))
+        click.echo(json_text(t.to_dict()) if as_json else cli_format.stage_table(t))
         return
     session_ref = _opt(ctx, "session")
     session_id = _session_or_fail(rt, session_ref).id if session_ref else None

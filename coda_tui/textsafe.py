@@ -32,3 +32,12 @@ _TABLE = _table()
 def inert(text: str) -> str:
     # "\r\n" is an ordinary line end; a lone "\r" (which rewrites the line) is shown.
     return text.replace("\r\n", "\n").translate(_TABLE)
+
+
+_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in [0x7F, *range(0x80, 0xA0), *_BIDI]}
+
+
+def escape_controls(json_text: str) -> str:
+    """JSON with DEL, C1 and bidi controls written as \\uXXXX: the same data to a parser, inert
+    on a terminal. (json.dumps already escapes C0; these can only occur inside strings.)"""
+    return json_text.translate(_JSON_ESCAPES)

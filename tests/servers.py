@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 @dataclass
 class Action:
-    kind: str = "stream"  # stream | status | html | stall | malformed | close
+    kind: str = "stream"  # stream | status | raw | html | stall | malformed | close
     chunks: list[str] = field(default_factory=lambda: ["Hello", ", ", "world", "!"])
     delay: float = 0.0  # between chunks
     first_delay: float = 0.0  # before the first chunk
@@ -80,6 +80,15 @@ class _Handler(BaseHTTPRequestHandler):
         """Actions that look the same on any API; True if one was handled."""
         if action.kind == "status":
             self._send_json(action.status, json.loads(action.body) if action.body else {"error": "x"}, action.headers)
+            return True
+        if action.kind == "raw":
+            # The body exactly as given (a proxy's plain-text error, say), not re-encoded as JSON.
+            payload = action.body.encode()
+            self.send_response(action.status)
+            self.send_header("content-type", "text/plain; charset=utf-8")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
             return True
         if action.kind == "html":
             page = b"<!doctype html><html><body><h1>502 Bad Gateway</h1></body></html>"

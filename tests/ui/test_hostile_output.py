@@ -5,7 +5,6 @@ would hand the terminal driver is checked, character by character."""
 from __future__ import annotations
 
 import asyncio
-import json
 
 from coda_tui.ui.screens.sessions import SessionsScreen
 from coda_tui.ui.widgets.code import CodePane
@@ -54,9 +53,8 @@ def assert_inert(app, where: str) -> None:
 def test_hostile_text_is_inert_in_every_pane(harness, project):
     # Without the NUL, which would make the file binary and refused.
     (project / EVIL_NAME).write_text(f"x = 1\n{EVIL.replace(chr(0), '')}\nprint(x)\n")
-    error_body = json.dumps({"error": {"message": EVIL}})
     h = harness([Action(chunks=["Streamed: ", EVIL, "\n\n```python\n", EVIL, "\n```\n"]),
-                 Action("status", status=500, body=error_body)])
+                 Action("raw", status=500, body=f"upstream says: {EVIL}")])
     rt = h.runtime(project)
     stored = rt.store.sessions.create(f"old {EVIL}", provider="srv", model=f"m{EVIL}")
     rt.store.sessions.add_message(stored.id, "user", f"question {EVIL}")
