@@ -60,6 +60,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _send_body(self, status: int, content_type: str, payload: bytes) -> None:
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
@@ -83,20 +90,11 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         if action.kind == "raw":
             # The body exactly as given (a proxy's plain-text error, say), not re-encoded as JSON.
-            payload = action.body.encode()
-            self.send_response(action.status)
-            self.send_header("content-type", "text/plain; charset=utf-8")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self._send_body(action.status, "text/plain; charset=utf-8", action.body.encode())
             return True
         if action.kind == "html":
             page = b"<!doctype html><html><body><h1>502 Bad Gateway</h1></body></html>"
-            self.send_response(action.status)
-            self.send_header("content-type", "text/html")
-            self.send_header("content-length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
+            self._send_body(action.status, "text/html", page)
             return True
         if action.kind == "stall":
             time.sleep(action.delay)
