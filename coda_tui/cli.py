@@ -46,7 +46,9 @@ class CodaGroup(click.Group):
         except AttachmentError as exc:
             raise _Fail(f"cannot attach {exc}", EXIT_CONFIG) from None
         except ProviderError as exc:
-            raise _Fail(str(exc)) from None
+            # A server's error text may echo the key it was sent.
+            rt = (ctx.obj or {}).get("_runtime")
+            raise _Fail(rt.redact(str(exc)) if rt else str(exc)) from None
         except VoiceError as exc:
             raise _Fail(exc.render(), EXIT_CONFIG if isinstance(exc, AudioFileError) else 1) from None
         except KeyboardInterrupt:
@@ -441,7 +443,7 @@ def models(ctx, as_json: bool) -> None:
                 prov = rt.providers.get(name)
                 return name, prov.default_model, await prov.list_models(), None
             except (ProviderError, ConfigError) as exc:
-                return name, None, [], str(exc)
+                return name, None, [], rt.redact(str(exc))
 
         try:
             return await asyncio.gather(*(one(n) for n in names))
@@ -487,11 +489,11 @@ def doctor(ctx, as_json: bool) -> None:
     checks += dr.check_speech(rt.config.voice)
     default_ok = next(c.ok for c in provider_checks if c.name.endswith("(default)"))
     if as_json:
-        _print_json({"ok": default_ok, "checks": [asdict(c) for c in checks]})
+        _print_json({"ok": default_ok, "checks": [{**asdict(c), "detail": rt.redact(c.detail)} for c in checks]})
     else:
         marks = {True: "ok  ", False: "FAIL", None: "--  "}
         for c in checks:
-            click.echo(f"{marks[c.ok]}  {inert(c.name):<24} {inert(c.detail)}")
+            click.echo(f"{marks[c.ok]}  {inert(c.name):<24} {inert(rt.redact(c.detail) or '')}")
         if not default_ok:
             click.echo(f"\nthe default provider '{rt.config.general.provider}' cannot answer", err=True)
     if not default_ok:

@@ -44,3 +44,32 @@ def _mask_keep_prefix(m: re.Match) -> str:
     if m.lastindex and m.group(1):
         return m.group(1) + MASK
     return MASK
+
+
+class StreamScrubber:
+    """Exact key values masked in a stream split anywhere: a chunk's tail that could be the
+    start of a key is held back until the next chunk shows whether it is one."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.secrets = redactor.secrets
+        self.pending = ""
+
+    def feed(self, chunk: str) -> str:
+        if not self.secrets:
+            return chunk
+        text = self.pending + chunk
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        hold = 0
+        for secret in self.secrets:
+            for k in range(min(len(secret) - 1, len(text)), hold, -1):
+                if text.endswith(secret[:k]):
+                    hold = k
+                    break
+        self.pending = text[len(text) - hold:] if hold else ""
+        return text[: len(text) - hold]
+
+    def flush(self) -> str:
+        out, self.pending = self.pending, ""
+        return out

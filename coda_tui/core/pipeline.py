@@ -38,7 +38,7 @@ from coda_tui.core.tracer import Tracer
 from coda_tui.providers.base import ChatMessage, Usage
 from coda_tui.providers.errors import ProviderError, StreamInterrupted
 from coda_tui.providers.registry import Providers
-from coda_tui.redact import Redactor
+from coda_tui.redact import Redactor, StreamScrubber
 from coda_tui.store import Store
 from coda_tui.store.db import now
 from coda_tui.store.sessions import Session
@@ -294,6 +294,14 @@ class Pipeline:
             llm_t0 = time.perf_counter()
             last_token_at = llm_t0
 
+            # A server can echo the key it was sent; it is masked before anything keeps or shows it.
+            scrubber = StreamScrubber(self.redact)
+
+            def take(text: str) -> None:
+                if text:
+                    writer.add(text)
+                    publish(TokenChunk(text, len(writer.parts), ttft_ms))
+
             def on_retry(attempt: int, delay: float, exc: ProviderError) -> None:
                 retries.append(f"{exc.kind} (waited {delay:.1f}s)")
                 publish(Retrying(attempt, delay, self.redact(exc.render())))
@@ -309,8 +317,7 @@ class Pipeline:
                                 # A model load is shown on its own, not hidden inside time to first token.
                                 ttft_ms = (last_token_at - llm_t0 - call.load_s) * 1000
                                 writer.provider, writer.model = call.provider.name, call.model  # no fallback from here on
-                            writer.add(item)
-                            publish(TokenChunk(item, len(writer.parts), ttft_ms))
+                            take(scrubber.feed(item))
                         else:
                             usage = item
             except asyncio.CancelledError:
@@ -319,6 +326,7 @@ class Pipeline:
                 status, error = "partial", exc
             except ProviderError as exc:
                 status, error = "error", exc
+            take(scrubber.flush())
             load_s = call.load_s
             prov, model = call.provider, call.model
             writer.provider, writer.model = prov.name, model  # who answered, or failed last

@@ -95,7 +95,7 @@ class CodaApp(App):
     def notify(self, message: str, *, title: str = "", severity="information", timeout=None, markup: bool = False) -> None:
         # Notifications quote file names, session names and provider errors: outside text,
         # so neither markup nor control characters.
-        super().notify(inert(message), title=inert(title), severity=severity, timeout=timeout, markup=markup)
+        super().notify(inert(self.rt.redact(message) or ""), title=inert(title), severity=severity, timeout=timeout, markup=markup)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While a dialog is open, app-wide keys other than quit belong to the dialog.
@@ -125,6 +125,8 @@ class CodaApp(App):
         if self._session_ref:
             session = self.rt.store.sessions.find(self._session_ref) or self.rt.store.sessions.create(self._session_ref)
         await self.open_session(session)
+        for warning in self.rt.config.warnings:  # e.g. a config file with a key that others can read
+            self.notify(warning, severity="warning", timeout=15)
         self.query_one(PipelinePane).load_history(self.rt.store.traces.recent(30))
         self.check_health()
         if self.rt.cache is not None:
@@ -233,7 +235,7 @@ class CodaApp(App):
             prov = await asyncio.to_thread(self.rt.providers.get, self.provider_name)
             health = await prov.health()
         except Exception as exc:  # noqa: BLE001 - shown in the status bar
-            status.health, status.health_detail = "down", str(exc)
+            status.health, status.health_detail = "down", self.rt.redact(str(exc)) or ""
             return
         status.health, status.health_detail = ("ok" if health.ok else "down"), health.detail
 
@@ -253,7 +255,8 @@ class CodaApp(App):
     async def start_turn(self, prompt: str, answer_to: int | None = None, spoken=None) -> None:
         messages = self.query_one(MessageList)
         if answer_to is None:
-            await messages.add(MessageView("user", prompt))
+            # Shown as it is stored: a pasted key is masked (the pipeline masks it too).
+            await messages.add(MessageView("user", self.rt.redact.exact(prompt)))
         status = self.query_one(StatusBar)
         self._turn_view = await messages.add(MessageView("assistant", "", model=status.model, status="partial"))
         self._last_question = (prompt, answer_to)
