@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from coda_tui import config
 from coda_tui.config import ConfigError
@@ -163,3 +165,53 @@ def test_cli_missing_api_key_exits_2():
 def test_cli_unknown_provider_exits_2():
     proc = run_coda("ask", "--provider", "nosuch", "hello")
     assert proc.returncode == 2 and "no provider named 'nosuch'" in proc.stderr
+
+
+# --- anything at all in the file or the environment is a Config or a ConfigError ----------
+
+_SECTION = st.sampled_from(["[general]", "[memory]", "[ui]", "[context]", "[providers.a]", "[providers.b]", "[providers]",
+                            "[other]", "[[general]]", "[providers.a.x]", '[providers."a b"]'])
+_KEY = st.sampled_from(["provider", "model", "system_prompt", "recall", "recall_limit", "keymap", "theme", "deny",
+                        "allow", "max_file_bytes", "type", "base_url", "api_key", "api_key_env", "timeout",
+                        "max_retries", "temperature", "context_window", "embeddings", "nope", '"quoted"', "a.b"])
+_VALUE = st.one_of(
+    st.sampled_from(['"openai"', '"ollama"', '"llama_cpp"', '"anthropic"', '"local"', '"a"', "true", "0", "-1", "3",
+                     "1.5", "-0.5", "nan", "inf", "[]", '["*.py"]', "[1, 2]", "{}", "{ type = \"openai\" }", '""',
+                     "1979-05-27", "0x10", "1e400"]),
+    st.text(max_size=12).map(lambda t: '"' + t.replace("\\", "").replace('"', "") + '"'),
+    st.integers().map(str),
+    st.floats().map(repr),
+)
+_ASSIGN = st.builds("{} = {}".format, _KEY, _VALUE)
+_TABLE = st.builds(lambda head, body: "\n".join([head, *body]), _SECTION, st.lists(_ASSIGN, max_size=4))
+_LINES = st.one_of(st.lists(st.one_of(_SECTION, _ASSIGN), max_size=10), st.lists(_TABLE, max_size=4)).map("\n".join)
+_ENV = st.dictionaries(
+    st.sampled_from(["CODA_GENERAL_PROVIDER", "CODA_GENERAL_MODEL", "CODA_MEMORY_RECALL", "CODA_MEMORY_RECALL_LIMIT",
+                     "CODA_CONTEXT_DENY", "CODA_CONTEXT_MAX_FILE_BYTES", "CODA_UI_THEME", "OPENAI_API_KEY",
+                     "OPENAI_BASE_URL", "OLLAMA_HOST"]),
+    st.text(max_size=10),
+    max_size=3,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(st.text(max_size=200), _LINES, _LINES), env=_ENV)
+def test_any_text_is_a_config_or_a_config_error(tmp_path, text, env):
+    path = tmp_path / "fuzz.toml"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    try:
+        cfg = config.load(path, env=env)
+        for name in list(cfg.providers):
+            try:
+                cfg.provider(name)
+            except ConfigError as exc:
+                assert str(exc).startswith("config error")
+        cfg.secrets()
+    except ConfigError as exc:
+        assert str(exc).startswith("config error")
+        assert exc.path is None or exc.path == path
+    else:
+        assert isinstance(cfg, config.Config)
+        assert {"local", "ollama", "openai"} <= set(cfg.providers)
+        assert all(p.type in config.PROVIDER_TYPES for p in cfg.providers.values())

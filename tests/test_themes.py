@@ -229,7 +229,8 @@ _TOKENS = st.sampled_from(
      "accent", "=", '"#fff"', '"#12345678"', '"red"', '"monokai"', '"nope"', "true", "3", "[", "]",
      "{", "}", '"a-b"', "'x'", "\n", " ", "#", '""', "[]", "1.5"]
 )
-_KEYS = st.sampled_from(["name", "dark", "pygments_style", "primary", "accent", "background", "footer-key-foreground", "nope"])
+_KEYS = st.sampled_from(["name", "dark", "pygments_style", "primary", "accent", "background", "footer-key-foreground",
+                        "colors", "variables", "nope"])
 _VALUES = st.one_of(
     st.sampled_from(['"#fff"', '"#12345678"', '"red"', '"monokai"', '"xcode"', "true", "false", '""', "[]", "3", "{}"]),
     st.text(max_size=12).map(lambda t: '"' + t.replace("\\", "").replace('"', "") + '"'),
@@ -237,12 +238,18 @@ _VALUES = st.one_of(
 _LINES = st.lists(
     st.one_of(st.sampled_from(["[colors]", "[variables]", "[other]"]), st.builds("{} = {}".format, _KEYS, _VALUES)), max_size=8
 ).map("\n".join)
+# Whole tables (a header and its keys), so a wrong value lands under the right header often.
+_ASSIGN = st.builds("{} = {}".format, _KEYS, _VALUES)
+_TABLES = st.lists(
+    st.builds(lambda head, body: "\n".join([head, *body]), st.sampled_from(["[colors]", "[variables]", "[other]", ""]),
+              st.lists(_ASSIGN, max_size=4)), max_size=3
+).map("\n".join)
 _TOMLISH = st.one_of(
-    st.lists(_TOKENS, max_size=30).map(" ".join), _LINES, _LINES.map(lambda t: '[colors]\nprimary = "#fff"\n' + t)
+    st.lists(_TOKENS, max_size=30).map(" ".join), _LINES, _LINES.map(lambda t: '[colors]\nprimary = "#fff"\n' + t), _TABLES
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.one_of(st.text(max_size=200), _TOMLISH))
 def test_any_text_is_a_theme_or_a_theme_error(tmp_path, text):
     path = tmp_path / "fuzz.toml"
