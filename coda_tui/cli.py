@@ -163,7 +163,10 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
     if text in ("", "-"):
         if sys.stdin is None or sys.stdin.isatty():
             raise _Fail("no question given: coda ask 'your question'", EXIT_CONFIG)
-        text = sys.stdin.read()
+        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    # Arguments that are not UTF-8 arrive as lone surrogates, which SQLite cannot store:
+    # bytes that are not text become U+FFFD, as they would in an editor.
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if not text.strip():
         raise _Fail("the question is empty", EXIT_CONFIG)
     rt = _runtime(ctx)
@@ -217,6 +220,8 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
         if result.text and not result.text.endswith("\n"):
             out.write("\n")
         out.flush()
+        if not result.text and result.status == "complete":
+            click.echo("coda: the model sent an empty answer", err=True)
     if show_trace:
         from coda_tui.cli_format import stage_table
 

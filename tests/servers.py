@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 @dataclass
 class Action:
-    kind: str = "stream"  # stream | status | raw | html | stall | malformed | close
+    kind: str = "stream"  # stream | status | raw | html | stall | malformed | invalid_utf8 | close
     chunks: list[str] = field(default_factory=lambda: ["Hello", ", ", "world", "!"])
     delay: float = 0.0  # between chunks
     first_delay: float = 0.0  # before the first chunk
@@ -178,10 +178,18 @@ class OpenAIServer(_Server):
             h._chunk(b"data: {this is not json\n\n")
             h._chunk(b"")
             return
+        model = body.get("model", self.model)
+        if action.kind == "invalid_utf8":
+            h._start_stream("text/event-stream")
+            event = _sse(_delta(model, {"content": "ok MARK end"}, None))
+            h._chunk(event.replace(b"MARK", b"\xff\xfe\xc3"))
+            h._chunk(_sse(_delta(model, {}, "stop")))
+            h._chunk(b"data: [DONE]\n\n")
+            h._chunk(b"")
+            return
         h._start_stream("text/event-stream")
         if action.first_delay:
             time.sleep(action.first_delay)
-        model = body.get("model", self.model)
         for i, text in enumerate(action.chunks):
             if action.cut_after is not None and i >= action.cut_after:
                 h._cut()

@@ -79,6 +79,16 @@ def map_transport_error(
             hint="retry; if it persists, check the server's log",
             endpoint=endpoint,
         )
+    if any(isinstance(c, UnicodeDecodeError) for c in chain):
+        # The client library decodes the stream itself, so bytes that are not UTF-8 end it.
+        if got_text:
+            return E.StreamInterrupted(
+                provider,
+                f"{endpoint} sent bytes that are not UTF-8 part-way through the answer",
+                hint="what arrived is kept as a partial answer",
+                endpoint=endpoint,
+            )
+        return E.BadResponse(provider, f"{endpoint} answered with bytes that are not UTF-8 text", endpoint=endpoint)
     if _has(chain, *_NETWORK):
         return E.ConnectionRefused(
             provider, f"cannot connect to {endpoint}: {chain[-1]}", hint="check the URL and that the server is up", endpoint=endpoint

@@ -111,6 +111,8 @@ class MessageView(Vertical):
 
     def _meta_text(self) -> str:
         note = "" if self.status == "complete" else f"{self.status} · "
+        if self.role == "assistant" and self.status == "complete" and not self.text:
+            note = "empty answer · "
         # The meta line names the model, which a server or a stored session chose.
         return inert(note + self._meta) if (self._meta or note) else ""
 
