@@ -16,7 +16,7 @@ from tests.test_cli_terminal import srv_config
 
 def coda_bytes(*args, input: bytes | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "coda_tui", *args], input=input, capture_output=True, cwd=ROOT,
-                          env=dict(os.environ), timeout=120)
+                          env=dict(os.environ), timeout=120, check=False)
 
 
 def stored(tmp_path) -> list[tuple[str, str, str]]:
