@@ -28,6 +28,34 @@ FLUSH_PER_CHAR = 1 / 200_000
 # outside a code block after this many characters (see MessageView._new_segment).
 SEGMENT_CHARS = 1500
 
+# A message longer than this shows its beginning and says how much more there is: laying
+# out a megabyte of Markdown (or of highlighted code) takes seconds, on the app's only
+# thread, and again at every resize. The whole text is kept, copied and exported.
+SHOW_CHARS = 16_000
+
+
+def preview_cut(text: str, limit: int = SHOW_CHARS) -> int:
+    """How much of `text` a message shows: all of it, or up to a line end within `limit`."""
+    if len(text) <= limit:
+        return len(text)
+    cut = text.rfind("\n", 0, limit)
+    return cut if cut > 0 else limit
+
+
+def preview(text: str, limit: int = SHOW_CHARS) -> str:
+    """The start of `text` (see preview_cut); a code fence it leaves open is closed."""
+    cut = preview_cut(text, limit)
+    if cut == len(text):
+        return text
+    head = text[:cut]
+    opener = None
+    for line in head.splitlines():
+        mark = line.lstrip()[:3]
+        if mark in ("```", "~~~"):
+            opener = None if opener == mark else (opener or mark)
+    return head + (f"\n{opener}\n" if opener else "")
+
+
 _FENCE = re.compile(r"^(```+|~~~+)[^\n]*\n(.*?)^\1[ \t]*$", re.S | re.M)
 
 
@@ -90,18 +118,20 @@ class MessageView(Vertical):
         self._stream = None
         self._segment = ""  # the text in the Markdown widget being written
         self._flush_timer = None
+        self._shown = preview_cut(text)  # characters of `text` on screen
 
     def compose(self):
         head = "You" if self.role == "user" else "Assistant"
         if self.role == "assistant" and self.model:
             head += f" · {inert(self.model)}"
         yield Static(head, classes="msg-head", markup=False)
+        shown = preview(self.text)
         if self.role == "user":
-            yield Static(inert(self.text), classes="msg-body", markup=False)
+            yield Static(inert(shown), classes="msg-body", markup=False)
         elif self.stored:
-            yield Static(RichMarkdown(inert(self.text), code_theme=self._code_theme()), classes="msg-body")
+            yield Static(RichMarkdown(inert(shown), code_theme=self._code_theme()), classes="msg-body")
         else:
-            yield Markdown(inert(self.text), open_links=False)
+            yield Markdown(inert(shown), open_links=False)
         yield Static(self._meta_text(), classes="msg-meta", markup=False)
         yield Static(inert(self.error or ""), classes="msg-error", markup=False)
 
@@ -113,6 +143,8 @@ class MessageView(Vertical):
         note = "" if self.status == "complete" else f"{self.status} · "
         if self.role == "assistant" and self.status == "complete" and not self.text:
             note = "empty answer · "
+        if len(self.text) > self._shown:
+            note += f"showing {self._shown:,} of {len(self.text):,} characters (c copies all, ctrl+s exports) · "
         # The meta line names the model, which a server or a stored session chose.
         return inert(note + self._meta) if (self._meta or note) else ""
 
@@ -120,6 +152,11 @@ class MessageView(Vertical):
 
     def append(self, chunk: str) -> None:
         self.text += chunk
+        room = SHOW_CHARS - self._shown
+        if room <= 0:
+            return  # kept in self.text (and the database); the meta line says how much
+        chunk = chunk[:room]
+        self._shown += len(chunk)
         self._pending.append(inert(chunk))
         if self._flush_timer is None:
             self._flush_timer = self.set_timer(FLUSH_INTERVAL + len(self.text) * FLUSH_PER_CHAR, self._flush)
