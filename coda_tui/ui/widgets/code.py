@@ -165,11 +165,22 @@ class CodeView(ScrollView, can_focus=True):
         gutter = self.get_component_rich_style("code--gutter")
         gw = self._gutter_width()
         number = Strip([Segment(f"{index + 1:>{gw - 1}} ", gutter)])
+        view_w = max(0, self.size.width - gw)
+        # Only what can reach the screen is measured: a 100,000-character line would be
+        # measured cell by cell on every frame. A character is a cell or more, except
+        # combining marks, hence the margin.
+        limit = 2 * (scroll_x + view_w) + 16
         if self.styled is not None:
-            code = Strip([Segment(text, style) for text, style in self.styled[index]])
+            segments, used = [], 0
+            for text, style in self.styled[index]:
+                if used >= limit:
+                    break
+                segments.append(Segment(text[: limit - used], style))
+                used += len(text)
+            code = Strip(segments)
         else:
-            code = Strip([Segment(self.lines[index])])
-        code = code.crop(scroll_x, scroll_x + max(0, self.size.width - gw))
+            code = Strip([Segment(self.lines[index][:limit])])
+        code = code.crop(scroll_x, scroll_x + view_w)
         strip = Strip.join([number, code]).extend_cell_length(self.size.width)
         first, last = self.selection
         if self.anchor is not None and first - 1 <= index <= last - 1:
