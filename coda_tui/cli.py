@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from coda_tui import __version__
+from coda_tui import __version__, paths
 from coda_tui.config import ConfigError
 from coda_tui.context.attachments import AttachmentError
 from coda_tui.providers.errors import ProviderError
@@ -480,6 +480,7 @@ def doctor(ctx, as_json: bool) -> None:
     rt = _runtime(ctx)
     checks = dr.check_config(rt.config)
     checks.append(dr.check_database(lambda: rt.store))
+    checks.append(dr.check_data_dir(paths.data_dir()))
 
     async def providers():
         try:

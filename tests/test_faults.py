@@ -218,6 +218,10 @@ def test_full_disk_mid_answer_says_so_and_keeps_what_was_written(tmp_path):
         assert [m["content"] for m in messages[:3]] == ["first", "small answer", "a long one"]
         if len(messages) > 3:  # the answer as last written before the disk filled
             assert messages[3]["status"] == "partial" and proc.stdout.startswith(messages[3]["content"])
+        doctor = run_coda("--config", cfg, "doctor", "--json")
+        no_traceback(doctor)
+        check = next(c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "data directory")
+        assert check["ok"] is False and str(data) in check["detail"] and "free some space" in check["detail"]
 
 
 def test_damaged_database_file(tmp_path):
@@ -243,3 +247,29 @@ def test_database_damaged_inside_its_pages(tmp_path):
             raw[n * page: n * page + 64] = b"\xff" * 64
         path.write_bytes(bytes(raw))
         _ask_and_doctor(tmp_path, srv, "Move it aside")
+
+
+def test_damage_only_a_full_read_finds_is_reported_by_doctor(tmp_path):
+    with OpenAIServer([Action(chunks=["answer " * 2000])]) as srv:
+        cfg = srv_config(tmp_path, srv.url)
+        for i in range(4):
+            assert run_coda("--config", cfg, "ask", f"question {i} " + "words " * 2000).returncode == 0
+        path = tmp_path / "data" / "coda.db"
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+        db = sqlite3.connect(path)
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        # A page of message text (an overflow page of a long answer): not the schema, so
+        # opening the database does not notice; reading everything does.
+        page = db.execute("SELECT max(pageno) FROM dbstat WHERE name = 'messages' AND pagetype = 'overflow'").fetchone()[0]
+        db.close()
+        raw = bytearray(path.read_bytes())
+        start = (page - 1) * page_size
+        raw[start: start + 4] = b"\x00\x00\xff\xff"  # the next-page pointer now points past the end
+        path.write_bytes(bytes(raw))
+        assert run_coda("--config", cfg, "sessions", "list").returncode == 0  # opening does not notice
+        doctor = run_coda("--config", cfg, "doctor", "--json")
+    no_traceback(doctor)
+    check = next(c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "database")
+    assert check["ok"] is False and str(path) in check["detail"] and "Move it aside" in check["detail"]

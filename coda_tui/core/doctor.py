@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from coda_tui.config import Config, VoiceConfig
 from coda_tui.providers.registry import Providers
@@ -28,15 +31,35 @@ def check_config(config: Config) -> list[Check]:
 
 def check_database(open_store) -> Check:
     from coda_tui.store import StoreError
-    from coda_tui.store.db import schema_version
+    from coda_tui.store.db import damaged, schema_version
 
     try:
         store = open_store()
+        # Damage inside the file shows only when its pages are read: read them all.
+        problem = store.db.execute("PRAGMA quick_check").fetchone()[0]
+        if problem != "ok":
+            return Check("database", False, damaged(store.path, problem))
+        version = schema_version(store.db)
+        sessions = store.db.execute("SELECT count(*) FROM sessions").fetchone()[0]
     except StoreError as exc:
         return Check("database", False, str(exc))
-    version = schema_version(store.db)
-    sessions = store.db.execute("SELECT count(*) FROM sessions").fetchone()[0]
     return Check("database", True, f"{store.path} (schema {version}, {sessions} sessions, WAL)")
+
+
+LOW_DISK_BYTES = 50_000_000
+
+
+def check_data_dir(path: Path) -> Check:
+    """Can coda write where it keeps its data, and is there room?"""
+    where = path if path.exists() else next((p for p in path.parents if p.exists()), path)
+    if not os.access(where, os.W_OK):
+        return Check("data directory", False, f"{where} is not writable: make it writable (chmod u+w {where}), "
+                                              "or set CODA_DATA_DIR to a writable directory")
+    free = shutil.disk_usage(where).free
+    if free < LOW_DISK_BYTES:
+        return Check("data directory", False, f"only {free / 1e6:.1f} MB free on the disk holding {path}: "
+                                              "free some space, or set CODA_DATA_DIR to another disk")
+    return Check("data directory", True, f"{path} ({free / 1e9:.1f} GB free)")
 
 
 async def check_providers(config: Config, providers: Providers) -> list[Check]:

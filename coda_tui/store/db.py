@@ -101,15 +101,19 @@ def open_database(path: Path | str, *, migrate_to: int | None = None) -> sqlite_
     return db
 
 
+def damaged(path: Path, detail: str) -> str:
+    return (
+        f"the database {path} is damaged or not a coda database ({detail}). "
+        f"Move it aside (mv {path} {path}.bad) and coda will start a new one; "
+        "'sqlite3 FILE .recover' may save its contents."
+    )
+
+
 def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
     kind = _kind(exc)
     if kind == "damaged":
-        return (
-            f"the database {path} is damaged or not a coda database ({text}). "
-            f"Move it aside (mv {path} {path}.bad) and coda will start a new one; "
-            "'sqlite3 FILE .recover' may save its contents."
-        )
+        return damaged(path, text)
     if kind == "readonly":
         return (
             f"cannot write the database {path} ({text}): {path.parent} is not writable. "
