@@ -232,15 +232,21 @@ def test_damaged_database_file(tmp_path):
         _ask_and_doctor(tmp_path, srv, "Move it aside", f"mv {data / 'coda.db'}")
 
 
+def database_with_turns(tmp_path: Path, srv, turns: int, words: str) -> Path:
+    """A database written by real turns, checkpointed so the file holds everything."""
+    cfg = srv_config(tmp_path, srv.url)
+    for i in range(turns):
+        assert run_coda("--config", cfg, "ask", f"question {i} {words}").returncode == 0
+    path = tmp_path / "data" / "coda.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return path
+
+
 def test_database_damaged_inside_its_pages(tmp_path):
     with OpenAIServer([Action(chunks=["answer " * 200])]) as srv:
-        cfg = srv_config(tmp_path, srv.url)
-        for i in range(5):
-            assert run_coda("--config", cfg, "ask", f"question {i} " + "words " * 200).returncode == 0
-        path = tmp_path / "data" / "coda.db"
-        db = sqlite3.connect(path)
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.close()
+        path = database_with_turns(tmp_path, srv, 5, "words " * 200)
         raw = bytearray(path.read_bytes())
         page = 4096
         for n in range(2, len(raw) // page):  # every page but the header page
@@ -252,12 +258,7 @@ def test_database_damaged_inside_its_pages(tmp_path):
 def test_damage_only_a_full_read_finds_is_reported_by_doctor(tmp_path):
     with OpenAIServer([Action(chunks=["answer " * 2000])]) as srv:
         cfg = srv_config(tmp_path, srv.url)
-        for i in range(4):
-            assert run_coda("--config", cfg, "ask", f"question {i} " + "words " * 2000).returncode == 0
-        path = tmp_path / "data" / "coda.db"
-        db = sqlite3.connect(path)
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.close()
+        path = database_with_turns(tmp_path, srv, 4, "words " * 2000)
         db = sqlite3.connect(path)
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
         # A page of message text (an overflow page of a long answer): not the schema, so
