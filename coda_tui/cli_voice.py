@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from coda_tui.textsafe import inert
+from coda_tui.textsafe import escape_controls, inert
 
 
 def _voice_config(ctx: click.Context):
@@ -15,7 +15,7 @@ def _voice_config(ctx: click.Context):
 
     config = load((ctx.obj or {}).get("config"))
     for warning in config.warnings:
-        click.echo(f"coda: warning: {warning}", err=True)
+        click.echo(f"coda: warning: {inert(warning)}", err=True)
     return config.voice
 
 
@@ -25,7 +25,7 @@ def _echo_text(text: str) -> None:
 
 
 def _dump(data: dict) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(escape_controls(json.dumps(data, indent=2, ensure_ascii=False)))
 
 
 def _status(message: str) -> None:
