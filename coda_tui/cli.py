@@ -587,6 +587,12 @@ from coda_tui.cli_voice import listen, transcribe  # noqa: E402 - registered aft
 cli.add_command(transcribe)
 cli.add_command(listen)
 
+# Imported last: they use the helpers above.
+from coda_tui.cli_ops import ai, pipeline  # noqa: E402
+
+cli.add_command(ai)
+cli.add_command(pipeline)
+
 
 def main() -> None:
     cli(prog_name="coda")

@@ -230,6 +230,10 @@ class Config:
     cache: CacheConfig = field(default_factory=CacheConfig)
     roles: RolesConfig = field(default_factory=RolesConfig)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    # Named pipelines ([workflows] NAME = "SPEC"), on top of the built-in ones; their specs
+    # are checked by core.spec when the runtime loads the config.
+    workflows: dict[str, str] = field(default_factory=dict)
+    workflow_lines: dict[str, int | None] = field(default_factory=dict)
     path: Path | None = None
     # Was the file actually there? (A missing default file is fine; a missing --config is not.)
     loaded_from_file: bool = False
@@ -354,6 +358,14 @@ class _Builder:
                     raise self.error("must be a table of providers", "providers", None, "[providers.NAME] tables")
                 for name, entry in value.items():
                     cfg.providers[name] = self.provider(name, entry)
+            elif section == "workflows":
+                if not isinstance(value, dict):
+                    raise self.error("must be a table of named pipelines", "workflows", None, 'NAME = "SPEC" lines')
+                for name, spec in value.items():
+                    if not isinstance(spec, str):
+                        raise self.error(f"got {type(spec).__name__} {spec!r}", "workflows", name, 'a pipeline spec string')
+                    cfg.workflows[name] = spec
+                    cfg.workflow_lines[name] = self.locate("workflows", name)
             elif section in _SECTIONS:
                 if not isinstance(value, dict):
                     raise self.error("must be a table", section, None, f"a [{section}] table")
@@ -363,7 +375,7 @@ class _Builder:
                     setattr(cfg, section, self.dataclass(_SECTIONS[section], section, value))
             else:
                 raise self.error(
-                    "unknown section", section, None, _choices(section, [*_SECTIONS, "providers"])
+                    "unknown section", section, None, _choices(section, [*_SECTIONS, "providers", "workflows"])
                 )
         return cfg
 

@@ -183,11 +183,15 @@ class Pipeline:
         model: str | None = None,
         answer_to: int | None = None,
         spoken: Utterance | None = None,
+        system: str | None = None,
+        standalone: bool = False,
     ) -> TurnResult:
         """One turn. `answer_to` names a stored question to answer again (retry, regenerate):
         it is not stored twice, and the memory holds only what came before it. `spoken` is
         the recording and transcription the question came from: its capture and stt stages
-        open the turn's trace."""
+        open the turn's trace. `system` replaces the system prompt; `standalone` makes a
+        self-contained task (an operation step): no earlier turns, no recall, no search
+        hits — only what it attaches."""
         # A configured key pasted into a question is scrubbed before it goes anywhere:
         # into the database, the session name, or to the model.
         prompt = self.redact.exact(prompt)
@@ -224,7 +228,7 @@ class Pipeline:
         with tracer.stage("context") as st:
             ctx = self.config.context
             found = None
-            if self.search is not None and ctx.search_hits > 0:
+            if self.search is not None and ctx.search_hits > 0 and not standalone:
                 whole_files = {a.label_path for a in loaded if a.first_line == 1 and a.label_path}
                 found = await self.search(prompt, ctx.search_hits * 3, whole_files)
             chosen = context_select.select(
@@ -239,14 +243,14 @@ class Pipeline:
             st.detail = chosen.detail()
 
         with tracer.stage("memory") as st:
-            system = session.system_prompt or self.config.general.system_prompt
+            system = system or session.system_prompt or self.config.general.system_prompt
             user_content = f"{context_text}\n\n{prompt}" if context_text else prompt
             reserve = prov.config.max_tokens
             fixed = estimate_tokens(system) + estimate_tokens(user_content) + 2 * memory.MESSAGE_OVERHEAD
             budget = max(0, prov.context_window - reserve - fixed)
             recalled_ids: list[int] = []
             notes, notes_tokens = "", 0
-            if self.config.memory.recall:
+            if self.config.memory.recall and not standalone:
                 recalled_ids, notes, notes_tokens = memory.recall(
                     self.store.sessions,
                     prompt,
@@ -254,7 +258,7 @@ class Pipeline:
                     limit=self.config.memory.recall_limit,
                     budget=min(self.config.memory.recall_tokens, budget),
                 )
-            past = memory.usable(self.store.sessions.messages(session.id, before_id=answer_to))
+            past = [] if standalone else memory.usable(self.store.sessions.messages(session.id, before_id=answer_to))
             history, history_tokens = memory.select_history(past, budget - notes_tokens)
             st.summary = f"{len(history)}/{len(past)} messages, {history_tokens} tokens (budget {budget})"
             if self.config.memory.recall:

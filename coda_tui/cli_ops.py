@@ -1,0 +1,247 @@
+"""`coda ai OPERATION` and `coda pipeline`: coding operations and chains of them, over
+core.chain (kept apart from cli.py, which registers them)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from coda_tui.cli import EXIT_CONFIG, _Fail, _opt, _print_json, _runtime, common_options
+from coda_tui.core.operations import OPERATIONS
+from coda_tui.core.spec import SpecError
+from coda_tui.textsafe import inert
+
+
+def _spec_fail(exc: SpecError) -> _Fail:
+    return _Fail(f"bad pipeline spec at column {exc.column}: {exc.message}\n{exc.caret()}", EXIT_CONFIG)
+
+
+def _progress(rt):
+    """Each step's start and end on stderr, so a long chain shows where it is."""
+    from coda_tui.core.chain import StepFinished, StepStarted
+
+    started: dict[int, float] = {}
+
+    def on_event(event) -> None:
+        if isinstance(event, StepStarted):
+            started[event.index] = time.perf_counter()
+            click.echo(f"coda: [{event.index + 1}] {inert(event.label)} …", err=True)
+        elif isinstance(event, StepFinished):
+            s = event.step
+            took = f" ({time.perf_counter() - started[s.index]:.1f} s)" if s.index in started else ""
+            click.echo(f"coda: [{s.index + 1}] {inert(s.summary())}{took}", err=True)
+
+    return rt.bus.subscribe(on_event)
+
+
+def _run_chain(ctx, spec, **kwargs):
+    from coda_tui.core.chain import ChainError, ChainRunner
+
+    rt = _runtime(ctx)
+    provider = _opt(ctx, "provider")
+    rt.config.provider(provider)
+    unsubscribe = _progress(rt)
+
+    async def go():
+        try:
+            return await ChainRunner(rt.pipeline).run(spec, provider=provider, model=_opt(ctx, "model"),
+                                                      session_ref=_opt(ctx, "session"), **kwargs)
+        finally:
+            await rt.aclose()
+
+    try:
+        return asyncio.run(go())
+    except ChainError as exc:
+        raise _Fail(str(exc), EXIT_CONFIG) from None
+    finally:
+        unsubscribe()
+
+
+def _emit(text: str) -> None:
+    click.echo(inert(text) if sys.stdout.isatty() else text, nl=False)
+
+
+# --- coda ai -------------------------------------------------------------------------------
+
+
+def _operations_help() -> str:
+    lines = ["\b", "Operations and their parameters (KEY:VALUE):"]
+    for op in OPERATIONS.values():
+        params = " ".join(f"{p.name}:{'|'.join(p.choices) if p.choices else '…'}" for p in op.params)
+        lines.append(f"  {op.name:<9} {params or '(no parameters)'}")
+        lines.append(f"  {'':<9} {op.help}")
+    return "\n".join(lines)
+
+
+@click.command(epilog=_operations_help())
+@click.argument("operation", type=click.Choice(list(OPERATIONS)))
+@click.argument("params", nargs=-1)
+@click.option("--file", "-f", "file", type=click.Path(dir_okay=False), help="The file to work on.")
+@click.option("--context", "context_files", multiple=True, type=click.Path(dir_okay=False),
+              help="More files for the model to read (generate: code to match; repeatable).")
+@click.option("--output", "-o", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option("--apply", "do_apply", is_flag=True, help="refactor: write the diff to the file after confirmation (a backup is kept).")
+@click.option("--yes", "-y", is_flag=True, help="refactor --apply: do not ask.")
+@common_options
+@click.pass_context
+def ai(ctx, operation: str, params: tuple[str, ...], file: str | None, context_files, fmt: str, do_apply: bool, yes: bool) -> None:
+    """Run one coding operation on a file: coda ai analyze --file app.py type:security
+
+    refactor shows its diff and changes nothing unless --apply is given and confirmed; the
+    original is then kept under the data dir's backups/ folder. review reads `git diff`.
+    """
+    from coda_tui.core.spec import Branch, Spec, step_from_args
+
+    if do_apply and operation != "refactor":
+        raise _Fail("--apply is for refactor", EXIT_CONFIG)
+    try:
+        step = step_from_args(operation, list(params))
+    except SpecError as exc:
+        raise _spec_fail(exc) from None
+    spec = Spec(step.label, [[Branch(step)]])
+    chain = _run_chain(ctx, spec, input_path=file, context_files=list(context_files))
+    outcome = chain.steps[0]
+    result = outcome.result
+    if fmt == "json":
+        _print_json(outcome.to_dict())
+    elif result is not None:
+        _emit(result.to_markdown())
+    if result is not None and not result.parsed:
+        click.echo(f"coda: the answer was not in the form asked for: {result.note}", err=True)
+    if outcome.status != "complete":
+        if fmt != "json":
+            click.echo(f"coda: {operation} failed: {outcome.note or outcome.status}", err=True)
+        ctx.exit(1)
+    if do_apply:
+        _apply(ctx, result, yes)
+
+
+def _apply(ctx, result, yes: bool) -> None:
+    from coda_tui.core.apply import apply_diff
+    from coda_tui.core.patch import PatchError
+
+    if result is None or not result.diff:
+        raise _Fail("nothing to apply: the answer had no usable diff" + (f" ({result.note})" if result and result.note else ""))
+    rt = _runtime(ctx)
+    target = result.target
+    if not yes and not click.confirm(f"Apply this diff to {target}?", default=False, err=True):
+        raise _Fail(f"not applied; {target} is unchanged")
+    try:
+        applied = apply_diff(rt.project, rt.project.root / target, result.diff)
+    except PatchError as exc:
+        raise _Fail(f"not applied: {exc}") from None
+    click.echo(f"coda: applied to {target} (+{applied.added} -{applied.removed}); the original is kept at {applied.backup}", err=True)
+
+
+# --- coda pipeline -------------------------------------------------------------------------
+
+PIPELINE_HELP = """Run a chain of operations on a file.
+
+\b
+  coda pipeline --spec "analyze type:quality | if:quality<0.8 refactor else explain" --input app.py
+  coda pipeline --spec code_review --input app.py --output review.md
+  coda pipeline validate "analyze & analyze type:security | test"
+  coda pipeline list
+
+\b
+Spec grammar:
+  spec    := stage ( "|" stage )*      stages run in order; each step gets the results
+                                        of the stage before it
+  stage   := branch ( "&" branch )*    branches joined by "&" run at the same time
+  branch  := [if:NAME<NUMBER] step [else step]
+  step    := OPERATION KEY:VALUE …     values with spaces in "double quotes"
+
+\b
+A condition compares a score (0-1) an earlier stage returned: quality, performance or
+security (from analyze type:…), review (from review), or score (the latest). Comparisons:
+< <= > >= == !=. A false condition runs the else step if there is one, else skips.
+A bare workflow name (see 'coda pipeline list') stands for its spec; define your own
+in the config: [workflows] mine = "analyze | test".
+"""
+
+
+@click.group(invoke_without_command=True, help=PIPELINE_HELP, epilog=_operations_help())
+@click.option("--spec", "spec_text", help="The pipeline spec, or a workflow name.")
+@click.option("--input", "-i", "input_path", type=click.Path(dir_okay=False), help="The file the steps work on.")
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False), help="Write the report to FILE (.json: JSON).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--continue-on-error", is_flag=True, help="Run the later steps even when one fails.")
+@click.option("--context", "context_files", multiple=True, type=click.Path(dir_okay=False), help="More files to read (repeatable).")
+@common_options
+@click.pass_context
+def pipeline(ctx, spec_text, input_path, output, as_json, continue_on_error, context_files) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    if not spec_text:
+        click.echo(ctx.get_help())
+        ctx.exit(EXIT_CONFIG)
+    from coda_tui.core.spec import parse, workflows
+
+    rt = _runtime(ctx)
+    try:
+        spec = parse(spec_text, workflows(rt.config))
+    except SpecError as exc:
+        raise _spec_fail(exc) from None
+    chain = _run_chain(ctx, spec, input_path=input_path, context_files=list(context_files),
+                       continue_on_error=continue_on_error)
+    report_json = as_json or (output or "").endswith(".json")
+    doc = json.dumps(chain.to_dict(), indent=2, ensure_ascii=False) + "\n" if report_json else chain.to_markdown()
+    if output:
+        Path(output).write_text(doc, encoding="utf-8")
+        click.echo(f"coda: report written to {output}", err=True)
+    else:
+        _emit(doc)
+    if chain.trace is not None:
+        click.echo(f"coda: pipeline {chain.status}; its trace is 'coda trace {chain.trace.id}'", err=True)
+    if chain.status != "complete":
+        ctx.exit(1)
+
+
+@pipeline.command("validate")
+@click.argument("spec_text", metavar="SPEC")
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+@click.pass_context
+def pipeline_validate(ctx, spec_text: str, as_json: bool) -> None:
+    """Check a spec without running it: exit 0 and its stages, or exit 2 and where it is wrong."""
+    from coda_tui.core.spec import parse, workflows
+
+    try:
+        spec = parse(spec_text, workflows(_runtime(ctx).config))
+    except SpecError as exc:
+        if as_json:
+            _print_json({"valid": False, "column": exc.column, "token": exc.token, "message": exc.message})
+            ctx.exit(EXIT_CONFIG)
+        raise _spec_fail(exc) from None
+    if as_json:
+        _print_json({"valid": True, "spec": spec.canonical(),
+                     "stages": [[b.label for b in stage] for stage in spec.stages]})
+        return
+    click.echo(f"valid: {spec.canonical()}")
+    for i, stage in enumerate(spec.stages, 1):
+        mode = "parallel" if len(stage) > 1 else ("conditional" if stage[0].condition else "step")
+        click.echo(f"  {i}. {mode}: {' & '.join(b.label for b in stage)}")
+
+
+@pipeline.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+@click.pass_context
+def pipeline_list(ctx, as_json: bool) -> None:
+    """Named workflows: the built-in ones and those in the config's [workflows]."""
+    from coda_tui.core.spec import BUILTIN_WORKFLOWS, workflows
+
+    rt = _runtime(ctx)
+    flows = workflows(rt.config)
+    if as_json:
+        _print_json([{"name": n, "spec": s, "source": "config" if n in rt.config.workflows else "built-in"}
+                     for n, s in sorted(flows.items())])
+        return
+    for name, text in sorted(flows.items()):
+        source = "config" if name in rt.config.workflows else "built-in"
+        click.echo(f"{name:<22} {text}" + ("" if name in BUILTIN_WORKFLOWS and source == "built-in" else f"  ({source})"))

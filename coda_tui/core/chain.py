@@ -1,0 +1,310 @@
+"""Runs a pipeline spec: each operation step is one real turn through core.Pipeline, so
+it is stored, traced stage by stage, and published like any other turn.
+
+Stages run in order; the branches of a stage (joined with `&`) run at the same time as
+asyncio tasks. Each step's turn publishes on its own small bus that wraps its events in
+StepEvent, so parallel turns never interleave on the app's waterfall, and a pane can draw
+each step with its own stages. The run as a whole is saved as a trace too, provider
+"pipeline", one stage a step on the shared clock: `coda trace` shows parallel steps
+overlapping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coda_tui.context.attachments import Attachment, AttachmentError
+from coda_tui.core.operations import OPERATIONS, OperationResult, ReviewError, Subject
+from coda_tui.core.operations.review import working_tree_diff
+from coda_tui.core.pipeline import Pipeline
+from coda_tui.core.spec import LATEST_SCORE, Branch, Spec, Step
+from coda_tui.store.db import now
+from coda_tui.store.sessions import Session
+from coda_tui.store.traces import StageRecord, TraceRecord
+
+FAILED = ("error", "partial")
+
+
+class ChainError(Exception):
+    """The run cannot start (no input for a step that needs one); the message says why."""
+
+
+@dataclass
+class StepResult:
+    index: int  # the branch's place in the spec, counting from 0
+    stage: int
+    label: str  # the branch as written
+    status: str  # complete | partial | error | cancelled | skipped | not run
+    ran: str | None = None  # the step that ran (the else step when the condition was false)
+    result: OperationResult | None = None
+    trace_id: int | None = None
+    start_ms: float = 0.0
+    duration_ms: float = 0.0
+    note: str = ""
+
+    def summary(self) -> str:
+        parts = [self.status]
+        if self.result is not None:
+            parts.append(self.result.summary())
+        if self.note:
+            parts.append(self.note)
+        if self.trace_id:
+            parts.append(f"trace #{self.trace_id}")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "stage": self.stage, "label": self.label, "ran": self.ran, "status": self.status,
+                "note": self.note, "trace_id": self.trace_id, "start_ms": round(self.start_ms, 3),
+                "duration_ms": round(self.duration_ms, 3), "result": self.result.to_dict() if self.result else None}
+
+
+@dataclass
+class ChainResult:
+    spec: Spec
+    status: str
+    session: Session
+    steps: list[StepResult] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    trace: TraceRecord | None = None
+
+    def to_dict(self) -> dict:
+        return {"spec": self.spec.canonical(), "workflow": self.spec.workflow, "status": self.status,
+                "session": {"id": self.session.id, "name": self.session.name}, "scores": self.scores,
+                "trace_id": self.trace.id if self.trace else None, "steps": [s.to_dict() for s in self.steps]}
+
+    def to_markdown(self) -> str:
+        out = [f"# pipeline: {self.spec.canonical()}", f"status: {self.status}"
+               + (f" · scores: {', '.join(f'{k} {v:.2f}' for k, v in self.scores.items() if k != LATEST_SCORE)}"
+                  if self.scores else "")]
+        for s in self.steps:
+            if s.result is not None:
+                out.append(s.result.to_markdown().rstrip())
+            else:
+                out.append(f"## {s.label}\n\n_{s.status}{': ' + s.note if s.note else ''}_")
+        return "\n\n".join(out) + "\n"
+
+
+# --- events ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainStarted:
+    run_id: int
+    spec: str
+    steps: list[tuple[int, str]]  # (stage, label) of each branch, in order
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    run_id: int
+    index: int
+    label: str  # what runs: the step, or the else step
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """An event of a step's own turn (StageStarted, TokenChunk, TurnFinished…)."""
+
+    run_id: int
+    index: int
+    event: object
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    run_id: int
+    step: StepResult
+
+
+@dataclass(frozen=True)
+class ChainFinished:
+    run_id: int
+    result: ChainResult
+
+
+class _StepBus:
+    """What a step's Pipeline publishes to: its events, wrapped, on the shared bus."""
+
+    def __init__(self, publish, run_id: int, index: int) -> None:
+        self._publish, self.run_id, self.index = publish, run_id, index
+
+    def publish(self, event) -> None:
+        self._publish(StepEvent(self.run_id, self.index, event))
+
+
+# --- running -----------------------------------------------------------------------------
+
+_run_ids = iter(range(1, 1 << 62))
+
+
+class ChainRunner:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.publish = pipeline.bus.publish
+
+    def load_subject(self, path: str | Path) -> tuple[Subject, Attachment]:
+        """A file to work on, read through the project's sandbox."""
+        attachment = self.pipeline.attach(path)
+        return Subject(attachment.text, attachment.path, attachment.label_path), attachment
+
+    async def run(
+        self,
+        spec: Spec,
+        *,
+        input_path: str | Path | None = None,
+        context_files: list[str | Path] = (),
+        continue_on_error: bool = False,
+        provider: str | None = None,
+        model: str | None = None,
+        session: Session | None = None,
+        session_ref: str | None = None,
+    ) -> ChainResult:
+        subject = attachment = None
+        if input_path is not None:
+            subject, attachment = self.load_subject(input_path)
+        elif spec.needs_file():
+            first = spec.needs_file()[0]
+            raise ChainError(f"'{first.op}' works on a file: give one (--input PATH, --file PATH, or open it in the code pane)")
+        extra = [self.pipeline.attach(p) for p in context_files]
+        prov = self.pipeline.providers.get(provider)
+        model = self.pipeline.pick_model(prov.name, prov.default_model, model, session)
+        if session is None:
+            name = f"{spec.workflow or spec.canonical()}" + (f" · {subject.label}" if subject else "")
+            session = self.pipeline.resolve_session(session_ref, name, prov.name, model)
+        run_id = next(_run_ids)
+        ctx = _Run(self, run_id, session, prov.name, model, subject, attachment, extra)
+        self.publish(ChainStarted(run_id, spec.canonical(), [(i, b.label) for i, stage in enumerate(spec.stages) for b in stage]))
+        started_at = now()
+        results: list[StepResult] = []
+        previous: list[OperationResult] = []
+        stopped = False
+        status = "complete"
+        try:
+            index = 0
+            for stage_no, stage in enumerate(spec.stages):
+                if stopped:
+                    for branch in stage:
+                        results.append(StepResult(index, stage_no, branch.label, "not run", note="an earlier step failed"))
+                        index += 1
+                    continue
+                tasks = [ctx.branch(index + k, stage_no, b, list(previous)) for k, b in enumerate(stage)]
+                index += len(stage)
+                done = await asyncio.gather(*tasks)
+                results.extend(done)
+                outputs = [s.result for s in done if s.result is not None and s.status not in ("skipped", "not run")]
+                # A stage whose branches were all skipped passes the earlier results through.
+                if outputs:
+                    previous = outputs
+                for s in done:
+                    if s.result is not None and s.result.score is not None:
+                        ctx.scores[s.result.score_name or LATEST_SCORE] = s.result.score
+                        ctx.scores[LATEST_SCORE] = s.result.score
+                if any(s.status in FAILED for s in done):
+                    status = "error"
+                    stopped = not continue_on_error
+        except asyncio.CancelledError:
+            status = "cancelled"
+            raise
+        finally:
+            # One operation is its own turn's trace; a chain of them gets one of its own.
+            trace = self._save_trace(spec, status, session, started_at, ctx, results) if len(spec.branches) > 1 else None
+            chain = ChainResult(spec, status, session, results, dict(ctx.scores), trace)
+            self.publish(ChainFinished(run_id, chain))
+        return chain
+
+    def _save_trace(self, spec: Spec, status: str, session: Session, started_at: str, ctx: _Run,
+                    results: list[StepResult]) -> TraceRecord:
+        stages = [
+            StageRecord(f"{s.index + 1}.{(s.ran or s.label).split()[0]}", s.start_ms, s.duration_ms, s.summary(),
+                        {"label": s.label, "ran": s.ran, "status": s.status, "stage": s.stage, "trace_id": s.trace_id})
+            for s in results
+        ]
+        ran = [s for s in results if s.trace_id]
+        tokens = sum(ctx.tokens.get(s.index, 0) for s in ran)
+        trace = TraceRecord(status=status, started_at=started_at, session_id=session.id, provider="pipeline",
+                            model=spec.workflow or spec.canonical(), total_ms=ctx.now_ms(), tokens=tokens or None,
+                            error=next((s.note for s in results if s.status in FAILED and s.note), None), stages=stages)
+        self.pipeline.store.traces.save(trace)
+        return trace
+
+
+class _Run:
+    """The shared state of one run: its clock, its session, the scores so far."""
+
+    def __init__(self, runner: ChainRunner, run_id: int, session: Session, provider: str, model: str,
+                 subject: Subject | None, attachment: Attachment | None, extra: list[Attachment]) -> None:
+        self.runner, self.run_id, self.session = runner, run_id, session
+        self.provider, self.model = provider, model
+        self.subject, self.attachment, self.extra = subject, attachment, extra
+        self.scores: dict[str, float] = {}
+        self.tokens: dict[int, int] = {}
+        self._t0 = time.perf_counter()
+        self._diff: Subject | None = None
+
+    def now_ms(self) -> float:
+        return (time.perf_counter() - self._t0) * 1000
+
+    async def branch(self, index: int, stage: int, branch: Branch, previous: list[OperationResult]) -> StepResult:
+        step: Step | None = branch.step
+        note = ""
+        if branch.condition is not None:
+            cond = branch.condition
+            score = self.scores.get(cond.name)
+            if score is None:
+                step, note = None, f"{cond.name} unknown (the step that gives it returned no score), so neither branch ran"
+            elif cond.holds(score):
+                note = f"{cond.name} {score:.2f} {cond.cmp} {cond.value:g}"
+            else:
+                step = branch.otherwise
+                note = f"{cond.name} {score:.2f} is not {cond.cmp} {cond.value:g}" + ("; else branch" if step else "")
+        if step is None:
+            t = self.now_ms()
+            result = StepResult(index, stage, branch.label, "skipped", start_ms=t, note=note)
+            self.runner.publish(StepFinished(self.run_id, result))
+            return result
+        result = await self.step(index, stage, branch.label, step, previous)
+        if note:
+            result.note = note + (f"; {result.note}" if result.note else "")
+        return result
+
+    async def step(self, index: int, stage: int, label: str, step: Step, previous: list[OperationResult]) -> StepResult:
+        op = OPERATIONS[step.op]
+        params = op.with_defaults(step.args)
+        out = StepResult(index, stage, label, "error", ran=step.label, start_ms=self.now_ms())
+        self.runner.publish(StepStarted(self.run_id, index, step.label))
+        try:
+            attachments = list(self.extra)
+            if op.name == "review":
+                if self._diff is None:
+                    project = self.runner.pipeline.project
+                    self._diff = await asyncio.to_thread(working_tree_diff, project.root, project.is_denied)
+                subject = self._diff
+            else:
+                subject = self.subject
+                if self.attachment is not None:
+                    attachments.insert(0, self.attachment)
+            prompt = op.prompt(params, subject, previous)
+            pipe = copy.copy(self.runner.pipeline)
+            pipe.bus = _StepBus(self.runner.publish, self.run_id, index)
+            turn = await pipe.run(prompt, session=self.session, attachments=attachments, provider=self.provider,
+                                  model=self.model, system=op.system, standalone=True)
+            out.trace_id = turn.trace.id
+            self.tokens[index] = turn.trace.tokens or 0
+            out.status = turn.status
+            if turn.error is not None:
+                out.note = turn.trace.error or turn.error.render()
+            if turn.text or turn.status == "complete":
+                out.result = op.parse(turn.text, params, subject)
+        except (ReviewError, AttachmentError) as exc:
+            out.note = str(exc)
+        except asyncio.CancelledError:
+            out.status = "cancelled"
+            raise
+        finally:
+            out.duration_ms = self.now_ms() - out.start_ms
+            self.runner.publish(StepFinished(self.run_id, out))
+        return out
