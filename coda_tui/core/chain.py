@@ -266,12 +266,11 @@ class _Run:
             result = StepResult(index, stage, branch.label, "skipped", start_ms=t, note=note)
             self.runner.publish(StepFinished(self.run_id, result))
             return result
-        result = await self.step(index, stage, branch.label, step, previous)
-        if note:
-            result.note = note + (f"; {result.note}" if result.note else "")
-        return result
+        return await self.step(index, stage, branch.label, step, previous, note)
 
-    async def step(self, index: int, stage: int, label: str, step: Step, previous: list[OperationResult]) -> StepResult:
+    async def step(self, index: int, stage: int, label: str, step: Step, previous: list[OperationResult],
+                   why: str = "") -> StepResult:
+        """Run one step; `why` (the condition's outcome) leads its note."""
         op = OPERATIONS[step.op]
         params = op.with_defaults(step.args)
         out = StepResult(index, stage, label, "error", ran=step.label, start_ms=self.now_ms())
@@ -305,6 +304,8 @@ class _Run:
             out.status = "cancelled"
             raise
         finally:
+            if why:
+                out.note = why + (f"; {out.note}" if out.note else "")
             out.duration_ms = self.now_ms() - out.start_ms
             self.runner.publish(StepFinished(self.run_id, out))
         return out

@@ -28,6 +28,7 @@ from coda_tui.textsafe import inert
 from coda_tui.ui import theming
 from coda_tui.ui.clipboard import copy
 from coda_tui.ui.keys import ACTION_BINDINGS, keymap_for_textual, load_active_keymap
+from coda_tui.ui.operations import OperationsUI
 from coda_tui.ui.screens.dialogs import Ask
 from coda_tui.ui.screens.help import HelpScreen
 from coda_tui.ui.screens.models import ModelPicker
@@ -91,6 +92,8 @@ class CodaApp(App):
         self.index_ready = False
         self.voice = PushToTalk(self)
         self._unsubscribe = runtime.bus.subscribe(self._on_core_event)
+        # Slash commands, operations and pipelines (their events come wrapped, see core.chain).
+        self.ops = OperationsUI(self)
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout=None, markup: bool = False) -> None:
         # Notifications quote file names, session names and provider errors: outside text,
@@ -249,6 +252,8 @@ class CodaApp(App):
         if self.turn_running:
             self.notify("A turn is running: Esc cancels it.", severity="warning")
             self.query_one(ChatInput).load_text(event.text)
+            return
+        if await self.ops.handle(event.text):
             return
         await self.start_turn(event.text, spoken=self.voice.take_spoken())
 
@@ -693,6 +698,7 @@ class CodaApp(App):
                 continue
             if hasattr(self, f"action_{action}"):
                 yield SystemCommand(describe(action), f"{action} ({', '.join(keys)})", getattr(self, f"action_{action}"))
+        yield from self.ops.commands()
         for name in sorted(self.theme_specs):
             yield SystemCommand(f"Theme: {name}", "switch the colour theme (remembered)", lambda n=name: self.set_theme(n))
 
@@ -700,6 +706,7 @@ class CodaApp(App):
         self._unsubscribe()
         # Before the providers close: a poll must not make a new one after they have.
         self.workers.cancel_group(self, "watchdog")
+        self.ops.close()
         await self.rt.aclose()
 
 

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coda_tui.core.spec import BUILTIN_WORKFLOWS, SpecError, parse, step_from_args, validate_workflows
+from coda_tui.core.spec import (
+    BUILTIN_WORKFLOWS,
+    SpecError,
+    parse,
+    step_from_args,
+    validate_workflows,
+)
 
 
 def test_stages_parallel_groups_and_conditions():
@@ -59,7 +65,7 @@ def test_errors_point_at_the_token(text, token, words):
         assert err.token == token and err.column == text.rindex(token) + 1
     else:  # missing at the end
         assert err.pos >= len(text.rstrip())
-    spec_line, caret_line = err.caret().splitlines()
+    _, caret_line = err.caret().splitlines()
     assert caret_line.index("^") == 2 + err.pos and caret_line.count("^") == max(1, len(token))
 
 

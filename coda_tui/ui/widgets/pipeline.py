@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Sparkline, Static
 from coda_tui.core.events import CacheLookup, ProviderStatus
 from coda_tui.store.traces import TraceRecord
 from coda_tui.textsafe import inert
+from coda_tui.ui.widgets.steps import StepsView
 
 NAME_W = 8
 MS_W = 9
@@ -123,7 +124,9 @@ class Waterfall(Widget):
 
     def render(self) -> Text:
         width = max(20, self.size.width)
-        bar_w = max(4, width - NAME_W - MS_W - 2)
+        # A pipeline's stages are its steps ("2.refactor"), longer than a turn's stage names.
+        name_w = max([NAME_W] + [len(b.name) + 1 for b in self.stages])
+        bar_w = max(4, width - name_w - MS_W - 2)
         now = self.now_ms()
         ends = [b.start_ms + (b.duration_ms if b.duration_ms is not None else now - b.start_ms) for b in self.stages]
         total = max(ends + [1.0])
@@ -142,13 +145,13 @@ class Waterfall(Widget):
             size = max(1, round(dur / total * bar_w))
             size = min(size, bar_w - lead)
             style = run_style if running else (llm_style if bar.name in ("llm", "stt") else bar_style)
-            out.append(f"{bar.name:<{NAME_W}}", style="bold" if running else "")
+            out.append(f"{bar.name:<{name_w}}", style="bold" if running else "")
             out.append(" " * lead)
             out.append("█" * size if not running else "▓" * size, style=style)
             out.append(" " * (bar_w - lead - size))
             out.append(_ms(dur).rjust(MS_W) + ("…" if running else " ") + "\n")
             if self.show_summaries and bar.summary:
-                out.append(" " * NAME_W + inert(bar.summary)[: width - NAME_W - 1] + "\n", style=dim)
+                out.append(" " * name_w + inert(bar.summary)[: width - name_w - 1] + "\n", style=dim)
         out.rstrip()
         return out
 
@@ -229,6 +232,7 @@ class PipelinePane(Vertical):
     def compose(self) -> ComposeResult:
         yield Waterfall(id="waterfall")
         yield ProviderLine(id="pipeline-providers")
+        yield StepsView(id="pipeline-steps")
         yield Static("time to first token, last turns", id="pipeline-spark-label")
         yield Sparkline([], id="pipeline-spark")
         table = DataTable(id="pipeline-history", cursor_type="row", zebra_stripes=True)

@@ -1,0 +1,208 @@
+"""The app's side of operations and pipelines: slash commands from the chat, palette
+entries, the steps in the pipeline pane, and applying a refactoring after a Confirm.
+
+The work itself is core.chain's; this module only dispatches and draws. A run uses the
+app's "turn" worker group, so Esc cancels it and a question cannot start mid-run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import SystemCommand
+
+from coda_tui.config import ConfigError
+from coda_tui.context.attachments import AttachmentError
+from coda_tui.core import events as ev
+from coda_tui.core.chain import (
+    ChainError,
+    ChainFinished,
+    ChainResult,
+    ChainRunner,
+    ChainStarted,
+    StepEvent,
+    StepFinished,
+    StepStarted,
+)
+from coda_tui.core.operations import OPERATIONS, OperationResult
+from coda_tui.core.slash import SlashCommand, SlashError, is_command, parse_command
+from coda_tui.core.spec import SpecError, workflows
+from coda_tui.store import StoreError
+from coda_tui.ui.screens.dialogs import Confirm
+from coda_tui.ui.widgets.messages import MessageView
+from coda_tui.ui.widgets.pipeline import PipelinePane
+from coda_tui.ui.widgets.steps import StepsView
+
+
+class OperationsUI:
+    def __init__(self, app) -> None:
+        self.app = app
+        self.last_refactor: OperationResult | None = None
+        self._view: MessageView | None = None
+        self._stream_step: int | None = None  # a lone step streams into the chat
+        self._timer = None
+        self._unsubscribe = app.rt.bus.subscribe(self._on_event)
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    @property
+    def steps(self) -> StepsView:
+        return self.app.query_one(StepsView)
+
+    # --- from the chat -----------------------------------------------------------------
+
+    async def handle(self, text: str) -> bool:
+        """Run `text` if it is a slash command; False if it is a question for the model."""
+        if not is_command(text):
+            return False
+        messages = self.app.query_one("#messages")
+        await messages.add(MessageView("user", text))
+        try:
+            command = parse_command(text, workflows(self.app.rt.config))
+        except SpecError as exc:
+            await self._say_error(f"{exc.message}\n{exc.caret()}", text)
+            return True
+        except SlashError as exc:
+            await self._say_error(str(exc), text)
+            return True
+        if command.name == "apply":
+            self.apply_last()
+            return True
+        await self.start(command)
+        return True
+
+    async def _say_error(self, message: str, text: str) -> None:
+        view = await self.app.query_one("#messages").add(MessageView("assistant", "", status="error"))
+        await view.finish("error", "", message)
+        self.app.query_one("#chat-input").load_text(text)
+
+    async def start(self, command: SlashCommand) -> None:
+        path = command.path
+        if path is not None and not Path(path).is_absolute():
+            path = str(self.app.project / path)
+        if path is None:
+            shown = self.app.query_one("#code-view").path
+            needs = command.spec.needs_file()
+            if shown is not None and (needs or command.name in ("generate", "pipeline")):
+                path = str(shown)
+            elif needs:
+                await self._say_error(f"/{command.name} works on a file: open one in the code pane "
+                                      f"({self.app.keymap.key_string('open_file')}) or name it after the command", "")
+                return
+        self._view = await self.app.query_one("#messages").add(
+            MessageView("assistant", "", model=command.spec.canonical(), status="partial"))
+        self._stream_step = 0 if len(command.spec.branches) == 1 else None
+        self.app.run_worker(self._run(command, path), group="turn", exclusive=True, exit_on_error=False)
+
+    async def _run(self, command: SlashCommand, path: str | None) -> None:
+        try:
+            chain = await ChainRunner(self.app.rt.pipeline).run(
+                command.spec, input_path=path, provider=self.app.provider_name, model=self.app.model)
+        except (ChainError, AttachmentError, ConfigError, StoreError) as exc:
+            view, self._view = self._view, None
+            if view is not None:
+                await view.finish("error", "", str(exc))
+            return
+        await self._show(chain)
+
+    async def _show(self, chain: ChainResult) -> None:
+        view, self._view = self._view, None
+        if view is not None:
+            await view.remove()
+        single = len(chain.steps) == 1
+        body = chain.steps[0].result.to_markdown() if single and chain.steps[0].result else chain.to_markdown()
+        failed = [s for s in chain.steps if s.status in ("error", "partial")]
+        error = "; ".join(f"step {s.index + 1}: {s.note}" for s in failed) or None
+        meta = " · ".join(s.summary() for s in chain.steps) if single else f"{len(chain.steps)} steps · {chain.status}"
+        await self.app.query_one("#messages").add(
+            MessageView("assistant", body, status=chain.status, model=chain.spec.canonical(), meta=meta,
+                        error=error, stored=True))
+        refactors = [s.result for s in chain.steps if s.result is not None and s.result.diff]
+        if refactors:
+            self.last_refactor = refactors[-1]
+            self.app.notify(f"A refactoring of {self.last_refactor.target} is ready: /apply writes it after you confirm.")
+
+    # --- applying a refactoring --------------------------------------------------------
+
+    def apply_last(self) -> None:
+        from coda_tui.core.apply import apply_diff
+        from coda_tui.core.patch import PatchError, changed_lines
+
+        result = self.last_refactor
+        if result is None or not result.diff or not result.target:
+            self.app.notify("No refactoring to apply: run /refactor first.", severity="warning")
+            return
+        added, removed = changed_lines(result.diff)
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                self.app.notify(f"Not applied; {result.target} is unchanged.")
+                return
+            try:
+                applied = apply_diff(self.app.rt.project, self.app.rt.project.root / result.target, result.diff)
+            except (PatchError, AttachmentError, OSError) as exc:
+                self.app.notify(f"Not applied: {exc}", severity="error", timeout=10)
+                return
+            self.last_refactor = None
+            self.app.notify(f"Applied to {result.target}; the original is kept at {applied.backup}", timeout=10)
+
+        self.app.push_screen(
+            Confirm(f"Apply the refactoring to {result.target} (+{added} -{removed})?\n"
+                    "The original is kept in coda's data dir (backups/)."), answered)
+
+    # --- the palette -------------------------------------------------------------------
+
+    def commands(self):
+        for name, op in OPERATIONS.items():
+            yield SystemCommand(f"Operation: {name}", f"{op.help} (on the code pane's file; /{name} in the chat)",
+                                lambda n=name: self._from_palette(f"/{n}"))
+        for name, spec in sorted(workflows(self.app.rt.config).items()):
+            yield SystemCommand(f"Pipeline: {name}", spec, lambda n=name: self._from_palette(f"/pipeline {n}"))
+        yield SystemCommand("Apply the last refactoring", "write its diff to the file after you confirm", self.apply_last)
+
+    def _from_palette(self, text: str) -> None:
+        if self.app.turn_running:
+            self.app.notify("A turn is running: Esc cancels it.", severity="warning")
+            return
+        self.app.call_later(self.handle, text)
+
+    # --- events from the core ----------------------------------------------------------
+
+    def _on_event(self, event) -> None:
+        """On the app's loop, synchronously: only bookkeeping and marking for refresh."""
+        if isinstance(event, StepEvent):
+            inner = event.event
+            if isinstance(inner, ev.StageStarted):
+                self.steps.stage_started(event.index, inner.name)
+            elif isinstance(inner, ev.StageFinished):
+                self.steps.stage_finished(event.index, inner.name, inner.duration_ms)
+            elif isinstance(inner, ev.TokenChunk) and event.index == self._stream_step and self._view is not None:
+                self._view.append(inner.text)
+            elif isinstance(inner, ev.TurnFinished):
+                pane = self.app.query_one(PipelinePane)
+                pane.add_trace(inner.trace)
+                if self._stream_step is not None:
+                    pane.waterfall.finish(inner.trace)
+        elif isinstance(event, StepStarted):
+            self.steps.step_started(event.index, event.label)
+        elif isinstance(event, StepFinished):
+            s = event.step
+            self.steps.step_finished(s.index, s.status, s.duration_ms,
+                                     "; ".join(filter(None, [s.result.summary() if s.result else "", s.note])))
+        elif isinstance(event, ChainStarted):
+            self.steps.start(event.spec, event.steps)
+            self.app.query_one("#status").activity = "pipeline running… (Esc cancels)"
+            self._timer = self.app.set_interval(1 / 5, self.steps.refresh)
+        elif isinstance(event, ChainFinished):
+            if self._timer is not None:
+                self._timer.stop()
+                self._timer = None
+            self.steps.finish(event.result.status)
+            self.app.query_one("#status").activity = "" if event.result.status == "complete" else f"pipeline {event.result.status}"
+            if event.result.trace is not None:
+                # The steps on the run's shared clock: parallel ones overlap.
+                pane = self.app.query_one(PipelinePane)
+                pane.add_trace(event.result.trace)
+                pane.waterfall.finish(event.result.trace)
+
