@@ -116,3 +116,17 @@ def test_a_bad_workflow_in_the_config_names_file_line_and_key(tmp_path):
     assert "column 11 ('tets')" in proc.stderr and "did you mean 'test'" in proc.stderr
     cfg = write_config(tmp_path, '[workflows]\nanalyze = "explain"\n')
     assert "cannot be named like the operation" in run_coda("--config", str(cfg), "pipeline", "list").stderr
+
+
+def test_ai_generate_from_requirements_with_context_files(tmp_path):
+    answer = Action(chunks=["```python\ndef mul(a, b):\n    return a * b\n```\nMultiplies."])
+    with OpenAIServer([answer]) as srv:
+        cfg, proj = setup(tmp_path, srv.url)
+        proc = run_coda("--config", cfg, "--project", str(proj), "ai", "generate", "type:function",
+                        "requirements:multiply two numbers, like add", "--context", str(proj / "calc.py"), "-o", "json")
+        prompt = srv.chat_requests()[0]["body"]["messages"][-1]["content"]
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["result"]["code"] == ["def mul(a, b):\n    return a * b\n"]
+    assert "multiply two numbers, like add" in prompt and "File calc.py:1-2" in prompt and "def add(a, b):" in prompt
+    missing = run_coda("--config", cfg, "ai", "generate", "type:module")
+    assert missing.returncode == 2 and "'generate' needs requirements" in missing.stderr

@@ -7,6 +7,7 @@ app's "turn" worker group, so Esc cancels it and a question cannot start mid-run
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from textual.app import SystemCommand
@@ -39,7 +40,9 @@ class OperationsUI:
         self.app = app
         self.last_refactor: OperationResult | None = None
         self._view: MessageView | None = None
-        self._stream_step: int | None = None  # a lone step streams into the chat
+        # Steps that run alone in their stage stream into the chat; parallel ones would interleave.
+        self._streamed: set[int] = set()
+        self._many = False
         self._timer = None
         self._unsubscribe = app.rt.bus.subscribe(self._on_event)
 
@@ -92,7 +95,6 @@ class OperationsUI:
                 return
         self._view = await self.app.query_one("#messages").add(
             MessageView("assistant", "", model=command.spec.canonical(), status="partial"))
-        self._stream_step = 0 if len(command.spec.branches) == 1 else None
         self.app.run_worker(self._run(command, path), group="turn", exclusive=True, exit_on_error=False)
 
     async def _run(self, command: SlashCommand, path: str | None) -> None:
@@ -100,11 +102,17 @@ class OperationsUI:
             chain = await ChainRunner(self.app.rt.pipeline).run(
                 command.spec, input_path=path, provider=self.app.provider_name, model=self.app.model)
         except (ChainError, AttachmentError, ConfigError, StoreError) as exc:
-            view, self._view = self._view, None
-            if view is not None:
-                await view.finish("error", "", str(exc))
+            await self._end_view("error", str(exc))
             return
+        except asyncio.CancelledError:
+            await self._end_view("cancelled", None)
+            raise
         await self._show(chain)
+
+    async def _end_view(self, status: str, error: str | None) -> None:
+        view, self._view = self._view, None
+        if view is not None:
+            await view.finish(status, "", error)
 
     async def _show(self, chain: ChainResult) -> None:
         view, self._view = self._view, None
@@ -177,21 +185,27 @@ class OperationsUI:
                 self.steps.stage_started(event.index, inner.name)
             elif isinstance(inner, ev.StageFinished):
                 self.steps.stage_finished(event.index, inner.name, inner.duration_ms)
-            elif isinstance(inner, ev.TokenChunk) and event.index == self._stream_step and self._view is not None:
+            elif isinstance(inner, ev.TokenChunk) and event.index in self._streamed and self._view is not None:
                 self._view.append(inner.text)
             elif isinstance(inner, ev.TurnFinished):
                 pane = self.app.query_one(PipelinePane)
                 pane.add_trace(inner.trace)
-                if self._stream_step is not None:
+                if not self._many:
                     pane.waterfall.finish(inner.trace)
         elif isinstance(event, StepStarted):
             self.steps.step_started(event.index, event.label)
+            if self._many and event.index in self._streamed and self._view is not None:
+                sep = "\n\n" if self._view.text else ""
+                self._view.append(f"{sep}## {event.label}\n\n")
         elif isinstance(event, StepFinished):
             s = event.step
             self.steps.step_finished(s.index, s.status, s.duration_ms,
                                      "; ".join(filter(None, [s.result.summary() if s.result else "", s.note])))
         elif isinstance(event, ChainStarted):
             self.steps.start(event.spec, event.steps)
+            stages = [stage for stage, _ in event.steps]
+            self._streamed = {i for i, stage in enumerate(stages) if stages.count(stage) == 1}
+            self._many = len(stages) > 1
             self.app.query_one("#status").activity = "pipeline running… (Esc cancels)"
             self._timer = self.app.set_interval(1 / 5, self.steps.refresh)
         elif isinstance(event, ChainFinished):

@@ -137,3 +137,25 @@ def test_bad_commands_are_explained_and_given_back(harness, project):
             assert "Pipeline: code_review" in titles and "Apply the last refactoring" in titles
 
     run(go())
+
+
+def test_escape_cancels_a_running_pipeline(harness, project):
+    async def go():
+        h = harness([Action(chunks=[f"w{i} " for i in range(100)], delay=0.05)])
+        app = h.app(project)
+        async with app.run_test(size=(140, 44)) as pilot:
+            await type_and_send(pilot, "/pipeline explain | test @src/calc.py")
+            steps = app.query_one(StepsView)
+            await wait_for(lambda: steps.steps and steps.steps[0].status == "running", pilot=pilot)
+            await pilot.pause(0.3)
+            await pilot.press("escape")
+            await wait_for(lambda: not app.turn_running and steps.status == "cancelled", pilot=pilot)
+            await pilot.pause(0.1)
+            assert steps.steps[0].status == "cancelled" and steps.steps[1].status == "waiting"
+            answer = app.query_one(MessageList).views[-1]
+            assert answer.status == "cancelled" and answer.text.startswith("## explain\n\nw0 w1")
+            # The step's partial answer is stored, as a cancelled question's is.
+            trace = app.rt.store.traces.recent(1)[0]
+            assert trace.provider == "pipeline" and trace.status == "cancelled"
+
+    run(go())
