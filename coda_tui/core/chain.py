@@ -18,6 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coda_tui.context.attachments import Attachment, AttachmentError
+from coda_tui.core.chain_events import (
+    ChainFinished,
+    ChainStarted,
+    StepEvent,
+    StepFinished,
+    StepStarted,
+)
 from coda_tui.core.operations import OPERATIONS, OperationResult, ReviewError, Subject
 from coda_tui.core.operations.review import working_tree_diff
 from coda_tui.core.pipeline import Pipeline
@@ -86,44 +93,6 @@ class ChainResult:
             else:
                 out.append(f"## {s.label}\n\n_{s.status}{': ' + s.note if s.note else ''}_")
         return "\n\n".join(out) + "\n"
-
-
-# --- events ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChainStarted:
-    run_id: int
-    spec: str
-    steps: list[tuple[int, str]]  # (stage, label) of each branch, in order
-
-
-@dataclass(frozen=True)
-class StepStarted:
-    run_id: int
-    index: int
-    label: str  # what runs: the step, or the else step
-
-
-@dataclass(frozen=True)
-class StepEvent:
-    """An event of a step's own turn (StageStarted, TokenChunk, TurnFinished…)."""
-
-    run_id: int
-    index: int
-    event: object
-
-
-@dataclass(frozen=True)
-class StepFinished:
-    run_id: int
-    step: StepResult
-
-
-@dataclass(frozen=True)
-class ChainFinished:
-    run_id: int
-    result: ChainResult
 
 
 class _StepBus:

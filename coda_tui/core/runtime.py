@@ -17,7 +17,6 @@ from coda_tui.context.project import Project
 from coda_tui.core.cache import ResponseCache
 from coda_tui.core.events import EventBus
 from coda_tui.core.pipeline import Pipeline
-from coda_tui.core.spec import check_workflows
 from coda_tui.core.watchdog import HealthWatchdog
 from coda_tui.providers.registry import Providers
 from coda_tui.redact import Redactor
@@ -30,7 +29,11 @@ log = logging.getLogger(__name__)
 class Runtime:
     def __init__(self, config_path: str | os.PathLike[str] | None = None, project: str | os.PathLike[str] | None = None) -> None:
         self.config = config_mod.load(config_path)
-        check_workflows(self.config)
+        if self.config.workflows:
+            # Only then: the spec parser (and the operations it knows) stay out of every start-up.
+            from coda_tui.core.spec import check_workflows
+
+            check_workflows(self.config)
         self.redact = Redactor(self.config.secrets())
         logs.setup(self.redact)
         self.project = Project.discover(project, self.config.context)

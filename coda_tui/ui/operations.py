@@ -2,7 +2,8 @@
 entries, the steps in the pipeline pane, and applying a refactoring after a Confirm.
 
 The work itself is core.chain's; this module only dispatches and draws. A run uses the
-app's "turn" worker group, so Esc cancels it and a question cannot start mid-run.
+app's "turn" worker group, so Esc cancels it and a question cannot start mid-run. The
+runner, the operations and the spec parser are imported on first use, not at startup.
 """
 
 from __future__ import annotations
@@ -15,19 +16,13 @@ from textual.app import SystemCommand
 from coda_tui.config import ConfigError
 from coda_tui.context.attachments import AttachmentError
 from coda_tui.core import events as ev
-from coda_tui.core.chain import (
-    ChainError,
+from coda_tui.core.chain_events import (
     ChainFinished,
-    ChainResult,
-    ChainRunner,
     ChainStarted,
     StepEvent,
     StepFinished,
     StepStarted,
 )
-from coda_tui.core.operations import OPERATIONS, OperationResult
-from coda_tui.core.slash import SlashCommand, SlashError, is_command, parse_command
-from coda_tui.core.spec import SpecError, workflows
 from coda_tui.store import StoreError
 from coda_tui.ui.screens.dialogs import Confirm
 from coda_tui.ui.widgets.messages import MessageView
@@ -38,7 +33,7 @@ from coda_tui.ui.widgets.steps import StepsView
 class OperationsUI:
     def __init__(self, app) -> None:
         self.app = app
-        self.last_refactor: OperationResult | None = None
+        self.last_refactor = None  # the OperationResult of the last refactoring shown
         self._view: MessageView | None = None
         # Steps that run alone in their stage stream into the chat; parallel ones would interleave.
         self._streamed: set[int] = set()
@@ -57,6 +52,11 @@ class OperationsUI:
 
     async def handle(self, text: str) -> bool:
         """Run `text` if it is a slash command; False if it is a question for the model."""
+        if not text.lstrip().startswith("/"):
+            return False
+        from coda_tui.core.slash import SlashError, is_command, parse_command
+        from coda_tui.core.spec import SpecError, workflows
+
         if not is_command(text):
             return False
         messages = self.app.query_one("#messages")
@@ -80,7 +80,7 @@ class OperationsUI:
         await view.finish("error", "", message)
         self.app.query_one("#chat-input").load_text(text)
 
-    async def start(self, command: SlashCommand) -> None:
+    async def start(self, command) -> None:
         path = command.path
         if path is not None and not Path(path).is_absolute():
             path = str(self.app.project / path)
@@ -97,7 +97,9 @@ class OperationsUI:
             MessageView("assistant", "", model=command.spec.canonical(), status="partial"))
         self.app.run_worker(self._run(command, path), group="turn", exclusive=True, exit_on_error=False)
 
-    async def _run(self, command: SlashCommand, path: str | None) -> None:
+    async def _run(self, command, path: str | None) -> None:
+        from coda_tui.core.chain import ChainError, ChainRunner
+
         try:
             chain = await ChainRunner(self.app.rt.pipeline).run(
                 command.spec, input_path=path, provider=self.app.provider_name, model=self.app.model)
@@ -114,7 +116,7 @@ class OperationsUI:
         if view is not None:
             await view.finish(status, "", error)
 
-    async def _show(self, chain: ChainResult) -> None:
+    async def _show(self, chain) -> None:
         view, self._view = self._view, None
         if view is not None:
             await view.remove()
@@ -162,6 +164,9 @@ class OperationsUI:
     # --- the palette -------------------------------------------------------------------
 
     def commands(self):
+        from coda_tui.core.operations import OPERATIONS
+        from coda_tui.core.spec import workflows
+
         for name, op in OPERATIONS.items():
             yield SystemCommand(f"Operation: {name}", f"{op.help} (on the code pane's file; /{name} in the chat)",
                                 lambda n=name: self._from_palette(f"/{n}"))
