@@ -120,8 +120,8 @@ def test_condition_on_a_missing_score_skips_both_branches_and_says_why(tmp_path,
 
 
 def test_parallel_steps_overlap_in_time(tmp_path, proj):
-    # Each answer takes ~0.6 s to start; run one after the other they would take 1.2 s.
-    slow = Action(chunks=['{"score": 0.7}'], first_delay=0.6)
+    # Each answer takes 1 s to start; run one after the other they would take 2 s.
+    slow = Action(chunks=['{"score": 0.7}'], first_delay=1.0)
     with OpenAIServer([slow]) as srv:
         rt = runtime(tmp_path, srv.url, proj)
         chain, _ = run_chain(rt, "analyze type:security & analyze type:performance | explain", input_path=proj / "calc.py")
@@ -135,7 +135,7 @@ def test_parallel_steps_overlap_in_time(tmp_path, proj):
     s1, s2, s3 = stored
     assert s1.start_ms < s2.start_ms + s2.duration_ms and s2.start_ms < s1.start_ms + s1.duration_ms
     overlap = min(s1.start_ms + s1.duration_ms, s2.start_ms + s2.duration_ms) - max(s1.start_ms, s2.start_ms)
-    assert overlap > 400
+    assert overlap > 600
     assert s3.start_ms >= max(s1.start_ms + s1.duration_ms, s2.start_ms + s2.duration_ms)
     # And in the steps' own traces, by wall clock.
     ta, tb = (rt.store.traces.get(s.trace_id) for s in (a, b))
@@ -143,8 +143,8 @@ def test_parallel_steps_overlap_in_time(tmp_path, proj):
     end_a = start_a + dt.timedelta(milliseconds=ta.total_ms)
     end_b = start_b + dt.timedelta(milliseconds=tb.total_ms)
     assert start_b < end_a and start_a < end_b
-    # The server saw both requests before either answer could have finished.
-    assert times[1] - times[0] < 0.3
+    # The server saw both requests before either answer could have started.
+    assert times[1] - times[0] < 1.0
     # The explain step got both results.
     last = requests[2]["body"]["messages"][-1]["content"]
     assert "## analyze type:security" in last and "## analyze type:performance" in last

@@ -61,7 +61,8 @@ def test_analyze_acts_on_the_code_pane_file(harness, project):
 
 def test_pipeline_shows_each_step_live_with_its_stages(harness, project):
     async def go():
-        slow = Action(chunks=['{"score": 0.9}'], first_delay=0.5)
+        # Long enough that a loaded machine still catches both steps waiting on the server.
+        slow = Action(chunks=['{"score": 0.9}'], first_delay=1.5)
         h = harness([slow, slow, Action(chunks=["It adds numbers."], first_delay=0.3)])
         app = h.app(project)
         async with app.run_test(size=(140, 44)) as pilot:
@@ -71,7 +72,8 @@ def test_pipeline_shows_each_step_live_with_its_stages(harness, project):
             steps = app.query_one(StepsView)
             # While the parallel pair waits on the server, both are running at once, mid-llm.
             await wait_for(lambda: [s.status for s in steps.steps[:2]] == ["running", "running"]
-                           and all(s.stages and s.stages[-1] == ("llm", None) for s in steps.steps[:2]), pilot=pilot)
+                           and all(s.stages and s.stages[-1] == ("llm", None) for s in steps.steps[:2]),
+                           timeout=20, pilot=pilot)
             drawn = str(steps.render())
             assert "┬▶ 1 analyze" in drawn and "├▶ 2 analyze type:performance" in drawn and "llm…" in drawn
             await finished(pilot)
