@@ -112,10 +112,10 @@ def ai(ctx, operation: str, params: tuple[str, ...], file: str | None, context_f
     elif result is not None:
         _emit(result.to_markdown())
     if result is not None and not result.parsed:
-        click.echo(f"coda: the answer was not in the form asked for: {result.note}", err=True)
+        click.echo(f"coda: the answer was not in the form asked for: {inert(result.note)}", err=True)
     if outcome.status != "complete":
         if fmt != "json":
-            click.echo(f"coda: {operation} failed: {outcome.note or outcome.status}", err=True)
+            click.echo(f"coda: {operation} failed: {inert(outcome.note or outcome.status)}", err=True)
         ctx.exit(1)
     if do_apply:
         _apply(ctx, result, yes)
@@ -126,15 +126,17 @@ def _apply(ctx, result, yes: bool) -> None:
     from coda_tui.core.patch import PatchError
 
     if result is None or not result.diff:
-        raise _Fail("nothing to apply: the answer had no usable diff" + (f" ({result.note})" if result and result.note else ""))
+        raise _Fail("nothing to apply: the answer had no usable diff" + (f" ({inert(result.note)})" if result and result.note else ""))
     rt = _runtime(ctx)
-    target = result.target
+    target = inert(result.target)
     if not yes and not click.confirm(f"Apply this diff to {target}?", default=False, err=True):
         raise _Fail(f"not applied; {target} is unchanged")
     try:
-        applied = apply_diff(rt.project, rt.project.root / target, result.diff)
+        applied = apply_diff(rt.project, rt.project.root / result.target, result.diff)
     except PatchError as exc:
-        raise _Fail(f"not applied: {exc}") from None
+        raise _Fail(f"not applied: {inert(str(exc))}") from None
+    except OSError as exc:
+        raise _Fail(f"not applied: cannot write {target}: {exc.strerror or exc}") from None
     click.echo(f"coda: applied to {target} (+{applied.added} -{applied.removed}); the original is kept at {applied.backup}", err=True)
 
 

@@ -19,6 +19,16 @@ def _voice_config(ctx: click.Context):
     return config.voice
 
 
+def _listener(config):
+    try:
+        from coda_tui.core.listen import Listener
+    except ImportError as exc:  # numpy, which the voice extra brings
+        from coda_tui.voice.errors import INSTALL_HINT, VoiceUnavailable
+
+        raise VoiceUnavailable(f"{exc.name or exc} is not installed", INSTALL_HINT) from None
+    return Listener(config)
+
+
 def _echo_text(text: str) -> None:
     # A transcript is outside text like any other: inert on a terminal.
     click.echo(inert(text) if sys.stdout.isatty() else text)
@@ -41,9 +51,7 @@ def _status(message: str) -> None:
 @click.pass_context
 def transcribe(ctx: click.Context, file: str, as_json: bool) -> None:
     """Transcribe an audio FILE (wav, flac, mp3, ogg… anything FFmpeg decodes) locally."""
-    from coda_tui.core.listen import Listener
-
-    listener = Listener(_voice_config(ctx))
+    listener = _listener(_voice_config(ctx))
     load_s = listener.model.load()
     t = listener.transcribe_file(file)
     if as_json:
@@ -64,10 +72,8 @@ def listen(ctx: click.Context, as_json: bool) -> None:
     Recording ends after voice.silence_ms of quiet, at voice.max_seconds, or on Ctrl+C
     (which discards it).
     """
-    from coda_tui.core.listen import Listener
-
     config = _voice_config(ctx)
-    listener = Listener(config)
+    listener = _listener(config)
     _status(f"listening… speak now (stops after {config.silence_ms} ms of quiet; Ctrl+C cancels)")
     u = listener.listen(lambda event: None)
     if u is None:

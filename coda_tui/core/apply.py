@@ -37,7 +37,12 @@ def apply_diff(project: Project, path: str | os.PathLike[str], diff: str) -> App
     """Patch the file; raises SandboxError (denied, outside) or PatchError (does not apply)
     before anything is written."""
     resolved = project.check(path)
-    original = resolved.read_text(encoding="utf-8")
+    try:
+        # newline="": the file's own line endings reach the patch, and are kept.
+        with open(resolved, encoding="utf-8", newline="") as f:
+            original = f.read()
+    except UnicodeDecodeError:
+        raise patch.PatchError(f"{project.rel(resolved)} is not UTF-8 text: coda does not rewrite it") from None
     updated = patch.apply(original, diff)
     added, removed = patch.changed_lines(diff)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -56,6 +57,8 @@ def request_key(provider: str, endpoint: str, model: str, messages: list[ChatMes
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class CachedAnswer:
@@ -83,13 +86,29 @@ class ResponseCache:
         self.max_entries = max_entries
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self.conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        with self.conn:
-            for statement in SCHEMA:
-                self.conn.execute(statement)
+        try:
+            self.conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            # Derived data: a damaged cache is set aside and started afresh, not a failure.
+            log.warning("response cache %s is unreadable (%s): moved aside, starting a new one", self.path, exc)
+            self.path.replace(self.path.with_name(self.path.name + ".damaged"))
+            for suffix in ("-wal", "-shm"):
+                self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+            self.conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            with conn:
+                for statement in SCHEMA:
+                    conn.execute(statement)
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
 
     def get(self, key: str, *, count: bool = True) -> CachedAnswer | None:
         """The stored answer, counting a hit or a miss unless told not to (a caller that looks

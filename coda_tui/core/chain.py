@@ -160,9 +160,17 @@ class ChainRunner:
                         results.append(StepResult(index, stage_no, branch.label, "not run", note="an earlier step failed"))
                         index += 1
                     continue
-                tasks = [ctx.branch(index + k, stage_no, b, list(previous)) for k, b in enumerate(stage)]
+                tasks = [asyncio.ensure_future(ctx.branch(index + k, stage_no, b, list(previous)))
+                         for k, b in enumerate(stage)]
                 index += len(stage)
-                done = await asyncio.gather(*tasks)
+                try:
+                    done = await asyncio.gather(*tasks)
+                except BaseException:
+                    # One branch failed outright (or the run was cancelled): its siblings stop
+                    # too rather than run on, orphaned.
+                    for t in tasks:
+                        t.cancel()
+                    raise
                 results.extend(done)
                 outputs = [s.result for s in done if s.result is not None and s.status not in ("skipped", "not run")]
                 # A stage whose branches were all skipped passes the earlier results through.
@@ -177,6 +185,9 @@ class ChainRunner:
                     stopped = not continue_on_error
         except asyncio.CancelledError:
             status = "cancelled"
+            raise
+        except BaseException:
+            status = "error"  # whatever failed, the saved trace must not say "complete"
             raise
         finally:
             # One operation is its own turn's trace; a chain of them gets one of its own.

@@ -138,9 +138,14 @@ def check_local_model() -> Check:
 def check_speech(voice: VoiceConfig, load: bool = True) -> list[Check]:
     """The speech model (loaded, to prove its files are whole) and the audio input (opened
     for a moment, to prove it is free)."""
-    from coda_tui.core.listen import model_from
-    from coda_tui.voice.capture import choose_device, input_devices, probe
-    from coda_tui.voice.errors import VoiceError, VoiceUnavailable
+    from coda_tui.voice.errors import INSTALL_HINT, VoiceError, VoiceUnavailable
+
+    try:
+        from coda_tui.core.listen import model_from
+        from coda_tui.voice.capture import choose_device, input_devices, probe
+    except ImportError as exc:  # numpy, which the voice extra brings
+        gone = VoiceUnavailable(f"{exc.name or exc} is not installed", INSTALL_HINT).render()
+        return [Check("speech model", None, gone), Check("audio input", None, gone)]
 
     checks = []
     model = model_from(voice)

@@ -141,7 +141,8 @@ class ChainCall:
                 return  # the last target's empty answer stands
             self._record("answered", t0)
             if key is not None:
-                self.cache.put(key, prov.name, self.model, "".join(parts), usage.prompt_tokens,
+                # Masked like the stored answer: a key a server echoed back is never kept.
+                self.cache.put(key, prov.name, self.model, self.redact("".join(parts)), usage.prompt_tokens,
                                usage.completion_tokens, (time.perf_counter() - asked) * 1000)
             return
 

@@ -86,6 +86,11 @@ class Listener:
             if self._recorder:
                 self._recorder.cancel()
 
+    def close(self) -> None:
+        """Cancel a recording and drop queued transcriptions (one already running finishes)."""
+        self.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
     def transcribe_file(self, path: str | Path) -> Transcript:
         samples = audio.load(path)
         self.model.load()

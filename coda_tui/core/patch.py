@@ -39,13 +39,17 @@ def parse(diff: str) -> list[Hunk]:
     """The hunks of a single-file unified diff (headers and prose around it ignored)."""
     hunks: list[Hunk] = []
     current: Hunk | None = None
-    for raw in diff.splitlines():
+    rows = [row.removesuffix("\r") for row in diff.split("\n")]
+    for i, raw in enumerate(rows):
         m = _HUNK.match(raw)
         if m:
             current = Hunk(int(m.group(1)))
             hunks.append(current)
             continue
-        if current is None or raw.startswith(("--- ", "+++ ")):
+        # A file header is the pair '--- a/…' then '+++ b/…'; a lone '--- x' inside a hunk
+        # is the removal of a line '-- x' (an SQL or Lua comment, YAML's '---').
+        header = raw.startswith("--- ") and i + 1 < len(rows) and rows[i + 1].startswith("+++ ")
+        if current is None or header or (raw.startswith("+++ ") and i and rows[i - 1].startswith("--- ")):
             continue
         if raw.startswith("\\"):  # "\ No newline at end of file"
             continue
@@ -69,7 +73,12 @@ def parse(diff: str) -> list[Hunk]:
 def apply(text: str, diff: str) -> str:
     """`text` with the diff applied, or PatchError naming the hunk that does not fit."""
     hunks = parse(diff)
-    lines = text.splitlines()
+    # Split on the file's own line ending only: splitlines() would also break at form feeds
+    # and other separators, and the file is written back with the ending it had.
+    eol = "\r\n" if "\r\n" in text else "\n"
+    lines = text.split(eol)
+    if lines and lines[-1] == "":
+        lines.pop()
     out: list[str] = []
     pos = 0  # next line of `lines` not yet copied
     for n, hunk in enumerate(hunks, 1):
@@ -85,7 +94,7 @@ def apply(text: str, diff: str) -> str:
         out.extend(hunk.after)
         pos = at + len(before)
     out.extend(lines[pos:])
-    return "\n".join(out) + ("\n" if text.endswith("\n") or not text else "")
+    return eol.join(out) + (eol if text.endswith("\n") or not text else "")
 
 
 def _find(lines: list[str], block: list[str], hint: int, lowest: int) -> int | None:
@@ -102,9 +111,15 @@ def _find(lines: list[str], block: list[str], hint: int, lowest: int) -> int | N
 def make(old: str, new: str, path: str) -> str:
     """A unified diff from `old` to `new`, with a/ b/ headers for `path`."""
     return "".join(
-        difflib.unified_diff(old.splitlines(keepends=True), _with_newline(new).splitlines(keepends=True),
-                             f"a/{path}", f"b/{path}")
+        # Both ends get a final newline: without it the last line would run into the next
+        # line of the diff. apply() keeps the file's own ending either way.
+        difflib.unified_diff(_lines(_with_newline(old)), _lines(_with_newline(new)), f"a/{path}", f"b/{path}")
     )
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their '\\n' (CRLF read as LF), split at '\\n' only, as apply() does."""
+    return [line + "\n" for line in text.replace("\r\n", "\n").split("\n")[:-1]]
 
 
 def _with_newline(text: str) -> str:

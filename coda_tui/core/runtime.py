@@ -11,17 +11,16 @@ from functools import cached_property
 from coda_tui import config as config_mod
 from coda_tui import logs, paths
 from coda_tui.context.index import CodeIndex, Hit
-from coda_tui.context.semantic import SemanticIndex
-from coda_tui.providers.errors import ProviderError
 from coda_tui.context.project import Project
+from coda_tui.context.semantic import SemanticIndex
 from coda_tui.core.cache import ResponseCache
 from coda_tui.core.events import EventBus
 from coda_tui.core.pipeline import Pipeline
 from coda_tui.core.watchdog import HealthWatchdog
+from coda_tui.providers.errors import ProviderError
 from coda_tui.providers.registry import Providers
 from coda_tui.redact import Redactor
 from coda_tui.store import Store
-
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ class Runtime:
 
     @cached_property
     def watchdog(self) -> HealthWatchdog:
-        return HealthWatchdog(self.config, self.providers, self.bus.publish)
+        return HealthWatchdog(self.config, self.providers, self.bus.publish, redact=self.redact)
 
     @cached_property
     def cache(self) -> ResponseCache | None:

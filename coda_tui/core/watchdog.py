@@ -34,8 +34,11 @@ def providers_in_use(config: Config) -> list[str]:
 
 
 class HealthWatchdog:
-    def __init__(self, config: Config, providers: Providers, publish, *, timeout_s: float = HEALTH_TIMEOUT_S) -> None:
+    def __init__(self, config: Config, providers: Providers, publish, *, timeout_s: float = HEALTH_TIMEOUT_S,
+                 redact=lambda s: s) -> None:
         self.config = config
+        # Details quote servers' error text, which can echo a key: masked before it is shown.
+        self.redact = redact
         self.providers = providers
         self.publish = publish
         self.interval_s = config.resilience.health_interval_s
@@ -52,7 +55,7 @@ class HealthWatchdog:
 
     def _set(self, name: str, health: str, detail: str) -> ProviderStatus:
         state, retry_in = self._breaker(name)
-        status = ProviderStatus(name, health, detail, state, retry_in)
+        status = ProviderStatus(name, health, self.redact(detail) or "", state, retry_in)
         self.latest[name] = status
         self.publish(status)
         return status

@@ -30,18 +30,29 @@ from coda_tui.ui.clipboard import copy
 from coda_tui.ui.keys import ACTION_BINDINGS, keymap_for_textual, load_active_keymap
 from coda_tui.ui.operations import OperationsUI
 from coda_tui.ui.screens.dialogs import Ask
+from coda_tui.ui.screens.finder import FileFinder
 from coda_tui.ui.screens.help import HelpScreen
 from coda_tui.ui.screens.models import ModelPicker
 from coda_tui.ui.screens.sessions import SessionsScreen
 from coda_tui.ui.state import UIState
+from coda_tui.ui.voice import PushToTalk, VoiceEvent
 from coda_tui.ui.widgets.chat import ChatInput, ChatPane
-from coda_tui.ui.screens.finder import FileFinder
 from coda_tui.ui.widgets.code import CodePane, CodeView
-from coda_tui.ui.widgets.context import AttachmentList, AttachPath, ContextPane, OpenPath
-from coda_tui.ui.widgets.messages import WINDOW, MessageList, MessageView, code_blocks, meta_line
+from coda_tui.ui.widgets.context import (
+    AttachmentList,
+    AttachPath,
+    ContextPane,
+    OpenPath,
+)
+from coda_tui.ui.widgets.messages import (
+    WINDOW,
+    MessageList,
+    MessageView,
+    code_blocks,
+    meta_line,
+)
 from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.status import StatusBar
-from coda_tui.ui.voice import PushToTalk, VoiceEvent
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +248,7 @@ class CodaApp(App):
             # Made in a thread: creating it imports its client library (openai: ~350 ms).
             prov = await asyncio.to_thread(self.rt.providers.get, self.provider_name)
             health = await prov.health()
-        except Exception as exc:  # noqa: BLE001 - shown in the status bar
+        except Exception as exc:
             status.health, status.health_detail = "down", self.rt.redact(str(exc)) or ""
             return
         status.health, status.health_detail = ("ok" if health.ok else "down"), health.detail
@@ -253,9 +264,11 @@ class CodaApp(App):
             self.notify("A turn is running: Esc cancels it.", severity="warning")
             self.query_one(ChatInput).load_text(event.text)
             return
+        # The transcript's stages belong to this message, whatever it turns out to be.
+        spoken = self.voice.take_spoken()
         if await self.ops.handle(event.text):
             return
-        await self.start_turn(event.text, spoken=self.voice.take_spoken())
+        await self.start_turn(event.text, spoken=spoken)
 
     async def start_turn(self, prompt: str, answer_to: int | None = None, spoken=None) -> None:
         messages = self.query_one(MessageList)
@@ -657,7 +670,7 @@ class CodaApp(App):
             try:
                 for changes in watch(root, watch_filter=wanted, debounce=100, step=50, stop_event=stop, yield_on_timeout=False):
                     loop.call_soon_threadsafe(queue.put_nowait, sorted({Path(p) for _, p in changes}))
-            except Exception:  # noqa: BLE001 - no live reload is better than a crash
+            except Exception:
                 log.exception("file watcher stopped")
 
         thread = threading.Thread(target=run, name="coda-watch", daemon=True)
@@ -674,7 +687,7 @@ class CodaApp(App):
             return
         try:
             await self.rt.semantic.refresh()
-        except Exception as exc:  # noqa: BLE001 - search falls back to BM25; say why once
+        except Exception as exc:
             self.query_one(StatusBar).activity = f"semantic search off: {str(exc)[:60]}"
 
     async def on_message_list_branch(self, event: MessageList.Branch) -> None:
@@ -704,6 +717,8 @@ class CodaApp(App):
 
     async def on_unmount(self) -> None:
         self._unsubscribe()
+        # A recording still running would hold the exit until its end of speech.
+        self.voice.close()
         # Before the providers close: a poll must not make a new one after they have.
         self.workers.cancel_group(self, "watchdog")
         self.ops.close()

@@ -9,6 +9,7 @@ runner, the operations and the spec parser are imported on first use, not at sta
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from textual.app import SystemCommand
@@ -28,6 +29,8 @@ from coda_tui.ui.screens.dialogs import Confirm
 from coda_tui.ui.widgets.messages import MessageView
 from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.steps import StepsView
+
+log = logging.getLogger(__name__)
 
 
 class OperationsUI:
@@ -109,6 +112,10 @@ class OperationsUI:
         except asyncio.CancelledError:
             await self._end_view("cancelled", None)
             raise
+        except Exception as exc:
+            log.exception("pipeline run failed")
+            await self._end_view("error", f"the pipeline failed: {type(exc).__name__}: {exc}")
+            return
         await self._show(chain)
 
     async def _end_view(self, status: str, error: str | None) -> None:

@@ -1,7 +1,7 @@
 """The terminal the TUI draws on, kept apart from file descriptor 2.
 
-Textual draws on sys.__stderr__ (fd 2). C libraries — PortAudio, ALSA, JACK, CTranslate2 —
-also write to fd 2, from threads, at any moment, and one such line garbles the screen. For
+Textual draws on sys.__stderr__ (fd 2). C libraries — PortAudio, ALSA, JACK, and any
+other native code — also write to fd 2, from threads, at any moment, and one such line garbles the screen. For
 the app's run, fd 2 is pointed at a log file and Textual is handed a duplicate of the
 terminal instead; afterwards both are put back, so a crash after exit still prints.
 """

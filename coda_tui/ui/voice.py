@@ -73,6 +73,11 @@ class PushToTalk:
             return True
         return False
 
+    def close(self) -> None:
+        """The app is quitting: stop a recording, and let no transcription hold the exit."""
+        if self.listener is not None:
+            self.listener.close()
+
     def _record(self) -> None:
         from coda_tui.voice.errors import VoiceError
 
@@ -91,6 +96,12 @@ class PushToTalk:
                 self.app.post_message(VoiceEvent(ev.VoiceFinished(None)))  # cancelled
         except VoiceError:
             pass  # published as VoiceFailed: shown on the loop
+        except ImportError as exc:  # numpy, faster-whisper or PyAudio missing: the voice extra
+            from coda_tui.voice.errors import INSTALL_HINT
+
+            missing = exc.name or str(exc)
+            self.app.post_message(VoiceEvent(ev.VoiceFailed(f"{missing} is not installed — {INSTALL_HINT}",
+                                                            "voice unavailable")))
         except Exception as exc:  # noqa: BLE001 - a voice failure must not take the app down
             self.app.post_message(VoiceEvent(ev.VoiceFailed(f"{type(exc).__name__}: {exc}", "voice")))
 
@@ -128,6 +139,7 @@ class PushToTalk:
             u: Utterance | None = event.utterance
             meter.state = "idle"
             if u is None:
+                self.spoken = None
                 status.activity = "recording cancelled"
                 waterfall.settle("cancelled")
                 return

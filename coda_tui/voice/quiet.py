@@ -1,7 +1,6 @@
 """Keeping C libraries' chatter off the terminal.
 
-PortAudio, ALSA, JACK and CTranslate2 print diagnostics straight to file descriptor 2 from
-C, where Python's sys.stderr cannot catch them; on a TUI's screen they garble everything,
+PortAudio, ALSA and JACK print diagnostics straight to file descriptor 2 from C, where Python's sys.stderr cannot catch them; on a TUI's screen they garble everything,
 and in `coda listen 2>errors.txt` they bury the one line that matters. Around the calls that
 print, fd 2 is pointed at a log file instead. The TUI points fd 2 there for its whole run
 and draws on a duplicate of the terminal (see ui/terminal.py).

@@ -141,3 +141,15 @@ def test_cli_cache_stats_and_clear(tmp_path):
         assert len(srv.chat_requests()) == 2
     llm_detail = next(s for s in json.loads(traced.stdout)["trace"]["stages"] if s["name"] == "llm")["detail"]
     assert "cached" not in llm_detail
+
+
+def test_a_damaged_cache_file_is_set_aside_and_started_afresh(tmp_path):
+    from coda_tui.core.cache import ResponseCache
+
+    path = tmp_path / "cache" / "responses.db"
+    path.parent.mkdir()
+    path.write_bytes(b"not a database " * 500)
+    cache = ResponseCache(path)
+    assert cache.stats().entries == 0
+    assert (path.parent / "responses.db.damaged").read_bytes().startswith(b"not a database")
+    cache.close()

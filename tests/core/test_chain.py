@@ -188,17 +188,21 @@ def test_review_reads_git_diff_and_leaves_out_protected_files(tmp_path, proj):
         assert chain.status == "error" and "is not a git repository" in chain.steps[0].note
         git(proj, "init", "-q")
         (proj / ".env").write_text("TOKEN=1\n")
+        (proj / "ü.pem").write_text("SECRET=1\n")
         git(proj, "add", ".")
         git(proj, "commit", "-qm", "start")
         chain, _ = run_chain(runtime(tmp_path, srv.url, proj), "review")
         assert "no changes to review" in chain.steps[0].note
         (proj / "calc.py").write_text(CODE.replace("a + b", "a + b + 0"))
         (proj / ".env").write_text("TOKEN=2\n")
+        # A name git quotes in its headers ("a/\303\274.pem") is left out all the same.
+        (proj / "ü.pem").write_text("SECRET=3\n")
         rt = runtime(tmp_path, srv.url, proj)
         chain, _ = run_chain(rt, "review | if:review<0.7 test")
         sent = srv.chat_requests()[0]["body"]["messages"][-1]["content"]
     assert chain.steps[0].status == "complete" and chain.steps[0].result.score == 0.6
     assert "+    return a + b + 0" in sent and "TOKEN" not in sent and ".env" not in sent
+    assert "SECRET" not in sent and ".pem" not in sent
     rt.close()
 
 

@@ -116,3 +116,32 @@ def test_apply_writes_only_a_clean_patch_keeps_a_backup_and_obeys_the_sandbox(tm
         apply_diff(project, root / ".env", patch.make("A=1\n", "A=2\n", ".env"))
     assert (root / ".env").read_text() == "A=1\n"
     assert not list(root.glob(".*.coda"))  # no temporary file left behind
+
+
+def test_patch_keeps_the_files_own_line_endings_and_last_line():
+    # No final newline: the made diff must not glue the last line to the next.
+    diff = patch.make("x = 1\ny = 2", "x = 1\ny = 3\n", "m.py")
+    assert patch.changed_lines(diff) == (1, 1)
+    assert patch.apply("x = 1\ny = 2", diff) == "x = 1\ny = 3"
+    # CRLF stays CRLF, and only the changed line counts.
+    crlf = "a\r\nb\r\nc\r\n"
+    diff = patch.make(crlf, "a\nB\nc\n", "w.txt")
+    assert patch.changed_lines(diff) == (1, 1)
+    assert patch.apply(crlf, diff) == "a\r\nB\r\nc\r\n"
+    # A form feed is part of its line, not a line break.
+    assert patch.apply("a\x0cb\nc\n", patch.make("a\x0cb\nc\n", "a\x0cb\nC\n", "f")) == "a\x0cb\nC\n"
+
+
+def test_removing_a_line_that_starts_with_two_dashes():
+    sql = "select 1;\n-- old comment\nselect 2;\n---\n"
+    new = "select 1;\nselect 2;\n"
+    assert patch.apply(sql, patch.make(sql, new, "q.sql")) == new
+
+
+def test_apply_refuses_a_file_that_is_not_utf8(tmp_path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    target = root / "latin.py"
+    target.write_bytes("s = 'caf\xe9'\n".encode("latin-1"))
+    with pytest.raises(patch.PatchError, match="not UTF-8"):
+        apply_diff(Project(root), target, patch.make("s = 'x'\n", "s = 'y'\n", "latin.py"))

@@ -43,10 +43,17 @@ def working_tree_diff(root: Path, denied: Callable[[str], bool]) -> Subject:
     has_head = _git(root, "rev-parse", "--verify", "--quiet", "HEAD").returncode == 0
     # Against HEAD both staged and unstaged changes show; a repository with no commit yet
     # has only the index to compare with.
-    proc = _git(root, "diff", "--no-color", "--no-ext-diff", *(["HEAD"] if has_head else []), "--")
+    base = ["--no-renames", *(["HEAD"] if has_head else [])]
+    # Protected files are kept out by git itself, by name: parsing the headers alone misses
+    # paths git quotes ("a/\303\274.pem"). The header filter below stays as a second net.
+    names = _git(root, "diff", "--name-only", "-z", *base, "--").stdout.split("\0")
+    protected = sorted({n for n in names if n and denied(n)})
+    excludes = [f":(exclude,literal){n}" for n in protected]
+    proc = _git(root, "diff", "--no-color", "--no-ext-diff", *base, "--", ".", *excludes)
     if proc.returncode != 0:
         raise ReviewError(f"git diff failed in {root}: {proc.stderr.strip()}")
     kept, dropped = _without_denied(proc.stdout, denied)
+    dropped = sorted(set(dropped) | set(protected))
     if not kept.strip():
         extra = f" (changes to {', '.join(dropped)} are protected and not reviewed)" if dropped else ""
         raise ReviewError(f"no changes to review in {root}: the working tree matches HEAD{extra}")

@@ -34,6 +34,7 @@ class StatusBar(Widget):
         out.append("  │  session: ")
         out.append(inert(self.session) or "new", style="bold")
         if self.activity:
-            out.append("  │  " + self.activity)
+            # Activity quotes outside text (a server's error, a device's name).
+            out.append("  │  " + inert(self.activity))
         out.append("  │  " + self.hint, style="dim")
         return out
