@@ -113,12 +113,26 @@ async def shoot() -> None:
         await pilot.press("f1")
         await pilot.pause(0.3)
 
+    async def speak(pilot):
+        # Real capture through PortAudio and tiny.en: ALSA's default input reads espeak-ng's
+        # speech from a file (see tests/audio.py), as in the tests.
+        from tests.audio import Microphone
+
+        home = Path(os.environ["HOME"])
+        Microphone(home, home).say("What does the tail function return")
+        await pilot.press("alt+v")
+        chat = pilot.app.query_one(ChatInput)
+        while not chat.text.strip():
+            await pilot.pause(0.1)
+        await pilot.pause(0.3)
+
     await session("dark", (160, 48), "main-dark", file="coda_tui/core/tracer.py")
     await session("light", (160, 48), "main-light", file="coda_tui/core/tracer.py")
     await session("dark", (80, 24), "narrow-80x24")
     await session("gruvbox-dark", (140, 44), "pipeline-turn", after=select_turn)
     await session("dark", (120, 36), "sessions", after=open_sessions)
     await session("high-contrast", (120, 40), "help", after=open_help)
+    await session("dark", (140, 40), "voice", after=speak)
 
 
 if __name__ == "__main__":
