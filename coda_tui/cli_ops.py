@@ -12,12 +12,15 @@ from pathlib import Path
 import click
 
 from coda_tui.cli import EXIT_CONFIG, _Fail, _opt, _print_json, _runtime, common_options
-from coda_tui.core.operations import OPERATIONS
-from coda_tui.core.spec import SpecError
 from coda_tui.textsafe import inert
 
+# The operations by name, for the command line's choices. The operations themselves (and
+# the spec parser) load only when a command runs: `coda` starts the app through this module,
+# and every import here is paid at each start. tests/test_cli_ops.py keeps the two in step.
+OPERATION_NAMES = ("analyze", "explain", "refactor", "generate", "test", "review")
 
-def _spec_fail(exc: SpecError) -> _Fail:
+
+def _spec_fail(exc) -> _Fail:
     return _Fail(f"bad pipeline spec at column {exc.column}: {exc.message}\n{exc.caret()}", EXIT_CONFIG)
 
 
@@ -70,6 +73,8 @@ def _emit(text: str) -> None:
 
 
 def _operations_help() -> str:
+    from coda_tui.core.operations import OPERATIONS
+
     lines = ["\b", "Operations and their parameters (KEY:VALUE):"]
     for op in OPERATIONS.values():
         params = " ".join(f"{p.name}:{'|'.join(p.choices) if p.choices else '…'}" for p in op.params)
@@ -78,8 +83,24 @@ def _operations_help() -> str:
     return "\n".join(lines)
 
 
-@click.command(epilog=_operations_help())
-@click.argument("operation", type=click.Choice(list(OPERATIONS)))
+class _OperationsHelp:
+    """Lists the operations and their parameters under --help, made only when asked for."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.epilog = _operations_help()
+        super().format_epilog(ctx, formatter)
+
+
+class _OperationsCommand(_OperationsHelp, click.Command):
+    pass
+
+
+class _OperationsGroup(_OperationsHelp, click.Group):
+    pass
+
+
+@click.command(cls=_OperationsCommand)
+@click.argument("operation", type=click.Choice(OPERATION_NAMES))
 @click.argument("params", nargs=-1)
 @click.option("--file", "-f", "file", type=click.Path(dir_okay=False), help="The file to work on.")
 @click.option("--context", "context_files", multiple=True, type=click.Path(dir_okay=False),
@@ -95,7 +116,7 @@ def ai(ctx, operation: str, params: tuple[str, ...], file: str | None, context_f
     refactor shows its diff and changes nothing unless --apply is given and confirmed; the
     original is then kept under the data dir's backups/ folder. review reads `git diff`.
     """
-    from coda_tui.core.spec import Branch, Spec, step_from_args
+    from coda_tui.core.spec import Branch, Spec, SpecError, step_from_args
 
     if do_apply and operation != "refactor":
         raise _Fail("--apply is for refactor", EXIT_CONFIG)
@@ -167,7 +188,7 @@ in the config: [workflows] mine = "analyze | test".
 """
 
 
-@click.group(invoke_without_command=True, help=PIPELINE_HELP, epilog=_operations_help())
+@click.group(cls=_OperationsGroup, invoke_without_command=True, help=PIPELINE_HELP)
 @click.option("--spec", "spec_text", help="The pipeline spec, or a workflow name.")
 @click.option("--input", "-i", "input_path", type=click.Path(dir_okay=False), help="The file the steps work on.")
 @click.option("--output", "-o", "output", type=click.Path(dir_okay=False), help="Write the report to FILE (.json: JSON).")
@@ -182,7 +203,7 @@ def pipeline(ctx, spec_text, input_path, output, as_json, continue_on_error, con
     if not spec_text:
         click.echo(ctx.get_help())
         ctx.exit(EXIT_CONFIG)
-    from coda_tui.core.spec import parse, workflows
+    from coda_tui.core.spec import SpecError, parse, workflows
 
     rt = _runtime(ctx)
     try:
@@ -211,7 +232,7 @@ def pipeline(ctx, spec_text, input_path, output, as_json, continue_on_error, con
 @click.pass_context
 def pipeline_validate(ctx, spec_text: str, as_json: bool) -> None:
     """Check a spec without running it: exit 0 and its stages, or exit 2 and where it is wrong."""
-    from coda_tui.core.spec import parse, workflows
+    from coda_tui.core.spec import SpecError, parse, workflows
 
     try:
         spec = parse(spec_text, workflows(_runtime(ctx).config))

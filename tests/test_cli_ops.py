@@ -130,3 +130,11 @@ def test_ai_generate_from_requirements_with_context_files(tmp_path):
     assert "multiply two numbers, like add" in prompt and "File calc.py:1-2" in prompt and "def add(a, b):" in prompt
     missing = run_coda("--config", cfg, "ai", "generate", "type:module")
     assert missing.returncode == 2 and "'generate' needs requirements" in missing.stderr
+
+
+def test_the_command_lines_operation_names_are_the_operations():
+    import coda_tui.cli  # noqa: F401 - cli_ops is loaded by cli, which registers its commands
+    from coda_tui.cli_ops import OPERATION_NAMES
+    from coda_tui.core.operations import OPERATIONS
+
+    assert OPERATION_NAMES == tuple(OPERATIONS)
