@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coda_tui.providers.base import ChatMessage
+from coda_tui.store.db import BUSY_TIMEOUT_MS
 
-BUSY_TIMEOUT_MS = 5000
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS responses (
         key TEXT PRIMARY KEY,

@@ -32,10 +32,8 @@ class Utterance:
     text: str
     recording: Recording
     transcript: Transcript | None  # None when nobody spoke
-    # Milliseconds from the last frame of speech to the text (what a speaker waits), and
-    # from the moment the recorder decided speech had ended.
+    # Milliseconds from the last frame of speech to the text: what a speaker waits.
     end_to_text_ms: float | None
-    decided_to_text_ms: float
     speculative: bool
     load_ms: float
     stages: list[StageRecord] = field(default_factory=list)  # capture, stt; 0 = recording began
@@ -163,7 +161,7 @@ class Listener:
                       "end_of_speech_to_text_ms": end_to_text, "decided_to_text_ms": decided_to_text,
                       "provisional": speculative, "load_ms": load_s * 1000, "chars": len(text)}
         tracer.end(stt, tracer.ms_at(text_at))
-        utterance = Utterance(text, rec, transcript, end_to_text, decided_to_text, speculative, load_s * 1000,
+        utterance = Utterance(text, rec, transcript, end_to_text, speculative, load_s * 1000,
                               list(tracer.stages), started, text_at)
         publish(VoiceFinished(utterance))
         return utterance

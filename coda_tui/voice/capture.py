@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,7 +46,6 @@ Pause = Callable[["Recording"], None]
 class InputDevice:
     index: int
     name: str
-    channels: int
     rate: int
     default: bool = False
 
@@ -60,7 +59,6 @@ class Recording:
     started_at: float  # perf_counter values
     ended_at: float
     last_voice_at: float | None = None
-    frames: int = field(default=0)
 
     @property
     def audio_s(self) -> float:
@@ -108,8 +106,7 @@ def _devices(pa) -> list[InputDevice]:
     for i in range(pa.get_device_count()):
         info = pa.get_device_info_by_index(i)
         if info.get("maxInputChannels", 0) > 0:
-            found.append(InputDevice(i, str(info["name"]), int(info["maxInputChannels"]),
-                                     int(info["defaultSampleRate"]), default == i))
+            found.append(InputDevice(i, str(info["name"]), int(info["defaultSampleRate"]), default == i))
     return found
 
 
@@ -232,7 +229,7 @@ class Recorder:
     def _recording(chunks, detector, ended_by, device, started, ended, last_voice_at) -> Recording:
         span = detector.span()
         speech = (span[0] * FRAME_SAMPLES, span[1] * FRAME_SAMPLES) if span else None
-        return Recording(b"".join(chunks), speech, ended_by, device.name, started, ended, last_voice_at, detector.frames)
+        return Recording(b"".join(chunks), speech, ended_by, device.name, started, ended, last_voice_at)
 
 
 def _resample(raw: bytes, rate: int) -> bytes:
