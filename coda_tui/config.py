@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from coda_tui import paths
+from coda_tui.errors import CodaError
 
 PROVIDER_TYPES = ("llama_cpp", "ollama", "openai")
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
@@ -27,8 +28,10 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
-class ConfigError(Exception):
+class ConfigError(CodaError):
     """A configuration problem a user can fix; the CLI prints it and exits with status 2."""
+
+    exit_code = 2
 
     def __init__(
         self,
@@ -44,7 +47,7 @@ class ConfigError(Exception):
         self.line = line
         self.key = key
         self.expected = expected
-        super().__init__(self.render())
+        super().__init__(problem)
 
     def render(self) -> str:
         where = []

@@ -105,7 +105,7 @@ def test_sessions_show_export_search_rename_delete(tmp_path):
     assert run_coda("sessions", "delete", "caching", "--yes").returncode == 0
     assert json.loads(run_coda("sessions", "list", "--json").stdout) == []
     missing = run_coda("sessions", "show", "caching")
-    assert missing.returncode == 1 and "no session 'caching'" in missing.stderr
+    assert missing.returncode == 2 and "no session 'caching'" in missing.stderr
 
 
 def test_trace_lists_and_shows_stages(tmp_path):

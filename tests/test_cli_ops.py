@@ -133,8 +133,7 @@ def test_ai_generate_from_requirements_with_context_files(tmp_path):
 
 
 def test_the_command_lines_operation_names_are_the_operations():
-    import coda_tui.cli  # noqa: F401 - cli_ops is loaded by cli, which registers its commands
-    from coda_tui.cli_ops import OPERATION_NAMES
+    from coda_tui.cli.ops import OPERATION_NAMES
     from coda_tui.core.operations import OPERATIONS
 
     assert OPERATION_NAMES == tuple(OPERATIONS)

@@ -1,32 +1,40 @@
-"""`coda ai OPERATION` and `coda pipeline`: coding operations and chains of them, over
-core.chain (kept apart from cli.py, which registers them)."""
+"""`coda ai OPERATION` and `coda pipeline`: coding operations and pipelines of them (the
+operation chains of core.chain)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
 
-from coda_tui.cli import EXIT_CONFIG, _Fail, _opt, _print_json, _runtime, common_options
+from coda_tui.cli.common import (
+    EXIT_USAGE,
+    common_options,
+    emit,
+    may_write,
+    opt,
+    print_json,
+    runtime,
+)
+from coda_tui.errors import CodaError
 from coda_tui.textsafe import inert
 
 # The operations by name, for the command line's choices. The operations themselves (and
-# the spec parser) load only when a command runs: `coda` starts the app through this module,
+# the spec parser) load only when a command runs: `coda` starts the app through this package,
 # and every import here is paid at each start. tests/test_cli_ops.py keeps the two in step.
 OPERATION_NAMES = ("analyze", "explain", "refactor", "generate", "test", "review")
 
 
-def _spec_fail(exc) -> _Fail:
-    return _Fail(f"bad pipeline spec at column {exc.column}: {exc.message}\n{exc.caret()}", EXIT_CONFIG)
+def _spec_fail(exc) -> CodaError:
+    return CodaError(f"bad pipeline spec at column {exc.column}: {exc.message}\n{exc.caret()}", exit_code=EXIT_USAGE)
 
 
 def _progress(rt):
     """Each step's start and end on stderr, so a long chain shows where it is."""
-    from coda_tui.core.chain import StepFinished, StepStarted
+    from coda_tui.core.chain_events import StepFinished, StepStarted
 
     started: dict[int, float] = {}
 
@@ -43,30 +51,24 @@ def _progress(rt):
 
 
 def _run_chain(ctx, spec, **kwargs):
-    from coda_tui.core.chain import ChainError, ChainRunner
+    from coda_tui.core.chain import ChainRunner
 
-    rt = _runtime(ctx)
-    provider = _opt(ctx, "provider")
+    rt = runtime(ctx)
+    provider = opt(ctx, "provider")
     rt.config.provider(provider)
     unsubscribe = _progress(rt)
 
     async def go():
         try:
-            return await ChainRunner(rt.pipeline).run(spec, provider=provider, model=_opt(ctx, "model"),
-                                                      session_ref=_opt(ctx, "session"), **kwargs)
+            return await ChainRunner(rt.turns).run(spec, provider=provider, model=opt(ctx, "model"),
+                                                      session_ref=opt(ctx, "session"), **kwargs)
         finally:
             await rt.aclose()
 
     try:
         return asyncio.run(go())
-    except ChainError as exc:
-        raise _Fail(str(exc), EXIT_CONFIG) from None
     finally:
         unsubscribe()
-
-
-def _emit(text: str) -> None:
-    click.echo(inert(text) if sys.stdout.isatty() else text, nl=False)
 
 
 # --- coda ai -------------------------------------------------------------------------------
@@ -119,7 +121,7 @@ def ai(ctx, operation: str, params: tuple[str, ...], file: str | None, context_f
     from coda_tui.core.spec import Branch, Spec, SpecError, step_from_args
 
     if do_apply and operation != "refactor":
-        raise _Fail("--apply is for refactor", EXIT_CONFIG)
+        raise CodaError("--apply is for refactor", exit_code=EXIT_USAGE)
     try:
         step = step_from_args(operation, list(params))
     except SpecError as exc:
@@ -129,9 +131,9 @@ def ai(ctx, operation: str, params: tuple[str, ...], file: str | None, context_f
     outcome = chain.steps[0]
     result = outcome.result
     if fmt == "json":
-        _print_json(outcome.to_dict())
+        print_json(outcome.to_dict())
     elif result is not None:
-        _emit(result.to_markdown())
+        emit(result.to_markdown())
     if result is not None and not result.parsed:
         click.echo(f"coda: the answer was not in the form asked for: {inert(result.note)}", err=True)
     if outcome.status != "complete":
@@ -147,17 +149,17 @@ def _apply(ctx, result, yes: bool) -> None:
     from coda_tui.core.patch import PatchError
 
     if result is None or not result.diff:
-        raise _Fail("nothing to apply: the answer had no usable diff" + (f" ({inert(result.note)})" if result and result.note else ""))
-    rt = _runtime(ctx)
+        raise CodaError("nothing to apply: the answer had no usable diff" + (f" ({inert(result.note)})" if result and result.note else ""))
+    rt = runtime(ctx)
     target = inert(result.target)
     if not yes and not click.confirm(f"Apply this diff to {target}?", default=False, err=True):
-        raise _Fail(f"not applied; {target} is unchanged")
+        raise CodaError(f"not applied; {target} is unchanged")
     try:
         applied = apply_diff(rt.project, rt.project.root / result.target, result.diff)
     except PatchError as exc:
-        raise _Fail(f"not applied: {inert(str(exc))}") from None
+        raise CodaError(f"not applied: {inert(str(exc))}") from None
     except OSError as exc:
-        raise _Fail(f"not applied: cannot write {target}: {exc.strerror or exc}") from None
+        raise CodaError(f"not applied: cannot write {target}: {exc.strerror or exc}") from None
     click.echo(f"coda: applied to {target} (+{applied.added} -{applied.removed}); the original is kept at {applied.backup}", err=True)
 
 
@@ -192,33 +194,39 @@ in the config: [workflows] mine = "analyze | test".
 @click.option("--spec", "spec_text", help="The pipeline spec, or a workflow name.")
 @click.option("--input", "-i", "input_path", type=click.Path(dir_okay=False), help="The file the steps work on.")
 @click.option("--output", "-o", "output", type=click.Path(dir_okay=False), help="Write the report to FILE (.json: JSON).")
+@click.option("--force", is_flag=True, help="Overwrite --output if it exists (without asking).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--continue-on-error", is_flag=True, help="Run the later steps even when one fails.")
 @click.option("--context", "context_files", multiple=True, type=click.Path(dir_okay=False), help="More files to read (repeatable).")
 @common_options
 @click.pass_context
-def pipeline(ctx, spec_text, input_path, output, as_json, continue_on_error, context_files) -> None:
+def pipeline(ctx, spec_text, input_path, output, force, as_json, continue_on_error, context_files) -> None:
     if ctx.invoked_subcommand is not None:
         return
     if not spec_text:
         click.echo(ctx.get_help())
-        ctx.exit(EXIT_CONFIG)
+        ctx.exit(EXIT_USAGE)
     from coda_tui.core.spec import SpecError, parse, workflows
 
-    rt = _runtime(ctx)
+    rt = runtime(ctx)
     try:
         spec = parse(spec_text, workflows(rt.config))
     except SpecError as exc:
         raise _spec_fail(exc) from None
+    if output:
+        may_write(output, force)  # asked before the run, not after minutes of it
     chain = _run_chain(ctx, spec, input_path=input_path, context_files=list(context_files),
                        continue_on_error=continue_on_error)
     report_json = as_json or (output or "").endswith(".json")
     doc = json.dumps(chain.to_dict(), indent=2, ensure_ascii=False) + "\n" if report_json else chain.to_markdown()
     if output:
-        Path(output).write_text(doc, encoding="utf-8")
-        click.echo(f"coda: report written to {output}", err=True)
+        try:
+            Path(output).write_text(doc, encoding="utf-8")
+        except OSError as exc:
+            raise CodaError(f"cannot write {inert(output)}: {exc.strerror or exc}") from None
+        click.echo(f"coda: report written to {inert(output)}", err=True)
     else:
-        _emit(doc)
+        emit(doc)
     if chain.trace is not None:
         click.echo(f"coda: pipeline {chain.status}; its trace is 'coda trace {chain.trace.id}'", err=True)
     if chain.status != "complete":
@@ -235,14 +243,14 @@ def pipeline_validate(ctx, spec_text: str, as_json: bool) -> None:
     from coda_tui.core.spec import SpecError, parse, workflows
 
     try:
-        spec = parse(spec_text, workflows(_runtime(ctx).config))
+        spec = parse(spec_text, workflows(runtime(ctx).config))
     except SpecError as exc:
         if as_json:
-            _print_json({"valid": False, "column": exc.column, "token": exc.token, "message": exc.message})
-            ctx.exit(EXIT_CONFIG)
+            print_json({"valid": False, "column": exc.column, "token": exc.token, "message": exc.message})
+            ctx.exit(EXIT_USAGE)
         raise _spec_fail(exc) from None
     if as_json:
-        _print_json({"valid": True, "spec": spec.canonical(),
+        print_json({"valid": True, "spec": spec.canonical(),
                      "stages": [[b.label for b in stage] for stage in spec.stages]})
         return
     click.echo(f"valid: {spec.canonical()}")
@@ -259,10 +267,10 @@ def pipeline_list(ctx, as_json: bool) -> None:
     """Named workflows: the built-in ones and those in the config's [workflows]."""
     from coda_tui.core.spec import BUILTIN_WORKFLOWS, workflows
 
-    rt = _runtime(ctx)
+    rt = runtime(ctx)
     flows = workflows(rt.config)
     if as_json:
-        _print_json([{"name": n, "spec": s, "source": "config" if n in rt.config.workflows else "built-in"}
+        print_json([{"name": n, "spec": s, "source": "config" if n in rt.config.workflows else "built-in"}
                      for n, s in sorted(flows.items())])
         return
     for name, text in sorted(flows.items()):

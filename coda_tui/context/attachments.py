@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from coda_tui.core.tokens import estimate_tokens
+from coda_tui.errors import CodaError
+from coda_tui.tokens import estimate_tokens
 
 MAX_BYTES = 512 * 1024
 SNIFF_BYTES = 8192
 
 
-class AttachmentError(Exception):
-    pass
+class AttachmentError(CodaError):
+    exit_code = 2  # a path the user gave
 
 
 @dataclass

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from coda_tui.context.chunker import chunk, language_for
 from coda_tui.context.project import Project
-from coda_tui.core.tokens import estimate_tokens
+from coda_tui.tokens import estimate_tokens
 
 BATCH_FILES = 400
 SNIFF = 8192

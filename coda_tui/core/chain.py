@@ -1,4 +1,4 @@
-"""Runs a pipeline spec: each operation step is one real turn through core.Pipeline, so
+"""Runs a pipeline spec: each operation step is one real turn through core.TurnRunner, so
 it is stored, traced stage by stage, and published like any other turn.
 
 Stages run in order; the branches of a stage (joined with `&`) run at the same time as
@@ -14,21 +14,23 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from coda_tui.context.attachments import Attachment, AttachmentError
 from coda_tui.core.chain_events import (
     ChainFinished,
+    ChainResult,
     ChainStarted,
     StepEvent,
     StepFinished,
+    StepResult,
     StepStarted,
 )
 from coda_tui.core.operations import OPERATIONS, OperationResult, ReviewError, Subject
 from coda_tui.core.operations.review import working_tree_diff
-from coda_tui.core.pipeline import Pipeline
 from coda_tui.core.spec import LATEST_SCORE, Branch, Spec, Step
+from coda_tui.core.turn import TurnRunner
+from coda_tui.errors import CodaError
 from coda_tui.store.db import now
 from coda_tui.store.sessions import Session
 from coda_tui.store.traces import StageRecord, TraceRecord
@@ -36,67 +38,14 @@ from coda_tui.store.traces import StageRecord, TraceRecord
 FAILED = ("error", "partial")
 
 
-class ChainError(Exception):
+class ChainError(CodaError):
     """The run cannot start (no input for a step that needs one); the message says why."""
 
-
-@dataclass
-class StepResult:
-    index: int  # the branch's place in the spec, counting from 0
-    stage: int
-    label: str  # the branch as written
-    status: str  # complete | partial | error | cancelled | skipped | not run
-    ran: str | None = None  # the step that ran (the else step when the condition was false)
-    result: OperationResult | None = None
-    trace_id: int | None = None
-    start_ms: float = 0.0
-    duration_ms: float = 0.0
-    note: str = ""
-
-    def summary(self) -> str:
-        parts = [self.status]
-        if self.result is not None:
-            parts.append(self.result.summary())
-        if self.note:
-            parts.append(self.note)
-        if self.trace_id:
-            parts.append(f"trace #{self.trace_id}")
-        return "; ".join(parts)
-
-    def to_dict(self) -> dict:
-        return {"index": self.index, "stage": self.stage, "label": self.label, "ran": self.ran, "status": self.status,
-                "note": self.note, "trace_id": self.trace_id, "start_ms": round(self.start_ms, 3),
-                "duration_ms": round(self.duration_ms, 3), "result": self.result.to_dict() if self.result else None}
-
-
-@dataclass
-class ChainResult:
-    spec: Spec
-    status: str
-    session: Session
-    steps: list[StepResult] = field(default_factory=list)
-    scores: dict[str, float] = field(default_factory=dict)
-    trace: TraceRecord | None = None
-
-    def to_dict(self) -> dict:
-        return {"spec": self.spec.canonical(), "workflow": self.spec.workflow, "status": self.status,
-                "session": {"id": self.session.id, "name": self.session.name}, "scores": self.scores,
-                "trace_id": self.trace.id if self.trace else None, "steps": [s.to_dict() for s in self.steps]}
-
-    def to_markdown(self) -> str:
-        out = [f"# pipeline: {self.spec.canonical()}", f"status: {self.status}"
-               + (f" · scores: {', '.join(f'{k} {v:.2f}' for k, v in self.scores.items() if k != LATEST_SCORE)}"
-                  if self.scores else "")]
-        for s in self.steps:
-            if s.result is not None:
-                out.append(s.result.to_markdown().rstrip())
-            else:
-                out.append(f"## {s.label}\n\n_{s.status}{': ' + s.note if s.note else ''}_")
-        return "\n\n".join(out) + "\n"
+    exit_code = 2
 
 
 class _StepBus:
-    """What a step's Pipeline publishes to: its events, wrapped, on the shared bus."""
+    """What a step's TurnRunner publishes to: its events, wrapped, on the shared bus."""
 
     def __init__(self, publish, run_id: int, index: int) -> None:
         self._publish, self.run_id, self.index = publish, run_id, index
@@ -111,13 +60,13 @@ _run_ids = iter(range(1, 1 << 62))
 
 
 class ChainRunner:
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        self.publish = pipeline.bus.publish
+    def __init__(self, turns: TurnRunner) -> None:
+        self.turns = turns
+        self.publish = turns.bus.publish
 
     def load_subject(self, path: str | Path) -> tuple[Subject, Attachment]:
         """A file to work on, read through the project's sandbox."""
-        attachment = self.pipeline.attach(path)
+        attachment = self.turns.attach(path)
         return Subject(attachment.text, attachment.path, attachment.label_path), attachment
 
     async def run(
@@ -138,12 +87,12 @@ class ChainRunner:
         elif spec.needs_file():
             first = spec.needs_file()[0]
             raise ChainError(f"'{first.op}' works on a file: give one (--input PATH, --file PATH, or open it in the code pane)")
-        extra = [self.pipeline.attach(p) for p in context_files]
-        prov = self.pipeline.providers.get(provider)
-        model = self.pipeline.pick_model(prov.name, prov.default_model, model, session)
+        extra = [self.turns.attach(p) for p in context_files]
+        prov = self.turns.providers.get(provider)
+        model = self.turns.pick_model(prov.name, prov.default_model, model, session)
         if session is None:
             name = f"{spec.workflow or spec.canonical()}" + (f" · {subject.label}" if subject else "")
-            session = self.pipeline.resolve_session(session_ref, name, prov.name, model)
+            session = self.turns.resolve_session(session_ref, name, prov.name, model)
         run_id = next(_run_ids)
         ctx = _Run(self, run_id, session, prov.name, model, subject, attachment, extra)
         self.publish(ChainStarted(run_id, spec.canonical(), [(i, b.label) for i, stage in enumerate(spec.stages) for b in stage]))
@@ -208,7 +157,7 @@ class ChainRunner:
         trace = TraceRecord(status=status, started_at=started_at, session_id=session.id, provider="pipeline",
                             model=spec.workflow or spec.canonical(), total_ms=ctx.now_ms(), tokens=tokens or None,
                             error=next((s.note for s in results if s.status in FAILED and s.note), None), stages=stages)
-        self.pipeline.store.traces.save(trace)
+        self.turns.store.traces.save(trace)
         return trace
 
 
@@ -259,7 +208,7 @@ class _Run:
             attachments = list(self.extra)
             if op.name == "review":
                 if self._diff is None:
-                    project = self.runner.pipeline.project
+                    project = self.runner.turns.project
                     self._diff = await asyncio.to_thread(working_tree_diff, project.root, project.is_denied)
                 subject = self._diff
             else:
@@ -267,7 +216,7 @@ class _Run:
                 if self.attachment is not None:
                     attachments.insert(0, self.attachment)
             prompt = op.prompt(params, subject, previous)
-            pipe = copy.copy(self.runner.pipeline)
+            pipe = copy.copy(self.runner.turns)
             pipe.bus = _StepBus(self.runner.publish, self.run_id, index)
             turn = await pipe.run(prompt, session=self.session, attachments=attachments, provider=self.provider,
                                   model=self.model, system=op.system, standalone=True)

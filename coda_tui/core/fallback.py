@@ -1,4 +1,4 @@
-"""Asking a chain of provider:model targets in turn, with the response cache in front.
+"""Asking a fallback chain of provider:model targets in turn, with the response cache in front.
 
 The next target is tried when one fails (any provider error: an auth error at one provider
 says nothing about the next) or answers nothing. Never once text has reached the user: a
@@ -33,7 +33,7 @@ class Attempt:
     ms: float = 0.0
 
 
-class ChainCall:
+class FallbackCall:
     """One llm stage's call: `stream()` yields what the answering target sends; afterwards
     `provider`/`model` name who answered and `attempts` says what happened on the way."""
 
@@ -41,7 +41,7 @@ class ChainCall:
         self,
         providers: Providers,
         first: Provider,
-        chain: list[tuple[str, str | None]],
+        fallback_chain: list[tuple[str, str | None]],
         *,
         cache: ResponseCache | None = None,
         use_cached: bool = True,
@@ -49,13 +49,13 @@ class ChainCall:
         on_fallback: Callable[[Attempt, str, str], None] | None = None,
     ) -> None:
         self.providers = providers
-        self.chain = chain
+        self.fallback_chain = fallback_chain
         self.cache = cache
         self.use_cached = use_cached
         self.redact = redact
         self.on_fallback = on_fallback
         self.provider: Provider = first
-        self.model = chain[0][1] or first.default_model
+        self.model = fallback_chain[0][1] or first.default_model
         self.attempts: list[Attempt] = []
         self.load_s = 0.0
         self.cached: CachedAnswer | None = None
@@ -73,9 +73,9 @@ class ChainCall:
 
     def _next(self, index: int, attempt: Attempt) -> bool:
         """Move to target `index + 1` if there is one."""
-        if index + 1 >= len(self.chain):
+        if index + 1 >= len(self.fallback_chain):
             return False
-        name, model = self.chain[index + 1]
+        name, model = self.fallback_chain[index + 1]
         if self.on_fallback:
             self.on_fallback(attempt, name, model or "")
         return True
@@ -91,7 +91,7 @@ class ChainCall:
                 self.cache.count(self.cached)
 
     async def _stream(self, messages: list[ChatMessage], on_retry: RetryCallback | None) -> AsyncIterator[str | Usage]:
-        for index, (name, model) in enumerate(self.chain):
+        for index, (name, model) in enumerate(self.fallback_chain):
             t0 = time.perf_counter()
             if index:
                 try:

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from coda_tui.core.tokens import estimate_tokens
 from coda_tui.providers.base import ChatMessage
 from coda_tui.store.sessions import Message, SessionStore
+from coda_tui.tokens import estimate_tokens
 
 # Per-message overhead of chat templates (role markers, separators), in tokens.
 MESSAGE_OVERHEAD = 4

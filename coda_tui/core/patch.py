@@ -12,12 +12,14 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from coda_tui.errors import CodaError
+
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 # How far from its stated line a hunk may be found.
 MAX_OFFSET = 200
 
 
-class PatchError(ValueError):
+class PatchError(CodaError, ValueError):
     """The diff is malformed or does not match the file; the message says where."""
 
 

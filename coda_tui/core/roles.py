@@ -1,5 +1,5 @@
 """Model roles: a small router model sorts each request into a role (coder, reviewer, …),
-and the role names the chain of provider:model targets that answer it.
+and the role names the fallback chain of provider:model targets that answer it.
 
 The router's answer is read tolerantly: the first role name it mentions wins; an answer
 naming none, or a router that fails, gives the default role, and the trace says which.
@@ -31,19 +31,19 @@ class Route:
     # How the role was chosen: "router", "default" (the router could not decide) or "only role".
     how: str
     why: str
-    chain: list[tuple[str, str | None]]
+    fallback_chain: list[tuple[str, str | None]]
     router: str | None = None
     router_answer: str | None = None
     router_ms: float = 0.0
 
     def summary(self) -> str:
-        targets = " → ".join(p + (f":{m}" if m else "") for p, m in self.chain)
-        return f"role {self.role} ({self.how}: {self.why}); chain {targets}"
+        targets = " → ".join(p + (f":{m}" if m else "") for p, m in self.fallback_chain)
+        return f"role {self.role} ({self.how}: {self.why}); fallback chain {targets}"
 
     def detail(self) -> dict:
         return {"role": self.role, "how": self.how, "why": self.why, "router": self.router,
                 "router_answer": self.router_answer, "router_ms": self.router_ms,
-                "chain": [p + (f":{m}" if m else "") for p, m in self.chain]}
+                "fallback_chain": [p + (f":{m}" if m else "") for p, m in self.fallback_chain]}
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Roles:
     def enabled(self) -> bool:
         return self.config.enabled and bool(self.config.roles)
 
-    def chain(self, role: str) -> list[tuple[str, str | None]]:
+    def fallback_chain(self, role: str) -> list[tuple[str, str | None]]:
         return [parse_target(t) for t in self.config.roles[role].chain]
 
     def classification_prompt(self, request: str) -> list[ChatMessage]:
@@ -80,7 +80,7 @@ class Roles:
         cfg = self.config
         if len(cfg.roles) == 1:
             only = next(iter(cfg.roles))
-            return Route(only, "only role", "no classification needed", self.chain(only))
+            return Route(only, "only role", "no classification needed", self.fallback_chain(only))
         router, model = parse_target(cfg.router)
         t0 = time.perf_counter()
         answer = None
@@ -95,11 +95,11 @@ class Roles:
             answer = "".join(parts).strip()
         except (ProviderError, ConfigError) as exc:  # a router that cannot answer must not stop the turn
             ms = (time.perf_counter() - t0) * 1000
-            return Route(cfg.default, "default", f"router failed: {exc}", self.chain(cfg.default), cfg.router, None, ms)
+            return Route(cfg.default, "default", f"router failed: {exc}", self.fallback_chain(cfg.default), cfg.router, None, ms)
         ms = (time.perf_counter() - t0) * 1000
         role = self.parse(answer)
         shown = " ".join(answer.split())[:60]
         if role is None:
-            return Route(cfg.default, "default", f"router's answer named no role: {shown!r}", self.chain(cfg.default),
+            return Route(cfg.default, "default", f"router's answer named no role: {shown!r}", self.fallback_chain(cfg.default),
                          cfg.router, answer, ms)
-        return Route(role, "router", f"classified as {role!r} by {cfg.router}", self.chain(role), cfg.router, answer, ms)
+        return Route(role, "router", f"classified as {role!r} by {cfg.router}", self.fallback_chain(role), cfg.router, answer, ms)

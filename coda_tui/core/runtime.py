@@ -1,4 +1,4 @@
-"""The objects one coda process shares: config, store, providers, pipeline — made on demand,
+"""The objects one coda process shares: config, store, providers, the turn runner — made on demand,
 so a command that needs only the config never opens the database."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from coda_tui.context.project import Project
 from coda_tui.context.semantic import SemanticIndex
 from coda_tui.core.cache import ResponseCache
 from coda_tui.core.events import EventBus
-from coda_tui.core.pipeline import Pipeline
+from coda_tui.core.turn import TurnRunner
 from coda_tui.core.watchdog import HealthWatchdog
 from coda_tui.providers.errors import ProviderError
 from coda_tui.providers.registry import Providers
@@ -93,8 +93,14 @@ class Runtime:
         return EventBus()
 
     @cached_property
-    def pipeline(self) -> Pipeline:
-        return Pipeline(self.config, self.store, self.providers, self.bus, self.project, self.search, cache=self.cache)
+    def turns(self) -> TurnRunner:
+        return TurnRunner(self.config, self.store, self.providers, self.bus, self.project, self.search, cache=self.cache)
+
+    @property
+    def pipeline(self) -> TurnRunner:
+        # The old name, kept only while ui/ is restructured on another branch: it moves to
+        # `turns` there, then this goes. A pipeline is an operation chain (core.chain).
+        return self.turns
 
     async def aclose(self) -> None:
         if "providers" in self.__dict__:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from coda_tui.core.operations import OPERATIONS
 from coda_tui.core.spec import Branch, Spec, SpecError, parse, step_from_args, tokenize
+from coda_tui.errors import CodaError
 
 COMMANDS = {**{name: op.help for name, op in OPERATIONS.items()},
             "pipeline": "run a pipeline spec or a workflow on the file (@PATH names another)",
@@ -21,7 +22,7 @@ COMMANDS = {**{name: op.help for name, op in OPERATIONS.items()},
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?=\s|$)")
 
 
-class SlashError(Exception):
+class SlashError(CodaError):
     """A command that cannot run as typed; the message says what to type instead."""
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from coda_tui.config import Config, ConfigError
 from coda_tui.core.operations import OPERATIONS
+from coda_tui.errors import CodaError
 
 COMPARISONS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
                "<": operator.lt, ">": operator.gt}
@@ -42,12 +43,17 @@ BUILTIN_WORKFLOWS: dict[str, str] = {
 }
 
 
-class SpecError(ValueError):
+class SpecError(CodaError, ValueError):
+    exit_code = 2
+
     def __init__(self, message: str, text: str, pos: int, length: int = 1) -> None:
-        self.message, self.text = message, text
+        self.text = text
         self.pos = max(0, min(pos, len(text)))
         self.length = max(1, length)
-        super().__init__(f"column {self.column}: {message}")
+        super().__init__(message)
+
+    def render(self) -> str:
+        return f"column {self.column}: {self.message}"
 
     @property
     def column(self) -> int:

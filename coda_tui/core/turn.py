@@ -8,6 +8,7 @@ nothing that had arrived.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -31,9 +32,8 @@ from coda_tui.core.events import (
     TurnStarted,
     UsageReported,
 )
-from coda_tui.core.fallback import ChainCall
+from coda_tui.core.fallback import FallbackCall
 from coda_tui.core.roles import Roles
-from coda_tui.core.tokens import estimate_tokens
 from coda_tui.core.tracer import Tracer
 from coda_tui.providers.base import ChatMessage, Usage
 from coda_tui.providers.errors import ProviderError, StreamInterrupted
@@ -43,6 +43,7 @@ from coda_tui.store import Store
 from coda_tui.store.db import now
 from coda_tui.store.sessions import Session
 from coda_tui.store.traces import StageRecord, TraceRecord
+from coda_tui.tokens import estimate_tokens
 
 if TYPE_CHECKING:
     from coda_tui.core.listen import Utterance
@@ -66,6 +67,14 @@ class TurnResult:
     trace: TraceRecord
     usage: Usage = field(default_factory=Usage)
     error: ProviderError | None = None
+
+
+def with_piped(question: str, piped: str) -> str:
+    """The question, then the text piped to it (`git diff | coda ask "Review this"`) as a
+    fenced block; the fence is longer than any run of backticks inside, so it holds."""
+    longest = max((len(run) for run in re.findall(r"`+", piped)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{question}\n\n{fence}\n{piped.rstrip(chr(10))}\n{fence}"
 
 
 def session_name_for(prompt: str) -> str:
@@ -110,7 +119,7 @@ class _AnswerWriter:
         self._flushed_len = len(text)
 
 
-class Pipeline:
+class TurnRunner:
     def __init__(
         self,
         config: Config,
@@ -185,13 +194,17 @@ class Pipeline:
         spoken: Utterance | None = None,
         system: str | None = None,
         standalone: bool = False,
+        piped: str | None = None,
     ) -> TurnResult:
         """One turn. `answer_to` names a stored question to answer again (retry, regenerate):
         it is not stored twice, and the memory holds only what came before it. `spoken` is
         the recording and transcription the question came from: its capture and stt stages
         open the turn's trace. `system` replaces the system prompt; `standalone` makes a
         self-contained task (an operation step): no earlier turns, no recall, no search
-        hits — only what it attaches."""
+        hits — only what it attaches. `piped` is text sent on stdin with the question: it
+        follows the question as a fenced block, and the context stage records its size."""
+        if piped:
+            prompt = with_piped(prompt, piped)
         # A configured key pasted into a question is scrubbed before it goes anywhere:
         # into the database, the session name, or to the model.
         prompt = self.redact.exact(prompt)
@@ -204,12 +217,12 @@ class Pipeline:
             route_ms = tracer.now_ms()
             route = await self.roles.route(prompt)
             early_stages.append(StageRecord("route", route_ms, tracer.now_ms() - route_ms, route.summary(), route.detail()))
-            provider = route.chain[0][0]
+            provider = route.fallback_chain[0][0]
         prov = self.providers.get(provider)
         if session is None and session_ref:
             session = self.store.sessions.find(session_ref)
         if route is not None:
-            model = route.chain[0][1] or prov.default_model
+            model = route.fallback_chain[0][1] or prov.default_model
         else:
             model = self.pick_model(prov.name, prov.default_model, model, session)
         # Attachments are read before anything is stored: a bad path stops the turn
@@ -241,6 +254,10 @@ class Pipeline:
             context_text = render_attachments(chosen.items)
             st.summary = chosen.summary()
             st.detail = chosen.detail()
+            if piped:
+                st.detail["piped_chars"] = len(piped)
+                st.detail["piped_tokens"] = estimate_tokens(piped)
+                st.summary += f"; stdin {len(piped):,} chars"
 
         with tracer.stage("memory") as st:
             system = system or session.system_prompt or self.config.general.system_prompt
@@ -288,8 +305,8 @@ class Pipeline:
         ttft_ms = None
         with tracer.stage("llm") as st:
             retries: list[str] = []
-            call = ChainCall(
-                self.providers, prov, route.chain if route else [(prov.name, model)],
+            call = FallbackCall(
+                self.providers, prov, route.fallback_chain if route else [(prov.name, model)],
                 cache=self.cache,
                 use_cached=answer_to is None,  # answering again means a new answer is wanted
                 redact=self.redact,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from coda_tui.errors import CodaError
 
-class ProviderError(Exception):
+
+class ProviderError(CodaError):
     """Base class. `retryable` errors may be retried with backoff before the first token."""
 
     retryable = False
@@ -11,10 +13,8 @@ class ProviderError(Exception):
 
     def __init__(self, provider: str, message: str, *, hint: str = "", endpoint: str = "") -> None:
         self.provider = provider
-        self.message = message
-        self.hint = hint
         self.endpoint = endpoint
-        super().__init__(self.render())
+        super().__init__(message, hint)
 
     def render(self) -> str:
         text = f"{self.provider}: {self.message}"

@@ -8,10 +8,10 @@ from typing import AsyncIterator
 import httpx
 
 from coda_tui.config import OLLAMA_DEFAULT_HOST, ProviderConfig
-from coda_tui.core.tokens import estimate_tokens
 from coda_tui.providers import errors as E
 from coda_tui.providers.base import ChatMessage, Provider, Usage
 from coda_tui.providers.transport import bad_json, map_transport_error, status_error
+from coda_tui.tokens import estimate_tokens
 
 MIN_NUM_CTX = 2048
 DEFAULT_CONTEXT_WINDOW = 32768

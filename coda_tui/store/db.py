@@ -8,12 +8,13 @@ from pathlib import Path
 
 import sqlite_utils
 
+from coda_tui.errors import CodaError
 from coda_tui.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
 
 
-class StoreError(Exception):
+class StoreError(CodaError):
     """The database cannot be used; the message names the path and what to do."""
 
 

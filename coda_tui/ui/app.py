@@ -16,13 +16,12 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DirectoryTree, Footer
 
-from coda_tui.config import ConfigError
 from coda_tui.context.attachments import Attachment, AttachmentError
 from coda_tui.core import events as ev
 from coda_tui.core.export import to_markdown
 from coda_tui.core.runtime import Runtime
+from coda_tui.errors import CodaError
 from coda_tui.keymaps import Keymap
-from coda_tui.store import StoreError
 from coda_tui.store.sessions import Message, Session
 from coda_tui.textsafe import inert
 from coda_tui.ui import theming
@@ -292,7 +291,7 @@ class CodaApp(App):
                 answer_to=answer_to,
                 spoken=spoken,
             )
-        except (ConfigError, AttachmentError, StoreError) as exc:
+        except CodaError as exc:
             # Nothing was answered: say why, and give the question back to edit.
             view = self._turn_view
             if view is not None:

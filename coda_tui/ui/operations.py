@@ -14,8 +14,6 @@ from pathlib import Path
 
 from textual.app import SystemCommand
 
-from coda_tui.config import ConfigError
-from coda_tui.context.attachments import AttachmentError
 from coda_tui.core import events as ev
 from coda_tui.core.chain_events import (
     ChainFinished,
@@ -24,7 +22,7 @@ from coda_tui.core.chain_events import (
     StepFinished,
     StepStarted,
 )
-from coda_tui.store import StoreError
+from coda_tui.errors import CodaError
 from coda_tui.ui.screens.dialogs import Confirm
 from coda_tui.ui.widgets.messages import MessageView
 from coda_tui.ui.widgets.pipeline import PipelinePane
@@ -101,12 +99,12 @@ class OperationsUI:
         self.app.run_worker(self._run(command, path), group="turn", exclusive=True, exit_on_error=False)
 
     async def _run(self, command, path: str | None) -> None:
-        from coda_tui.core.chain import ChainError, ChainRunner
+        from coda_tui.core.chain import ChainRunner
 
         try:
             chain = await ChainRunner(self.app.rt.pipeline).run(
                 command.spec, input_path=path, provider=self.app.provider_name, model=self.app.model)
-        except (ChainError, AttachmentError, ConfigError, StoreError) as exc:
+        except CodaError as exc:
             await self._end_view("error", str(exc))
             return
         except asyncio.CancelledError:
@@ -144,7 +142,7 @@ class OperationsUI:
 
     def apply_last(self) -> None:
         from coda_tui.core.apply import apply_diff
-        from coda_tui.core.patch import PatchError, changed_lines
+        from coda_tui.core.patch import changed_lines
 
         result = self.last_refactor
         if result is None or not result.diff or not result.target:
@@ -158,7 +156,7 @@ class OperationsUI:
                 return
             try:
                 applied = apply_diff(self.app.rt.project, self.app.rt.project.root / result.target, result.diff)
-            except (PatchError, AttachmentError, OSError) as exc:
+            except (CodaError, OSError) as exc:
                 self.app.notify(f"Not applied: {exc}", severity="error", timeout=10)
                 return
             self.last_refactor = None

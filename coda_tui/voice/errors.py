@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
+from coda_tui.errors import CodaError
 
-class VoiceError(Exception):
+
+class VoiceError(CodaError):
     """Voice input cannot go on. `hint` says what to do about it."""
 
     kind = "voice"
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def render(self) -> str:
-        return f"{self.message} — {self.hint}" if self.hint else self.message
 
 
 class VoiceUnavailable(VoiceError):
@@ -41,6 +35,7 @@ class AudioFileError(VoiceError):
     """An audio file that cannot be read or decoded."""
 
     kind = "audio file"
+    exit_code = 2  # the file given on the command line
 
 
 INSTALL_HINT = "install the voice extra: pip install 'coda-tui[voice]' (PyAudio needs the portaudio19-dev package)"

@@ -161,7 +161,7 @@ def test_denied_files_never_reach_the_prompt(proj, tmp_path):
 
         async def go():
             try:
-                await rt.pipeline.run("where is the API_KEY and token and BEGIN configured? parse_config")
+                await rt.turns.run("where is the API_KEY and token and BEGIN configured? parse_config")
             finally:
                 await rt.aclose()
 
@@ -182,11 +182,11 @@ def test_context_stage_trace_names_files_lines_and_tokens(proj, tmp_path):
         cfg = write_config(tmp_path, f'[general]\nprovider = "srv"\n[providers.srv]\ntype = "openai"\nbase_url = "{srv.url}/v1"\nmodel = "m"\n[context]\nsearch_hits = 2\n')
         rt = Runtime(cfg, project=proj)
         rt.index.update()
-        attached = rt.pipeline.attach(proj / "src/app/cli.py", lines=(4, 5))
+        attached = rt.turns.attach(proj / "src/app/cli.py", lines=(4, 5))
 
         async def go():
             try:
-                return await rt.pipeline.run("how is parse_config used?", attachments=[attached])
+                return await rt.turns.run("how is parse_config used?", attachments=[attached])
             finally:
                 await rt.aclose()
 

@@ -13,7 +13,7 @@ from coda_tui.core.events import CacheLookup
 from coda_tui.core.runtime import Runtime
 from coda_tui.providers.base import ChatMessage
 from tests.conftest import run_coda, write_config
-from tests.core.test_pipeline import run
+from tests.core.test_turn import run
 from tests.servers import Action, OpenAIServer
 
 
@@ -75,8 +75,8 @@ def test_answering_again_bypasses_the_cache(tmp_path):
 
         async def go():
             try:
-                one = await rt.pipeline.run("q")
-                again = await rt.pipeline.run("q", session=one.session, answer_to=one.user_message_id)
+                one = await rt.turns.run("q")
+                again = await rt.turns.run("q", session=one.session, answer_to=one.user_message_id)
                 return one, again
             finally:
                 await rt.aclose()

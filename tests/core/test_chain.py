@@ -10,10 +10,9 @@ import subprocess
 
 import pytest
 
-from coda_tui.core.chain import (
-    ChainError,
+from coda_tui.core.chain import ChainError, ChainRunner
+from coda_tui.core.chain_events import (
     ChainFinished,
-    ChainRunner,
     ChainStarted,
     StepEvent,
     StepFinished,
@@ -54,7 +53,7 @@ def run_chain(rt: Runtime, spec_text: str, **kw):
 
     async def go():
         try:
-            return await ChainRunner(rt.pipeline).run(parse(spec_text), **kw)
+            return await ChainRunner(rt.turns).run(parse(spec_text), **kw)
         finally:
             await rt.aclose()
 

@@ -12,7 +12,7 @@ from coda_tui.core.events import FallingBack, StageFinished
 from coda_tui.core.runtime import Runtime
 from coda_tui.providers import base
 from tests.conftest import write_config
-from tests.core.test_pipeline import run
+from tests.core.test_turn import run
 from tests.servers import Action, OpenAIServer, free_port
 
 ROUTED_STAGES = ["route", "context", "memory", "prompt", "llm", "store"]
@@ -156,7 +156,7 @@ def test_router_picks_different_roles_for_different_requests(tmp_path):
 
         async def go():
             try:
-                return [await rt.pipeline.run(p) for p in ("Review this diff", "Write a parser", "Hmm")]
+                return [await rt.turns.run(p) for p in ("Review this diff", "Write a parser", "Hmm")]
             finally:
                 await rt.aclose()
 
@@ -197,7 +197,7 @@ def test_embedded_model_as_router(tmp_path):
     route = result.trace.stages[0].detail
     assert route["router"] == "local" and route["router_answer"] is not None and route["router_ms"] > 0
     assert route["role"] in ("coder", "reviewer")
-    assert route["how"] == ("router" if rt.pipeline.roles.parse(route["router_answer"]) else "default")
+    assert route["how"] == ("router" if rt.turns.roles.parse(route["router_answer"]) else "default")
     assert result.text in ("code", "review") and events and events[0].detail["role"] == route["role"]
 
 

@@ -42,7 +42,7 @@ api_key = "{SECRET}"
 def run(rt: Runtime, prompt: str, **kw):
     async def go():
         try:
-            return await rt.pipeline.run(prompt, **kw)
+            return await rt.turns.run(prompt, **kw)
         finally:
             await rt.aclose()
 
@@ -117,7 +117,7 @@ def test_cancel_keeps_what_arrived(tmp_path):
         rt.bus.subscribe(lambda e: finished.append(e) if isinstance(e, TurnFinished) else None)
 
         async def go():
-            task = asyncio.create_task(rt.pipeline.run("long answer please"))
+            task = asyncio.create_task(rt.turns.run("long answer please"))
             while not any(True for _ in []) and rt.store.db.execute(
                 "SELECT count(*) FROM messages WHERE role='assistant'"
             ).fetchone()[0] == 0:

@@ -69,7 +69,7 @@ def test_a_circuit_opening_is_published_at_once(tmp_path):
 
         async def go():
             await rt.watchdog.poll()
-            result = await rt.pipeline.run("hello", provider="down")
+            result = await rt.turns.run("hello", provider="down")
             await rt.aclose()
             return result
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from coda_tui.core.operations.analyze import JSON_FORMAT, read_scored
 from coda_tui.core.operations.base import Operation, OperationResult, Subject
+from coda_tui.errors import CodaError
 
 GIT_TIMEOUT_S = 30
 # A diff larger than this is cut; the model gets the start and is told so.
@@ -21,7 +22,7 @@ MAX_DIFF_CHARS = 60_000
 _FILE_HEADER = re.compile(r"^diff --git a/(.+?) b/(.+)$", re.MULTILINE)
 
 
-class ReviewError(Exception):
+class ReviewError(CodaError):
     """No diff to review; the message says why (not a repository, no changes, no git)."""
 
 

@@ -1,0 +1,84 @@
+"""`coda index` and `coda search`: the project's code index."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from coda_tui.cli.common import common_options, print_json, runtime
+from coda_tui.errors import CodaError
+from coda_tui.textsafe import inert
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+@click.pass_context
+def index(ctx, directory: str | None, as_json: bool) -> None:
+    """Index the project's code for search (incremental: only changed files are read)."""
+    if directory:
+        ctx.ensure_object(dict)["project"] = directory
+    rt = runtime(ctx)
+    stats = rt.index.update()
+    embedded = None
+    if rt.semantic is not None:
+
+        async def embed():
+            try:
+                return await rt.semantic.refresh()
+            finally:
+                await rt.aclose()
+
+        embedded = asyncio.run(embed())
+    data = {
+        "project": str(rt.project.root),
+        "files": stats.files_seen,
+        "indexed": stats.indexed,
+        "removed": stats.removed,
+        "skipped": stats.skipped,
+        "chunks": stats.chunks,
+        "seconds": round(stats.seconds, 3),
+        "files_per_s": round(stats.files_per_s),
+        "embedded": embedded.embedded if embedded else None,
+    }
+    if as_json:
+        print_json(data)
+    else:
+        click.echo(
+            f"indexed {rt.project.root}: {stats.files_seen} files ({stats.indexed} read, {stats.removed} removed, "
+            f"{stats.skipped} binary or unreadable), {stats.chunks} chunks, {stats.seconds:.2f} s"
+            + (f"; {embedded.embedded} chunk(s) embedded with {rt.config.context.embeddings}" if embedded else "")
+        )
+
+
+@click.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+@click.pass_context
+def search(ctx, query: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """Search the project's code: file, line range, score and a snippet for each hit."""
+    rt = runtime(ctx)
+
+    async def run_search():
+        try:
+            return await rt.search(" ".join(query), limit)
+        finally:
+            await rt.aclose()
+
+    hits = asyncio.run(run_search())
+    if hits is None:
+        raise CodaError(f"{rt.project.root} is not indexed yet: run 'coda index'")
+    if as_json:
+        print_json([{"path": h.path, "start_line": h.start_line, "end_line": h.end_line, "name": h.name,
+                      "score": round(h.score, 3), "snippet": h.snippet} for h in hits])
+        return
+    if not hits:
+        click.echo("no matches")
+    for h in hits:
+        name = f"  {h.name}" if h.name else ""
+        click.echo(f"{inert(h.path)}:{h.start_line}-{h.end_line}  ({h.score:.2f}){inert(name)}")
+        click.echo("    " + inert(" ".join(h.snippet.split()))[:200])
