@@ -37,3 +37,19 @@ def test_redaction():
     assert out.count(MASK) == 3 and "Authorization: " in out
     assert r.exact("sk-abcdefghijklmnopqrstuv stays in user text") == "sk-abcdefghijklmnopqrstuv stays in user text"
     assert Redactor(["short"]).exact("short words stay") == "short words stay"
+
+
+def test_hidden_characters_are_shown():
+    # Zero-width, a tag character (invisible ASCII), the BOM, U+2028/2029: each hides or
+    # reshapes text on a terminal; each is shown by its code point, in text and in JSON.
+    import json
+
+    from coda_tui.textsafe import escape_controls
+
+    hidden = "a\u200bb\u200dc\u2060d\ufeffe\U000e0069f\u2028g\u2029h"
+    out = inert(hidden)
+    for code in ("200B", "200D", "2060", "FEFF", "E0069", "2028", "2029"):
+        assert f"⟪U+{code}⟫" in out
+    assert out.replace("⟪", "").replace("⟫", "").isprintable()
+    as_json = escape_controls(json.dumps(hidden, ensure_ascii=False))
+    assert as_json.isascii() and json.loads(as_json) == hidden

@@ -7,6 +7,7 @@ from dataclasses import asdict
 import click
 
 from coda_tui.cli.common import common_options, print_json, runtime
+from coda_tui.textsafe import inert
 
 
 @click.group()
@@ -38,7 +39,7 @@ def cache_stats(ctx, as_json: bool) -> None:
         print_json({"enabled": enabled, **asdict(stats)})
         return
     click.echo(
-        f"response cache {'on' if enabled else 'off ([cache] enabled = false)'}: {stats.entries} answer(s) in {stats.path}\n"
+        f"response cache {'on' if enabled else 'off ([cache] enabled = false)'}: {stats.entries} answer(s) in {inert(str(stats.path))}\n"
         f"{stats.hits} hit(s), {stats.misses} miss(es), saved {stats.saved_ms / 1000:,.1f} s"
     )
 

@@ -42,7 +42,7 @@ def models(ctx, as_json: bool) -> None:
         print_json([{"provider": n, "default": d, "models": m, "error": e} for n, d, m, e in results])
     else:
         for name, default, found, err in results:
-            click.echo(f"{name}:")
+            click.echo(f"{inert(name)}:")
             if err:
                 click.echo(f"  unavailable: {inert(err)}")
             for m in found:
@@ -83,6 +83,6 @@ def doctor(ctx, as_json: bool) -> None:
         for c in checks:
             click.echo(f"{marks[c.ok]}  {inert(c.name):<24} {inert(rt.redact(c.detail) or '')}")
         if not default_ok:
-            click.echo(f"\nthe default provider '{rt.config.general.provider}' cannot answer", err=True)
+            click.echo(f"\nthe default provider '{inert(rt.config.general.provider)}' cannot answer", err=True)
     if not default_ok:
         ctx.exit(1)

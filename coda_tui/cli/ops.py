@@ -160,7 +160,7 @@ def _apply(ctx, result, yes: bool) -> None:
         raise CodaError(f"not applied: {inert(str(exc))}") from None
     except OSError as exc:
         raise CodaError(f"not applied: cannot write {target}: {exc.strerror or exc}") from None
-    click.echo(f"coda: applied to {target} (+{applied.added} -{applied.removed}); the original is kept at {applied.backup}", err=True)
+    click.echo(f"coda: applied to {target} (+{applied.added} -{applied.removed}); the original is kept at {inert(str(applied.backup))}", err=True)
 
 
 # --- coda pipeline -------------------------------------------------------------------------
@@ -253,10 +253,10 @@ def pipeline_validate(ctx, spec_text: str, as_json: bool) -> None:
         print_json({"valid": True, "spec": spec.canonical(),
                      "stages": [[b.label for b in stage] for stage in spec.stages]})
         return
-    click.echo(f"valid: {spec.canonical()}")
+    click.echo(f"valid: {inert(spec.canonical())}")
     for i, stage in enumerate(spec.stages, 1):
         mode = "parallel" if len(stage) > 1 else ("conditional" if stage[0].condition else "step")
-        click.echo(f"  {i}. {mode}: {' & '.join(b.label for b in stage)}")
+        click.echo(f"  {i}. {mode}: {inert(' & '.join(b.label for b in stage))}")
 
 
 @pipeline.command("list")
@@ -275,4 +275,4 @@ def pipeline_list(ctx, as_json: bool) -> None:
         return
     for name, text in sorted(flows.items()):
         source = "config" if name in rt.config.workflows else "built-in"
-        click.echo(f"{name:<22} {text}" + ("" if name in BUILTIN_WORKFLOWS and source == "built-in" else f"  ({source})"))
+        click.echo(f"{inert(name):<22} {inert(text)}" + ("" if name in BUILTIN_WORKFLOWS and source == "built-in" else f"  ({source})"))

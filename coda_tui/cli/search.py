@@ -47,9 +47,9 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
         print_json(data)
     else:
         click.echo(
-            f"indexed {rt.project.root}: {stats.files_seen} files ({stats.indexed} read, {stats.removed} removed, "
+            f"indexed {inert(str(rt.project.root))}: {stats.files_seen} files ({stats.indexed} read, {stats.removed} removed, "
             f"{stats.skipped} binary or unreadable), {stats.chunks} chunks, {stats.seconds:.2f} s"
-            + (f"; {embedded.embedded} chunk(s) embedded with {rt.config.context.embeddings}" if embedded else "")
+            + (f"; {embedded.embedded} chunk(s) embedded with {inert(str(rt.config.context.embeddings))}" if embedded else "")
         )
 
 

@@ -1,4 +1,4 @@
-"""Plain-text tables for the CLI (kept apart from cli.py, which only dispatches)."""
+"""Plain-text tables for the CLI. Every cell that came from the database is inert."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def stage_table(trace: TraceRecord) -> str:
     """A waterfall: each stage's bar placed on the turn's shared time axis."""
     total = trace.total_ms or max((s.start_ms + (s.duration_ms or 0) for s in trace.stages), default=0) or 1
     lines = [
-        f"trace {trace.id} · {trace.provider}/{trace.model} · {trace.status}"
+        f"trace {trace.id} · {inert(f'{trace.provider}/{trace.model}')} · {inert(trace.status)}"
         f" · first token {_ms(trace.ttft_ms)} ms · total {_ms(trace.total_ms)} ms"
         + (f" · {trace.tokens_per_s:.1f} tok/s" if trace.tokens_per_s else ""),
         f"{'stage':<8} {'start ms':>9} {'ms':>9}  {'':<{BAR_WIDTH}}  summary",
@@ -27,7 +27,7 @@ def stage_table(trace: TraceRecord) -> str:
         lead = int(s.start_ms / total * BAR_WIDTH)
         width = max(1, round(dur / total * BAR_WIDTH))
         bar = (" " * lead + "█" * width)[:BAR_WIDTH]
-        lines.append(f"{s.name:<8} {_ms(s.start_ms):>9} {_ms(dur):>9}  {bar:<{BAR_WIDTH}}  {inert(s.summary)}")
+        lines.append(f"{inert(s.name):<8} {_ms(s.start_ms):>9} {_ms(dur):>9}  {bar:<{BAR_WIDTH}}  {inert(s.summary)}")
     if trace.error:
         lines.append(f"error: {inert(trace.error)}")
     return "\n".join(lines)
@@ -39,7 +39,7 @@ def traces_table(traces: list[TraceRecord]) -> str:
         pm = f"{t.provider}/{t.model}"[:40]
         tps = f"{t.tokens_per_s:.1f}" if t.tokens_per_s else "-"
         lines.append(
-            f"{t.id:>5}  {t.started_at[:19].replace('T', ' '):<19}  {inert(pm):<40} {t.status:<9} {_ms(t.ttft_ms):>9} {_ms(t.total_ms):>10} {tps:>7}"
+            f"{t.id:>5}  {inert(t.started_at[:19].replace('T', ' ')):<19}  {inert(pm):<40} {inert(t.status):<9} {_ms(t.ttft_ms):>9} {_ms(t.total_ms):>10} {tps:>7}"
         )
     return "\n".join(lines)
 
@@ -49,6 +49,6 @@ def sessions_table(rows: list[Session]) -> str:
     for s in rows:
         pm = f"{s.provider}/{s.model}" if s.provider else "-"
         lines.append(
-            f"{s.id:>5}  {s.updated_at[:19].replace('T', ' '):<19}  {s.message_count:>5}  {inert(pm)[:32]:<32}  {inert(s.name)}"
+            f"{s.id:>5}  {inert(s.updated_at[:19].replace('T', ' ')):<19}  {s.message_count:>5}  {inert(pm)[:32]:<32}  {inert(s.name)}"
         )
     return "\n".join(lines)

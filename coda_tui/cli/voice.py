@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from coda_tui.textsafe import escape_controls, inert
+from coda_tui.cli.common import json_text
+from coda_tui.textsafe import inert
 
 
 def _voice_config(ctx: click.Context):
@@ -35,7 +35,7 @@ def _echo_text(text: str) -> None:
 
 
 def _dump(data: dict) -> None:
-    click.echo(escape_controls(json.dumps(data, indent=2, ensure_ascii=False)))
+    click.echo(json_text(data))
 
 
 def _status(message: str) -> None:
