@@ -140,5 +140,5 @@ def test_export_asks_before_overwriting_on_a_terminal(tmp_path):
     out.write_text("mine\n")
     said_no, code = _on_terminal(b"n\n", "sessions", "export", str(sid), "-o", str(out))
     assert code == 1 and b"Overwrite it?" in said_no and out.read_text() == "mine\n"
-    said_yes, code = _on_terminal(b"y\n", "sessions", "export", str(sid), "-o", str(out))
+    _, code = _on_terminal(b"y\n", "sessions", "export", str(sid), "-o", str(out))
     assert code == 0 and out.read_text().startswith("# asked")

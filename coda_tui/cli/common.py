@@ -82,9 +82,9 @@ def print_json(data) -> None:
 
 
 def emit(text: str, nl: bool = False) -> None:
-    """Text from a model, a file or the database on stdout: inert on a terminal, as it is
-    into a pipe or a file (where a user asked for the bytes)."""
-    click.echo(inert(text) if sys.stdout.isatty() else text, nl=nl)
+    """Text from a model, a file or the database on stdout: inert, into a pipe too (it is
+    read on a terminal sooner or later). The exact bytes are what -o FILE writes."""
+    click.echo(inert(text), nl=nl)
 
 
 # --- failing ---------------------------------------------------------------------------

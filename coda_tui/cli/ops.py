@@ -4,7 +4,6 @@ operation chains of core.chain)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from coda_tui.cli.common import (
     EXIT_USAGE,
     common_options,
     emit,
+    json_text,
     may_write,
     opt,
     print_json,
@@ -218,7 +218,7 @@ def pipeline(ctx, spec_text, input_path, output, force, as_json, continue_on_err
     chain = _run_chain(ctx, spec, input_path=input_path, context_files=list(context_files),
                        continue_on_error=continue_on_error)
     report_json = as_json or (output or "").endswith(".json")
-    doc = json.dumps(chain.to_dict(), indent=2, ensure_ascii=False) + "\n" if report_json else chain.to_markdown()
+    doc = json_text(chain.to_dict()) + "\n" if report_json else chain.to_markdown()
     if output:
         try:
             Path(output).write_text(doc, encoding="utf-8")

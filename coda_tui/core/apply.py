@@ -23,7 +23,6 @@ from coda_tui import paths
 from coda_tui.context.project import Project
 from coda_tui.core import patch
 
-
 # .app.py.<pid>.<mkstemp's 8 characters>.coda; before the pid was in the name, without it.
 _TEMP = re.compile(r"^\.(?P<name>.+?)\.(?:(?P<pid>\d+)\.)?[a-z0-9_]{8}\.coda$")
 
