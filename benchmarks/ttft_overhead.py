@@ -46,7 +46,7 @@ async def measure(url: str, rounds: int) -> tuple[list[float], list[float], list
     async def through_coda() -> float:
         first_token.clear()
         t0 = time.perf_counter()
-        result = await rt.pipeline.run("Say hello", provider="srv")
+        result = await rt.turns.run("Say hello", provider="srv")
         llm = next(s for s in result.trace.stages if s.name == "llm")
         before_llm.append(llm.start_ms)
         return (first_token[0] - t0) * 1000
