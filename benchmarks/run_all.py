@@ -26,6 +26,7 @@ BENCHMARKS = {
     "cold_start": 600,
     "tui_startup": 900,
     "tui_stream": 900,
+    "tui_stream_big": 300,
     "tui_long_session": 900,
     "tui_idle": 300,
     "index_search": 900,
