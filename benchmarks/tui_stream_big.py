@@ -8,8 +8,9 @@ settle; then the question is typed and sent, and for WINDOW seconds from then a 
 typed into the app's input every KEY_EVERY seconds (or as soon as the previous one shows),
 alternately "§" and Backspace.
 
-- CPU: utime + stime of the app's process (all threads) over the window, from sending
-  the question. The same window for both apps, so an app still busy with the answer at
+- CPU: utime + stime of the app's process (all threads) over the window, from the
+  server's first byte (Elia imports litellm after the question is sent; that is not the
+  answer's cost). The same window for both apps, so an app still busy with the answer at
   the end of it is charged for the whole window. Target: coda <= Elia.
 - keystroke to echo (p95), all keys in the window: from writing the key to the pty to the
   output that shows (or no longer shows) it; a key not shown within KEY_TIMEOUT counts as
@@ -59,10 +60,10 @@ def stream_round(term: Term, srv: StreamServer, send: str) -> tuple[float, list[
     srv.reset()
     term.send(QUESTION)
     time.sleep(0.2)
-    c0 = cpu_seconds(term.pid)
-    t0 = term.send(send)
-    if not srv.started.wait(15):
+    term.send(send)
+    if not srv.started.wait(30):
         raise RuntimeError(f"the stream did not start; screen:\n{term.screen.text()}")
+    c0, t0 = cpu_seconds(term.pid), time.perf_counter()
     during: list[float] = []
     after: list[float] = []
     shown = False
@@ -127,8 +128,8 @@ def main() -> None:
         report("  keys while the server sends (p95)", p95(during), "ms", "-", f"{len(during)} keys")
     if after:
         report("  keys after it sent the last token (p95)", p95(after), "ms", "-", f"{len(after)} keys")
-    if elia_runs:
-        peer_keys = [ms for r in elia_runs for ms in r[1] + r[2]]
+    peer_keys = [ms for r in elia_runs for ms in r[1] + r[2]]
+    if peer_keys:
         report("  Elia, same keys (p95)", p95(peer_keys), "ms", "-", f"{len(peer_keys)} keys, capped at {KEY_TIMEOUT:.0f} s")
 
 
