@@ -2,7 +2,8 @@
 process of its own: a server thread inside the measuring process would share its GIL with
 the app (in-process runs) or the terminal reader, and send slower than asked.
 
-Run as `python stream_server.py N_TOKENS DELAY MARKER`; serves until its stdin closes;
+Run as `python stream_server.py N_TOKENS DELAY MARKER [GROUP]` (GROUP tokens to an event,
+as servers that batch their output send them); serves until its stdin closes;
 prints `url URL`, then for each answer `first T` and `last T`, the perf_counter times (CLOCK_MONOTONIC, the same clock in
 every process on Linux) at which its first and last token were written. `StreamServer`
 starts it and reads those lines.
@@ -23,10 +24,10 @@ from common import ROOT  # noqa: E402
 
 
 class StreamServer:
-    def __init__(self, n_tokens: int, delay: float, marker: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, n_tokens: int, delay: float, marker: str, env: dict[str, str] | None = None, group: int = 1) -> None:
         self.n_tokens = n_tokens
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "stream_server.py"), str(n_tokens), str(delay), marker],
+            [sys.executable, str(HERE / "stream_server.py"), str(n_tokens), str(delay), marker, str(group)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
         )
         line = self.proc.stdout.readline().split()
@@ -55,7 +56,8 @@ class StreamServer:
 
     @property
     def rate(self) -> float:
-        return (self.n_tokens - 1) / (self.last - self.first)
+        """Tokens a second, first to last."""
+        return (self.n_tokens - 1) / max(self.last - self.first, 1e-6)
 
     def close(self) -> None:
         self.proc.stdin.close()
@@ -72,7 +74,7 @@ class StreamServer:
         self.close()
 
 
-def _serve(n_tokens: int, delay: float, marker: str) -> None:
+def _serve(n_tokens: int, delay: float, marker: str, group: int) -> None:
     from answers import streamed_answer
 
     from tests.servers import Action, OpenAIServer
@@ -92,11 +94,12 @@ def _serve(n_tokens: int, delay: float, marker: str) -> None:
             h._chunk = chunk
             super().post(h, body, action)
 
-    chunks = streamed_answer(n_tokens, marker)
+    tokens = streamed_answer(n_tokens, marker)
+    chunks = ["".join(tokens[i:i + group]) for i in range(0, len(tokens) - 1, group)] + tokens[-1:]
     with TimedServer([Action(chunks=chunks, delay=delay, usage=(40, n_tokens))]) as srv:
         print("url", srv.url, flush=True)
         sys.stdin.read()  # until the parent closes the pipe (or dies)
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3])
+    _serve(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 1)

@@ -51,6 +51,10 @@ if TYPE_CHECKING:
 # How often a streaming answer is written to the database. Frequent enough that a
 # kill -9 loses under half a second of text; rare enough to stay off the per-token path.
 FLUSH_INTERVAL_S = 0.5
+# Streamed text goes to subscribers at most once a frame: a fast server sends thousands of
+# chunks a second, and each event costs every subscriber (the TUI lays text out) more
+# than the chunk itself. Text held back waits no longer than this.
+PUBLISH_INTERVAL_S = 1 / 60
 
 # (question, how many, paths to leave out) -> hits, best first; None when nothing is indexed.
 Search = Callable[[str, int, set[str]], Awaitable[list[Hit] | None]]
@@ -318,10 +322,36 @@ class TurnRunner:
             # A server can echo the key it was sent; it is masked before anything keeps or shows it.
             scrubber = StreamScrubber(self.redact)
 
-            def take(text: str) -> None:
-                if text:
-                    writer.add(text)
+            loop = asyncio.get_running_loop()
+            batch: list[str] = []
+            published_at = 0.0
+            publish_later = None
+
+            def publish_batch() -> None:
+                nonlocal published_at, publish_later
+                if publish_later is not None:
+                    publish_later.cancel()
+                    publish_later = None
+                if batch:
+                    text = "".join(batch)
+                    batch.clear()
+                    published_at = time.perf_counter()
                     publish(TokenChunk(text, len(writer.parts), ttft_ms))
+
+            def take(text: str) -> bool:
+                """Keep `text`; True when a batch went out now (see PUBLISH_INTERVAL_S)."""
+                nonlocal publish_later
+                if not text:
+                    return False
+                writer.add(text)
+                batch.append(text)
+                wait = published_at + PUBLISH_INTERVAL_S - time.perf_counter()
+                if wait <= 0:
+                    publish_batch()
+                    return True
+                if publish_later is None:
+                    publish_later = loop.call_later(wait, publish_batch)
+                return False
 
             def on_retry(attempt: int, delay: float, exc: ProviderError) -> None:
                 retries.append(f"{exc.kind} (waited {delay:.1f}s)")
@@ -338,7 +368,10 @@ class TurnRunner:
                                 # A model load is shown on its own, not hidden inside time to first token.
                                 ttft_ms = (last_token_at - llm_t0 - call.load_s) * 1000
                                 writer.provider, writer.model = call.provider.name, call.model  # no fallback from here on
-                            take(scrubber.feed(item))
+                            if take(scrubber.feed(item)):
+                                # A stream already buffered never waits on the socket:
+                                # let keys and frames in between batches.
+                                await asyncio.sleep(0)
                         else:
                             usage = item
             except asyncio.CancelledError:
@@ -348,6 +381,7 @@ class TurnRunner:
             except ProviderError as exc:
                 status, error = "error", exc
             take(scrubber.flush())
+            publish_batch()
             load_s = call.load_s
             prov, model = call.provider, call.model
             writer.provider, writer.model = prov.name, model  # who answered, or failed last

@@ -8,6 +8,7 @@ import httpx
 
 from coda_tui.config import ProviderConfig
 from coda_tui.providers import errors as E
+from coda_tui.providers import sse
 from coda_tui.providers.base import ChatMessage, Provider, Usage
 from coda_tui.providers.transport import bad_json, map_transport_error, status_error
 
@@ -69,15 +70,16 @@ class OpenAIProvider(Provider):
                 )
             usage = None
             finished = False
-            async for chunk in stream:
-                if chunk.usage is not None:
-                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                for choice in chunk.choices or ():
-                    text = choice.delta.content if choice.delta else None
+            # Parsed here rather than by the SDK's stream: a dict a chunk, not a model (see sse).
+            async for chunk in sse.chat_chunks(stream.response.aiter_bytes(), provider=self.name, endpoint=self.config.endpoint):
+                if chunk.get("usage"):
+                    usage = Usage(chunk["usage"].get("prompt_tokens"), chunk["usage"].get("completion_tokens"))
+                for choice in chunk.get("choices") or ():
+                    text = (choice.get("delta") or {}).get("content")
                     if text:
                         got_text = True
                         yield text
-                    if choice.finish_reason:
+                    if choice.get("finish_reason"):
                         finished = True
         except E.ProviderError:
             raise

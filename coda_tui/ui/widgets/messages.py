@@ -150,8 +150,22 @@ class MessageView(Vertical):
 
     # --- streaming ---------------------------------------------------------------------
 
+    @property
+    def text(self) -> str:
+        # A streamed answer is kept as its chunks and joined when read: `text += chunk`
+        # would copy the whole answer at every chunk (a 1 MB answer: gigabytes).
+        if len(self._parts) > 1:
+            self._parts[:] = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._parts = [value]
+        self._length = len(value)
+
     def append(self, chunk: str) -> None:
-        self.text += chunk
+        self._parts.append(chunk)
+        self._length += len(chunk)
         room = SHOW_CHARS - self._shown
         if room <= 0:
             return  # kept in self.text (and the database); the meta line says how much
@@ -159,7 +173,7 @@ class MessageView(Vertical):
         self._shown += len(chunk)
         self._pending.append(inert(chunk))
         if self._flush_timer is None:
-            self._flush_timer = self.set_timer(FLUSH_INTERVAL + len(self.text) * FLUSH_PER_CHAR, self._flush)
+            self._flush_timer = self.set_timer(FLUSH_INTERVAL + self._length * FLUSH_PER_CHAR, self._flush)
 
     async def _flush(self) -> None:
         self._flush_timer = None
