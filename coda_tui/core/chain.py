@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coda_tui.context.attachments import Attachment, AttachmentError
+from coda_tui.core import events as ev
+from coda_tui.core import transformers
 from coda_tui.core.chain_events import (
     ChainFinished,
     ChainStarted,
@@ -84,6 +86,10 @@ class ChainResult:
                 "trace_id": self.trace.id if self.trace else None, "steps": [s.to_dict() for s in self.steps]}
 
     def to_markdown(self) -> str:
+        last = self.steps[-1] if self.steps else None
+        if (last is not None and last.result is not None and last.result.operation == "format_markdown"
+                and [s.stage for s in self.steps].count(last.stage) == 1):
+            return last.result.text.rstrip() + "\n"  # the spec made its own report
         out = [f"# pipeline: {self.spec.canonical()}", f"status: {self.status}"
                + (f" · scores: {', '.join(f'{k} {v:.2f}' for k, v in self.scores.items() if k != LATEST_SCORE)}"
                   if self.scores else "")]
@@ -148,7 +154,7 @@ class ChainRunner:
         ctx = _Run(self, run_id, session, prov.name, model, subject, attachment, extra)
         self.publish(ChainStarted(run_id, spec.canonical(), [(i, b.label) for i, stage in enumerate(spec.stages) for b in stage]))
         started_at = now()
-        results: list[StepResult] = []
+        results: list[StepResult] = ctx.history
         previous: list[OperationResult] = []
         stopped = False
         status = "complete"
@@ -221,6 +227,7 @@ class _Run:
         self.provider, self.model = provider, model
         self.subject, self.attachment, self.extra = subject, attachment, extra
         self.scores: dict[str, float] = {}
+        self.history: list[StepResult] = []  # the steps of the stages done, for format_markdown
         self.tokens: dict[int, int] = {}
         self._t0 = time.perf_counter()
         self._diff: Subject | None = None
@@ -251,6 +258,8 @@ class _Run:
     async def step(self, index: int, stage: int, label: str, step: Step, previous: list[OperationResult],
                    why: str = "") -> StepResult:
         """Run one step; `why` (the condition's outcome) leads its note."""
+        if step.op in transformers.TRANSFORMERS:
+            return self.transform(index, stage, label, step, previous, why)
         op = OPERATIONS[step.op]
         params = op.with_defaults(step.args)
         out = StepResult(index, stage, label, "error", ran=step.label, start_ms=self.now_ms())
@@ -288,4 +297,18 @@ class _Run:
                 out.note = why + (f"; {out.note}" if out.note else "")
             out.duration_ms = self.now_ms() - out.start_ms
             self.runner.publish(StepFinished(self.run_id, out))
+        return out
+
+    def transform(self, index: int, stage: int, label: str, step: Step, previous: list[OperationResult],
+                  why: str = "") -> StepResult:
+        """A transformer's step: no model, no turn, one stage of its own."""
+        out = StepResult(index, stage, label, "complete", ran=step.label, start_ms=self.now_ms(), note=why)
+        self.runner.publish(StepStarted(self.run_id, index, step.label))
+        bus = _StepBus(self.runner.publish, self.run_id, index)
+        bus.publish(ev.StageStarted(transformers.STAGE, out.start_ms))
+        tf = transformers.TRANSFORMERS[step.op]
+        out.result = tf.run(tf.with_defaults(step.args), previous, list(self.history))
+        out.duration_ms = self.now_ms() - out.start_ms
+        bus.publish(ev.StageFinished(transformers.STAGE, out.start_ms, out.duration_ms, out.result.summary()))
+        self.runner.publish(StepFinished(self.run_id, out))
         return out
