@@ -12,17 +12,15 @@ the report and `--json` treat it like any other result.
 
 from __future__ import annotations
 
+import abc
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from coda_tui.core.operations import parsing
 from coda_tui.core.operations.base import Operation, OperationResult, Param
-
-if TYPE_CHECKING:
-    from coda_tui.core.chain import StepResult
 
 # The stage a transformer's step shows in the steps view, where an operation shows
 # context, memory, prompt, llm and store.
@@ -40,7 +38,7 @@ _LEVEL = "|".join([*SEVERITIES, *_SEVERITY_WORDS])
 # "[high]", "(High)", "severity: high", "High: …" — a level the model marked, not the
 # word "high" anywhere in a sentence.
 _MARKED_SEVERITY = re.compile(
-    rf"[\[(]\s*({_LEVEL})\b|\bseverity\W{{0,3}}({_LEVEL})\b|^\W*({_LEVEL})\s*(?:severity\s*)?[:\-–]", re.IGNORECASE
+    rf"[\[(]\s*({_LEVEL})\b|\bseverity\W{{0,3}}({_LEVEL})\b|^\W*({_LEVEL})\s*(?:severity\s*)?[:\-–]\s", re.IGNORECASE
 )
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+(.+)$")
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s*)?\**([A-Za-z][A-Za-z ]{2,40}?)\**\s*:?\s*$")
@@ -64,6 +62,10 @@ class TransformResult(OperationResult):
         note = f"> {self.note}\n\n" if self.note else ""
         return f"## {label}\n\n{note}{self.text.strip() or '(nothing)'}\n"
 
+    def summary(self) -> str:
+        # The note is what a transformer has to say: "kept 2 of 6 suggestion(s) (severity:high)".
+        return "; ".join(filter(None, [super().summary(), self.note]))
+
 
 class History(Protocol):
     """What format_markdown needs of a step that ran before it (a chain.StepResult)."""
@@ -74,7 +76,7 @@ class History(Protocol):
     result: OperationResult | None
 
 
-class Transformer:
+class Transformer(abc.ABC):
     """A step kind like an Operation as far as the spec parser is concerned (name, help,
     params), but run here, on results, instead of by a model."""
 
@@ -88,9 +90,11 @@ class Transformer:
     def score_name(self, params: dict[str, str]) -> str | None:
         return None  # a transformer scores nothing; the scores before it stay usable
 
+    @abc.abstractmethod
     def run(self, params: dict[str, str], previous: list[OperationResult],
-            history: Sequence[StepResult | History] = ()) -> TransformResult:
-        raise NotImplementedError
+            history: Sequence[History] = ()) -> TransformResult:
+        """The step's result from the results of the stage before (`previous`) and every
+        step so far (`history`); never raises on what a model wrote."""
 
     def result(self, params: dict[str, str], previous: list[OperationResult], text: str, **fields) -> TransformResult:
         return TransformResult(operation=self.name, params=dict(params), text=text, parsed=fields.pop("parsed", True),
@@ -196,9 +200,8 @@ def suggestions_of(result: OperationResult) -> list[dict]:
             item = raw_recs[i] if i < len(raw_recs) and isinstance(raw_recs[i], dict) else {}
             out.append(_suggestion("recommendation", area, rec, source, item.get("severity"), None, item))
         return out
-    if result.parsed or not area:
-        # An explanation, a diff, tests: prose that is not a list of findings.
-        return out
+    if not _findings_in_prose(result):
+        return out  # an explanation, a diff, tests: not a list of findings
     kind, in_code = "issue", False
     for line in result.text.splitlines():
         fence = line.lstrip().startswith(("```", "~~~"))
@@ -218,6 +221,12 @@ def suggestions_of(result: OperationResult) -> list[dict]:
             severity = next((g for g in marked.groups() if g), None) if marked else None
             out.append(_suggestion(kind, area, message, source, severity, None, {}))
     return out
+
+
+def _findings_in_prose(result: OperationResult) -> bool:
+    """Were this result's suggestions read from its text's lists rather than its JSON?"""
+    return (not isinstance(result, TransformResult) and not result.parsed and bool(result.score_name)
+            and not (result.issues or result.recommendations))
 
 
 def _suggestion(kind: str, area: str | None, message: str, source: str, severity, line, item: dict) -> dict:
@@ -252,8 +261,8 @@ class ExtractInsights(Transformer):
 
     def run(self, params, previous, history=()):
         suggestions = [s for r in previous for s in suggestions_of(r)]
-        unparsed = sum(1 for r in previous if not r.parsed and r.score_name)
-        note = f"{unparsed} unparsed answer(s): their findings were read from the text's lists" if unparsed else ""
+        prose = sum(1 for r in previous if _findings_in_prose(r))
+        note = f"{prose} answer(s) without the JSON asked for: findings read from their lists" if prose else ""
         if not suggestions:
             return self.result(params, previous, "", parsed=False,
                                note=f"no issues or recommendations in the {len(previous)} result(s) before it")

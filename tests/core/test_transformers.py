@@ -60,7 +60,7 @@ def test_extract_insights_lists_parsed_and_unparsed_findings_with_their_source()
     from_prose = [(s["kind"], s["severity"], s["message"][:20]) for s in out.suggestions if s["area"] == "quality"]
     assert from_prose == [("issue", "high", "SQL injection in fin"), ("issue", "low", "[low] the loop in to"),
                           ("recommendation", None, "Use placeholders"), ("recommendation", "medium", "Severity: medium - c")]
-    assert out.parsed and "1 unparsed answer(s)" in out.note
+    assert out.parsed and out.note == "1 answer(s) without the JSON asked for: findings read from their lists"
     # The next step reads them as issues and recommendations.
     assert "[high] line 4: SQL built with % formatting" in out.as_previous()
     assert len(out.issues) == 5 and "use a parameterised query" in out.recommendations
@@ -180,3 +180,10 @@ def test_any_answer_goes_through_every_transformer(answers):
         # And each transformer reads any transformer's output.
         for other in TRANSFORMERS.values():
             other.run({}, [out])
+
+
+def test_a_level_counts_only_where_the_model_marked_it():
+    out = run("extract_insights", [answer("review", "Findings:\n- Low-level loop in total\n- High: eval of input\n"
+                                                    "- the high road (not a level)\n- Severity - critical: secrets\n")])
+    assert [s["severity"] for s in out.suggestions] == [None, "high", None, "critical"]
+    assert {s["area"] for s in out.suggestions} == {"review"}
