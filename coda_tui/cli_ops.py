@@ -48,7 +48,7 @@ def _run_chain(ctx, spec, stream: bool = False, **kwargs):
     rt = _runtime(ctx)
     provider = _opt(ctx, "provider")
     rt.config.provider(provider)
-    if stream:  # its headers and end lines say what --stream's progress lines would
+    if stream:  # the stream's headers and end lines stand in for the progress lines
         from coda_tui.core.chain_stream import ChainStream
 
         unsubscribe = rt.bus.subscribe(ChainStream(_emit).feed)
@@ -101,7 +101,7 @@ def _operations_help(transformers: bool = False) -> str:
 class _OperationsHelp:
     """Lists the operations and their parameters under --help, made only when asked for."""
 
-    transformers = False  # pipelines take transformers too
+    transformers = False  # list the transformers too (pipelines take them)
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         self.epilog = _operations_help(self.transformers)
