@@ -58,9 +58,8 @@ class TransformResult(OperationResult):
     suggestions: list[dict] = field(default_factory=list)  # {"kind", "area", "severity", "score", "message", "line", "source"}
 
     def to_markdown(self) -> str:
-        label = " ".join([self.operation, *(f"{k}:{v}" for k, v in self.params.items())])
         note = f"> {self.note}\n\n" if self.note else ""
-        return f"## {label}\n\n{note}{self.text.strip() or '(nothing)'}\n"
+        return f"## {_label(self)}\n\n{note}{self.text.strip() or '(nothing)'}\n"
 
     def summary(self) -> str:
         # The note is what a transformer has to say: "kept 2 of 6 suggestion(s) (severity:high)".
