@@ -33,6 +33,7 @@ BENCHMARKS = {
     "index_search": 900,
     "tui_big_scroll": 600,
     "voice_latency": 600,
+    "pipeline_transformers": 300,
 }
 
 

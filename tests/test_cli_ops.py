@@ -4,6 +4,7 @@ loopback server, real files, a real database."""
 from __future__ import annotations
 
 import json
+import re
 
 from tests.conftest import run_coda, write_config
 from tests.servers import Action, OpenAIServer
@@ -137,3 +138,56 @@ def test_the_command_lines_operation_names_are_the_operations():
     from coda_tui.core.operations import OPERATIONS
 
     assert OPERATION_NAMES == tuple(OPERATIONS)
+
+
+ANALYSIS = ['{\n', '"score": 0.4,\n', '"issues": [\n', '{"line": 2, "severity": "high", "message": "eval of input"},\n',
+            '{"line": 1, "severity": "low", "message": "terse name"}\n', '],\n', '"recommendations": ["drop eval"]\n', '}\n']
+TRANSFORMING = "analyze type:security & analyze type:performance | combine_results | filter_suggestions severity:high | refactor"
+
+
+def test_stream_prints_each_step_under_its_header_parallel_ones_apart(tmp_path):
+    # Both analyses stream at once, token by token; the refactoring comes third.
+    script = [Action(chunks=ANALYSIS, delay=0.05), Action(chunks=ANALYSIS, delay=0.05), Action(chunks=[DIFF])]
+    with OpenAIServer(script) as srv:
+        cfg, proj = setup(tmp_path, srv.url)
+        proc = run_coda("--config", cfg, "--project", str(proj), "pipeline", "--stream", "--spec", TRANSFORMING,
+                        "--input", str(proj / "calc.py"), "--output", str(tmp_path / "report.json"))
+        prompts = [r["body"]["messages"][-1]["content"] for r in srv.chat_requests()]
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    headers = ["## 1 · analyze type:security", "## 2 · analyze type:performance", "## 3 · combine_results",
+               "## 4 · filter_suggestions severity:high", "## 5 · refactor"]
+    at = [out.index(h + "\n") for h in headers]
+    assert at == sorted(at)
+    # Each analysis's answer is whole in its own block, ended by its summary line.
+    for start, end, area in [(at[0], at[1], "security"), (at[1], at[2], "performance")]:
+        block = out[start:end]
+        assert "".join(ANALYSIS) in block
+        assert re.search(rf"\n\n_complete; {area} 0.40, 2 issue\(s\), 1 recommendation\(s\); trace #\d+_\n\n$", block)
+    assert "- issue [high] line 2: eval of input _(analyze type:security)_" in out[at[3]:at[4]]
+    assert "kept 2 of 6" in json.loads((tmp_path / "report.json").read_text())["steps"][3]["result"]["note"]
+    assert "+def add(a: int, b: int) -> int:" in out[at[4]:]
+    # Three model calls: the transformers ran locally. The refactoring saw the high issues only.
+    assert len(prompts) == 3 and "eval of input" in prompts[2] and "terse name" not in prompts[2]
+    assert "report written to" in proc.stderr
+    both = run_coda("--config", cfg, "pipeline", "--stream", "--json", "--spec", "analyze", "-i", "calc.py")
+    assert both.returncode == 2 and "choose one" in both.stderr
+
+
+def test_validate_and_list_know_the_transformers(tmp_path):
+    ok = run_coda("pipeline", "validate", TRANSFORMING)
+    assert ok.returncode == 0 and "  2. transform: combine_results" in ok.stdout
+    bad = run_coda("pipeline", "validate", "analyze | filter_suggestion severity:high")
+    assert bad.returncode == 2
+    assert "column 11: unknown operation 'filter_suggestion' (did you mean 'filter_suggestions'?)" in bad.stderr
+    col = run_coda("pipeline", "validate", "--json", "analyze | filter_suggestions min_score:lots")
+    assert json.loads(col.stdout) == {"valid": False, "column": 40, "token": "lots",
+                                      "message": "filter_suggestions min_score is a number from 0 to 1, e.g. "
+                                                 "min_score:0.5, not 'lots'"}
+    listed = run_coda("pipeline", "list")
+    for name in ("extract_code", "extract_insights", "format_markdown", "combine_results", "filter_suggestions"):
+        assert f"\n{name} " in listed.stdout
+    as_json = json.loads(run_coda("pipeline", "list", "--json").stdout)
+    assert [e["name"] for e in as_json if e["source"] == "transformer"] == [
+        "extract_code", "extract_insights", "format_markdown", "combine_results", "filter_suggestions"]
+    assert "filter_suggestions severity:low|medium|high|critical" in run_coda("pipeline", "--help").stdout

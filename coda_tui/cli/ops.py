@@ -50,13 +50,18 @@ def _progress(rt):
     return rt.bus.subscribe(on_event)
 
 
-def _run_chain(ctx, spec, **kwargs):
+def _run_chain(ctx, spec, stream: bool = False, **kwargs):
     from coda_tui.core.chain import ChainRunner
 
     rt = runtime(ctx)
     provider = opt(ctx, "provider")
     rt.config.provider(provider)
-    unsubscribe = _progress(rt)
+    if stream:  # the stream's headers and end lines stand in for the progress lines
+        from coda_tui.core.chain_stream import ChainStream
+
+        unsubscribe = rt.bus.subscribe(ChainStream(emit).feed)
+    else:
+        unsubscribe = _progress(rt)
 
     async def go():
         try:
@@ -74,22 +79,34 @@ def _run_chain(ctx, spec, **kwargs):
 # --- coda ai -------------------------------------------------------------------------------
 
 
-def _operations_help() -> str:
+def _params(step) -> str:
+    return " ".join(f"{p.name}:{'|'.join(p.choices) if p.choices else '…'}" for p in step.params) or "(no parameters)"
+
+
+def _operations_help(transformers: bool = False) -> str:
     from coda_tui.core.operations import OPERATIONS
 
-    lines = ["\b", "Operations and their parameters (KEY:VALUE):"]
-    for op in OPERATIONS.values():
-        params = " ".join(f"{p.name}:{'|'.join(p.choices) if p.choices else '…'}" for p in op.params)
-        lines.append(f"  {op.name:<9} {params or '(no parameters)'}")
-        lines.append(f"  {'':<9} {op.help}")
+    sections = [("Operations and their parameters (KEY:VALUE):", OPERATIONS, 9)]
+    if transformers:
+        from coda_tui.core.transformers import TRANSFORMERS
+
+        sections.append(("Transformers: steps after an operation that reshape its results, locally:", TRANSFORMERS, 18))
+    lines = []
+    for title, steps, width in sections:
+        lines += ["\b", title]
+        for op in steps.values():
+            lines.append(f"  {op.name:<{width}} {_params(op)}")
+            lines.append(f"  {'':<{width}} {op.help}")
     return "\n".join(lines)
 
 
 class _OperationsHelp:
     """Lists the operations and their parameters under --help, made only when asked for."""
 
+    transformers = False  # list the transformers too (pipelines take them)
+
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        self.epilog = _operations_help()
+        self.epilog = _operations_help(self.transformers)
         super().format_epilog(ctx, formatter)
 
 
@@ -98,7 +115,7 @@ class _OperationsCommand(_OperationsHelp, click.Command):
 
 
 class _OperationsGroup(_OperationsHelp, click.Group):
-    pass
+    transformers = True
 
 
 @click.command(cls=_OperationsCommand)
@@ -170,6 +187,7 @@ PIPELINE_HELP = """Run a chain of operations on a file.
 \b
   coda pipeline --spec "analyze type:quality | if:quality<0.8 refactor else explain" --input app.py
   coda pipeline --spec code_review --input app.py --output review.md
+  coda pipeline --stream --spec "analyze & analyze type:security | combine_results | refactor" -i app.py
   coda pipeline validate "analyze & analyze type:security | test"
   coda pipeline list
 
@@ -179,7 +197,8 @@ Spec grammar:
                                         of the stage before it
   stage   := branch ( "&" branch )*    branches joined by "&" run at the same time
   branch  := [if:NAME<NUMBER] step [else step]
-  step    := OPERATION KEY:VALUE …     values with spaces in "double quotes"
+  step    := NAME KEY:VALUE …          an operation or a transformer (below);
+                                        values with spaces in "double quotes"
 
 \b
 A condition compares a score (0-1) an earlier stage returned: quality, performance or
@@ -197,10 +216,11 @@ in the config: [workflows] mine = "analyze | test".
 @click.option("--force", is_flag=True, help="Overwrite --output if it exists (without asking).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--continue-on-error", is_flag=True, help="Run the later steps even when one fails.")
+@click.option("--stream", is_flag=True, help="Print each step's answer as it arrives, under a header per step.")
 @click.option("--context", "context_files", multiple=True, type=click.Path(dir_okay=False), help="More files to read (repeatable).")
 @common_options
 @click.pass_context
-def pipeline(ctx, spec_text, input_path, output, force, as_json, continue_on_error, context_files) -> None:
+def pipeline(ctx, spec_text, input_path, output, force, as_json, continue_on_error, context_files, stream) -> None:
     if ctx.invoked_subcommand is not None:
         return
     if not spec_text:
@@ -208,6 +228,9 @@ def pipeline(ctx, spec_text, input_path, output, force, as_json, continue_on_err
         ctx.exit(EXIT_USAGE)
     from coda_tui.core.spec import SpecError, parse, workflows
 
+    if stream and as_json and not output:
+        raise CodaError("--stream prints the answers as they come, --json one document at the end: "
+                        "choose one, or send the JSON to a file with --output FILE.json", exit_code=EXIT_USAGE)
     rt = runtime(ctx)
     try:
         spec = parse(spec_text, workflows(rt.config))
@@ -215,7 +238,7 @@ def pipeline(ctx, spec_text, input_path, output, force, as_json, continue_on_err
         raise _spec_fail(exc) from None
     if output:
         may_write(output, force)  # asked before the run, not after minutes of it
-    chain = _run_chain(ctx, spec, input_path=input_path, context_files=list(context_files),
+    chain = _run_chain(ctx, spec, stream, input_path=input_path, context_files=list(context_files),
                        continue_on_error=continue_on_error)
     report_json = as_json or (output or "").endswith(".json")
     doc = json_text(chain.to_dict()) + "\n" if report_json else chain.to_markdown()
@@ -225,7 +248,7 @@ def pipeline(ctx, spec_text, input_path, output, force, as_json, continue_on_err
         except OSError as exc:
             raise CodaError(f"cannot write {inert(output)}: {exc.strerror or exc}") from None
         click.echo(f"coda: report written to {inert(output)}", err=True)
-    else:
+    elif not stream:
         emit(doc)
     if chain.trace is not None:
         click.echo(f"coda: pipeline {chain.status}; its trace is 'coda trace {chain.trace.id}'", err=True)
@@ -241,6 +264,7 @@ def pipeline(ctx, spec_text, input_path, output, force, as_json, continue_on_err
 def pipeline_validate(ctx, spec_text: str, as_json: bool) -> None:
     """Check a spec without running it: exit 0 and its stages, or exit 2 and where it is wrong."""
     from coda_tui.core.spec import SpecError, parse, workflows
+    from coda_tui.core.transformers import TRANSFORMERS
 
     try:
         spec = parse(spec_text, workflows(runtime(ctx).config))
@@ -255,7 +279,8 @@ def pipeline_validate(ctx, spec_text: str, as_json: bool) -> None:
         return
     click.echo(f"valid: {inert(spec.canonical())}")
     for i, stage in enumerate(spec.stages, 1):
-        mode = "parallel" if len(stage) > 1 else ("conditional" if stage[0].condition else "step")
+        mode = "parallel" if len(stage) > 1 else ("conditional" if stage[0].condition else
+                                                   "transform" if stage[0].step.op in TRANSFORMERS else "step")
         click.echo(f"  {i}. {mode}: {inert(' & '.join(b.label for b in stage))}")
 
 
@@ -264,15 +289,22 @@ def pipeline_validate(ctx, spec_text: str, as_json: bool) -> None:
 @common_options
 @click.pass_context
 def pipeline_list(ctx, as_json: bool) -> None:
-    """Named workflows: the built-in ones and those in the config's [workflows]."""
+    """Named workflows (the built-in ones and those in the config's [workflows]), then the
+    transformers a spec can use between operations."""
     from coda_tui.core.spec import BUILTIN_WORKFLOWS, workflows
+    from coda_tui.core.transformers import TRANSFORMERS
 
     rt = runtime(ctx)
     flows = workflows(rt.config)
     if as_json:
         print_json([{"name": n, "spec": s, "source": "config" if n in rt.config.workflows else "built-in"}
-                     for n, s in sorted(flows.items())])
+                    for n, s in sorted(flows.items())]
+                   + [{"name": t.name, "spec": None, "source": "transformer", "help": t.help,
+                       "params": [p.name for p in t.params]} for t in TRANSFORMERS.values()])
         return
     for name, text in sorted(flows.items()):
         source = "config" if name in rt.config.workflows else "built-in"
         click.echo(f"{inert(name):<22} {inert(text)}" + ("" if name in BUILTIN_WORKFLOWS and source == "built-in" else f"  ({source})"))
+    click.echo("\ntransformers (local steps between operations, e.g. 'analyze | extract_insights'):")
+    for t in TRANSFORMERS.values():
+        click.echo(f"{t.name:<22} {_params(t)}\n{'':<22} {t.help}")

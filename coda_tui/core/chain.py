@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 from coda_tui.context.attachments import Attachment, AttachmentError
+from coda_tui.core import events as ev
+from coda_tui.core import transformers
 from coda_tui.core.chain_events import (
     ChainFinished,
     ChainResult,
@@ -97,7 +99,7 @@ class ChainRunner:
         ctx = _Run(self, run_id, session, prov.name, model, subject, attachment, extra)
         self.publish(ChainStarted(run_id, spec.canonical(), [(i, b.label) for i, stage in enumerate(spec.stages) for b in stage]))
         started_at = now()
-        results: list[StepResult] = []
+        results: list[StepResult] = ctx.history
         previous: list[OperationResult] = []
         stopped = False
         status = "complete"
@@ -170,6 +172,7 @@ class _Run:
         self.provider, self.model = provider, model
         self.subject, self.attachment, self.extra = subject, attachment, extra
         self.scores: dict[str, float] = {}
+        self.history: list[StepResult] = []  # the steps of the stages done, for format_markdown
         self.tokens: dict[int, int] = {}
         self._t0 = time.perf_counter()
         self._diff: Subject | None = None
@@ -200,6 +203,8 @@ class _Run:
     async def step(self, index: int, stage: int, label: str, step: Step, previous: list[OperationResult],
                    why: str = "") -> StepResult:
         """Run one step; `why` (the condition's outcome) leads its note."""
+        if step.op in transformers.TRANSFORMERS:
+            return self.transform(index, stage, label, step, previous, why)
         op = OPERATIONS[step.op]
         params = op.with_defaults(step.args)
         out = StepResult(index, stage, label, "error", ran=step.label, start_ms=self.now_ms())
@@ -237,4 +242,18 @@ class _Run:
                 out.note = why + (f"; {out.note}" if out.note else "")
             out.duration_ms = self.now_ms() - out.start_ms
             self.runner.publish(StepFinished(self.run_id, out))
+        return out
+
+    def transform(self, index: int, stage: int, label: str, step: Step, previous: list[OperationResult],
+                  why: str = "") -> StepResult:
+        """A transformer's step: no model, no turn, one stage of its own."""
+        out = StepResult(index, stage, label, "complete", ran=step.label, start_ms=self.now_ms(), note=why)
+        self.runner.publish(StepStarted(self.run_id, index, step.label))
+        bus = _StepBus(self.runner.publish, self.run_id, index)
+        bus.publish(ev.StageStarted(transformers.STAGE, out.start_ms))
+        tf = transformers.TRANSFORMERS[step.op]
+        out.result = tf.run(tf.with_defaults(step.args), previous, list(self.history))
+        out.duration_ms = self.now_ms() - out.start_ms
+        bus.publish(ev.StageFinished(transformers.STAGE, out.start_ms, out.duration_ms, out.result.summary()))
+        self.runner.publish(StepFinished(self.run_id, out))
         return out

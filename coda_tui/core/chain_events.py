@@ -96,6 +96,10 @@ class ChainResult:
     def to_markdown(self) -> str:
         from coda_tui.core.spec import LATEST_SCORE  # loaded already: a spec was run
 
+        last = self.steps[-1] if self.steps else None
+        if (last is not None and last.result is not None and last.result.operation == "format_markdown"
+                and [s.stage for s in self.steps].count(last.stage) == 1):
+            return last.result.text.rstrip() + "\n"  # the spec made its own report
         out = [f"# pipeline: {self.spec.canonical()}", f"status: {self.status}"
                + (f" · scores: {', '.join(f'{k} {v:.2f}' for k, v in self.scores.items() if k != LATEST_SCORE)}"
                   if self.scores else "")]

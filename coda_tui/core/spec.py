@@ -4,7 +4,8 @@
                                                   receives the results of the stage before
     stage     := branch ( "&" branch )*          branches joined by & run at the same time
     branch    := [ "if:" NAME CMP NUMBER ] step [ "else" step ]
-    step      := OPERATION ( KEY ":" VALUE )*    VALUE may be "double quoted"
+    step      := NAME ( KEY ":" VALUE )*         an operation or a transformer (core.transformers,
+                                                  not in the first stage); VALUE may be "double quoted"
     CMP       := < | <= | > | >= | == | !=
 
 NAME is a score an earlier stage returned: `quality`, `performance` or `security` (from
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 
 from coda_tui.config import Config, ConfigError
 from coda_tui.core.operations import OPERATIONS
+from coda_tui.core.transformers import TRANSFORMERS
 from coda_tui.errors import CodaError
 
 COMPARISONS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
@@ -33,6 +35,8 @@ COMPARISONS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": op
 _CONDITION = re.compile(r"^if:([A-Za-z_][\w-]*)(<=|>=|==|!=|<|>)([0-9]*\.?[0-9]+)$")
 _NAME = re.compile(r"^[A-Za-z_][\w-]*$")
 LATEST_SCORE = "score"
+# What a step can name: a model's operation or a local transformer.
+STEPS = {**OPERATIONS, **TRANSFORMERS}
 
 BUILTIN_WORKFLOWS: dict[str, str] = {
     "code_review": "analyze type:quality & analyze type:security | if:quality<0.8 refactor type:readability else explain level:intermediate",
@@ -133,7 +137,7 @@ class Spec:
 
     def needs_file(self) -> list[Step]:
         """Steps of the first stage that need an input file to work on."""
-        return [s for b in self.stages[0] for s in (b.step, b.otherwise) if s and OPERATIONS[s.op].needs_file]
+        return [s for b in self.stages[0] for s in (b.step, b.otherwise) if s and STEPS[s.op].needs_file]
 
 
 def _quote(value: str) -> str:
@@ -175,7 +179,7 @@ def parse(text: str, workflows: dict[str, str] | None = None) -> Spec:
         raise SpecError("a spec is text", "", 0)
     flows = {**BUILTIN_WORKFLOWS, **(workflows or {})}
     name = text.strip()
-    if name in flows and name not in OPERATIONS:
+    if name in flows and name not in STEPS:
         spec = _Parser(flows[name]).parse()
         spec.workflow = name
         return spec
@@ -211,11 +215,13 @@ class _Parser:
             while (tok := self.peek()) is not None and tok.kind == "amp":
                 self.take()
                 stage.append(self.branch(scores))
+            if not spec.stages:
+                self.no_transformer_first(stage)
             spec.stages.append(stage)
             for b in stage:
                 for step in (b.step, b.otherwise):
                     if step is not None:
-                        name = OPERATIONS[step.op].score_name(OPERATIONS[step.op].with_defaults(step.args))
+                        name = STEPS[step.op].score_name(STEPS[step.op].with_defaults(step.args))
                         if name:
                             scores.update((name, LATEST_SCORE))
             tok = self.take()
@@ -223,6 +229,11 @@ class _Parser:
                 return spec
             if tok.kind != "pipe":
                 raise self.error(f"unexpected {tok.text!r}: expected '|', '&' or the end", tok)
+
+    def no_transformer_first(self, stage: list[Branch]) -> None:
+        for step in (s for b in stage for s in (b.step, b.otherwise) if s is not None and s.op in TRANSFORMERS):
+            raise self.error(f"'{step.op}' reshapes the results of earlier steps: put an operation before it, "
+                             f"e.g. 'analyze | {step.op}'", pos=step.pos, length=len(step.op))
 
     def branch(self, scores: set[str]) -> Branch:
         tok = self.peek()
@@ -265,17 +276,17 @@ class _Parser:
             raise self.error(f"expected an operation {where}, found {tok.text!r}", tok)
         if tok.text == "else":
             raise self.error("'else' must follow a conditional step: if:NAME<NUMBER STEP else STEP", tok)
-        if tok.text not in OPERATIONS:
-            close = difflib.get_close_matches(tok.text, list(OPERATIONS), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else f" (one of: {', '.join(OPERATIONS)})"
+        if tok.text not in STEPS:
+            close = difflib.get_close_matches(tok.text, list(STEPS), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (one of: {', '.join(STEPS)})"
             raise self.error(f"unknown operation {tok.text!r}{hint}", tok)
-        op = OPERATIONS[tok.text]
+        op = STEPS[tok.text]
         params: dict[str, str] = {}
         while (p := self.peek()) is not None and p.kind == "word" and p.text != "else" and not p.text.startswith("if:"):
             self.take()
             key, colon, raw = p.text.partition(":")
             if not colon:
-                if p.text in OPERATIONS:
+                if p.text in STEPS:
                     raise self.error(f"'{p.text}' needs a '|' (or '&') before it", p)
                 raise self.error(f"expected KEY:VALUE after '{tok.text}', found {p.text!r}", p)
             param = op.param(key)
@@ -291,6 +302,8 @@ class _Parser:
             if param.choices and value not in param.choices:
                 raise self.error(f"{tok.text} {key} must be one of {', '.join(param.choices)}, not {value!r}",
                                  p, p.pos + len(key) + 1, max(1, len(raw)))
+            if problem := op.check(key, value):
+                raise self.error(f"{tok.text} {problem}", p, p.pos + len(key) + 1, max(1, len(raw)))
             params[key] = value
         for param in op.params:
             if param.required and param.name not in params:
@@ -328,8 +341,9 @@ def validate_workflows(workflows: dict[str, str]) -> dict[str, SpecError | str]:
     """Problems with named workflows: a SpecError for a bad spec, a string for a bad name."""
     problems: dict[str, SpecError | str] = {}
     for name, text in workflows.items():
-        if name in OPERATIONS:
-            problems[name] = f"a workflow cannot be named like the operation '{name}'"
+        if name in STEPS:
+            kind = "operation" if name in OPERATIONS else "transformer"
+            problems[name] = f"a workflow cannot be named like the {kind} '{name}'"
             continue
         try:
             _Parser(text).parse()

@@ -22,6 +22,7 @@ from coda_tui.core.chain_events import (
     StepFinished,
     StepStarted,
 )
+from coda_tui.core.chain_stream import ChainStream
 from coda_tui.errors import CodaError
 from coda_tui.ui.screens.dialogs import Confirm
 from coda_tui.ui.widgets.messages import MessageView
@@ -36,8 +37,8 @@ class OperationsUI:
         self.app = app
         self.last_refactor = None  # the OperationResult of the last refactoring shown
         self._view: MessageView | None = None
-        # Steps that run alone in their stage stream into the chat; parallel ones would interleave.
-        self._streamed: set[int] = set()
+        # Every step streams into the chat, under its header; parallel ones in blocks of their own.
+        self._stream = ChainStream(self._append)
         self._many = False
         self._timer = None
         self._unsubscribe = app.rt.bus.subscribe(self._on_event)
@@ -187,16 +188,19 @@ class OperationsUI:
 
     # --- events from the core ----------------------------------------------------------
 
+    def _append(self, text: str) -> None:
+        if self._view is not None:
+            self._view.append(text)
+
     def _on_event(self, event) -> None:
         """On the app's loop, synchronously: only bookkeeping and marking for refresh."""
+        self._stream.feed(event)
         if isinstance(event, StepEvent):
             inner = event.event
             if isinstance(inner, ev.StageStarted):
                 self.steps.stage_started(event.index, inner.name)
             elif isinstance(inner, ev.StageFinished):
                 self.steps.stage_finished(event.index, inner.name, inner.duration_ms)
-            elif isinstance(inner, ev.TokenChunk) and event.index in self._streamed and self._view is not None:
-                self._view.append(inner.text)
             elif isinstance(inner, ev.TurnFinished):
                 pane = self.app.query_one(PipelinePane)
                 pane.add_trace(inner.trace)
@@ -204,18 +208,13 @@ class OperationsUI:
                     pane.waterfall.finish(inner.trace)
         elif isinstance(event, StepStarted):
             self.steps.step_started(event.index, event.label)
-            if self._many and event.index in self._streamed and self._view is not None:
-                sep = "\n\n" if self._view.text else ""
-                self._view.append(f"{sep}## {event.label}\n\n")
         elif isinstance(event, StepFinished):
             s = event.step
             self.steps.step_finished(s.index, s.status, s.duration_ms,
                                      "; ".join(filter(None, [s.result.summary() if s.result else "", s.note])))
         elif isinstance(event, ChainStarted):
             self.steps.start(event.spec, event.steps)
-            stages = [stage for stage, _ in event.steps]
-            self._streamed = {i for i, stage in enumerate(stages) if stages.count(stage) == 1}
-            self._many = len(stages) > 1
+            self._many = len(event.steps) > 1
             self.app.query_one("#status").activity = "pipeline running… (Esc cancels)"
             self._timer = self.app.set_interval(1 / 5, self.steps.refresh)
         elif isinstance(event, ChainFinished):

@@ -223,3 +223,58 @@ def test_embedded_model_runs_analyze_then_explain(tmp_path, proj):
         assert [st.name for st in t.stages] == ["context", "memory", "prompt", "llm", "store"]
     assert rt.store.traces.get(chain.trace.id).stages[1].detail["trace_id"] == chain.steps[1].trace_id
     rt.close()
+
+
+def test_transformers_run_between_operations_with_a_stage_of_their_own(tmp_path, proj):
+    high = {"score": 0.5, "issues": [{"line": 1, "severity": "high", "message": "no validation"},
+                                      {"line": 2, "severity": "low", "message": "short names"}]}
+    script = [Action(chunks=[json.dumps(high)]), Action(chunks=[DIFF])]
+    spec = ('analyze type:security & analyze type:performance | combine_results | filter_suggestions severity:high '
+            '| if:security<0.8 refactor | extract_code | format_markdown title:"calc.py review"')
+    with OpenAIServer([script[0], *script]) as srv:
+        rt = runtime(tmp_path, srv.url, proj)
+        chain, events = run_chain(rt, spec, input_path=proj / "calc.py")
+        prompts = [r["body"]["messages"][-1]["content"] for r in srv.chat_requests()]
+    assert chain.status == "complete" and [s.status for s in chain.steps] == ["complete"] * 7
+    combined, filtered, refactor, code, report = (s.result for s in chain.steps[2:])
+    assert combined.sources == ["analyze type:security", "analyze type:performance"] and len(combined.suggestions) == 4
+    assert [s["message"] for s in filtered.suggestions] == ["no validation", "no validation"]
+    # Three model calls; the refactoring read the filtered findings, not the low one.
+    assert len(prompts) == 3 and "no validation" in prompts[2] and "short names" not in prompts[2]
+    assert code.blocks == [{"language": "diff", "code": refactor.diff, "source": "refactor type:all", "closed": True}]
+    assert report.text.startswith("# calc.py review\n\n| # | step | status | result |")
+    assert "| 5 | if:security<0.8 refactor | complete | diff +1 -1; security 0.50 < 0.8 |" in report.text
+    # The spec made its report: it is the run's Markdown.
+    assert chain.to_markdown() == report.text + "\n"
+    # In the run's trace each transformer is a stage; in the steps' events, one 'transform' stage, no turn.
+    stored = rt.store.traces.get(chain.trace.id)
+    assert [s.name for s in stored.stages] == ["1.analyze", "2.analyze", "3.combine_results", "4.filter_suggestions",
+                                               "5.refactor", "6.extract_code", "7.format_markdown"]
+    assert [s.detail["trace_id"] is None for s in stored.stages] == [False, False, True, True, False, True, True]
+    inner = {}
+    for e in events:
+        if isinstance(e, StepEvent):
+            inner.setdefault(e.index, []).append(type(e.event).__name__ + ":" + getattr(e.event, "name", ""))
+    assert all(inner[i] == ["StageStarted:transform", "StageFinished:transform"] for i in (2, 3, 5, 6))
+    assert "TurnFinished:" in inner[4]
+    rt.close()
+
+
+@pytest.mark.slow
+def test_embedded_model_answers_go_through_the_transformers(tmp_path, proj):
+    cfg = write_config(tmp_path, '[providers.local]\ntype = "llama_cpp"\nmax_tokens = 80\n')
+    rt = Runtime(cfg, project=proj)
+    chain, _ = run_chain(rt, "analyze type:security & test | combine_results | extract_code | extract_insights "
+                             "| format_markdown", input_path=proj / "calc.py")
+    assert [s.status for s in chain.steps] == ["complete"] * 6
+    combined, code, insights, report = (s.result for s in chain.steps[2:])
+    assert combined.sources == ["analyze type:security", "test"]
+    # Whatever shape the small model's answers took, each transformer says what it found.
+    assert code.blocks or "no fenced code block" in code.note
+    assert all(b["language"] and b["code"].strip() for b in code.blocks)
+    assert insights.suggestions or "no issues or recommendations" in insights.note
+    assert report.text.startswith("# Pipeline report") and "| 2 | test | complete |" in report.text
+    assert chain.to_markdown() == report.text + "\n"
+    stages = [s.name for s in rt.store.traces.get(chain.trace.id).stages]
+    assert stages == ["1.analyze", "2.test", "3.combine_results", "4.extract_code", "5.extract_insights", "6.format_markdown"]
+    rt.close()

@@ -54,6 +54,15 @@ def test_workflow_names_expand_and_every_builtin_is_valid():
         ('generate requirements:"unclosed', '"unclosed', "unterminated quoted value"),
         ("generate type:module", "generate", "needs requirements"),
         ("   ", "", "the spec is empty"),
+        # Transformers' steps and parameters, as an operation's.
+        ("analyze | filter_suggestions min_score:high", "high", "min_score is a number from 0 to 1"),
+        ("analyze | filter_suggestions min_score:1.5", "1.5", "min_score is a number from 0 to 1"),
+        ("analyze | filter_suggestions severity:urgent", "urgent", "must be one of low, medium, high, critical"),
+        ("analyze | filter_suggestions kind:bug", "bug", "must be one of issue, recommendation"),
+        ("analyze | filter_suggestions sevrity:high", "sevrity", "did you mean 'severity'?"),
+        ("analyze | combine_result", "combine_result", "did you mean 'combine_results'?"),
+        ("extract_insights | explain", "extract_insights", "reshapes the results of earlier steps"),
+        ("analyze | extract_code explain", "explain", "needs a '|'"),
     ],
 )
 def test_errors_point_at_the_token(text, token, words):
@@ -81,6 +90,7 @@ def test_arguments_from_a_shell_keep_their_spaces():
     st.text(max_size=80),
     st.lists(st.sampled_from(["analyze", "explain", "refactor", "test", "review", "generate", "|", "&", "else",
                               "type:quality", "type:security", "level:basic", "if:quality<0.8", "if:score>=1",
+                              "combine_results", "filter_suggestions", "severity:high", "min_score:0.5", "extract_code",
                               'requirements:"x y"', '"', ":", "type:", "if:", "focus:patterns", "code_review"]),
              max_size=10).map(" ".join),
 ))

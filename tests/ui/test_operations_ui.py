@@ -155,9 +155,50 @@ def test_escape_cancels_a_running_pipeline(harness, project):
             await pilot.pause(0.1)
             assert steps.steps[0].status == "cancelled" and steps.steps[1].status == "waiting"
             answer = app.query_one(MessageList).views[-1]
-            assert answer.status == "cancelled" and answer.text.startswith("## explain\n\nw0 w1")
+            assert answer.status == "cancelled" and answer.text.startswith("## 1 · explain\n\nw0 w1")
             # The step's partial answer is stored, as a cancelled question's is.
             trace = app.rt.store.traces.recent(1)[0]
             assert trace.provider == "pipeline" and trace.status == "cancelled"
+
+    run(go())
+
+
+def test_a_pipeline_streams_every_step_and_transformers_show_their_stage(harness, project):
+    analysis = Action(chunks=['{"score": 0.4, "issues": [', '{"line": 1, "severity": "high", "message": "magic numbers"}',
+                              ', {"line": 2, "severity": "low", "message": "short names"}]}'], delay=0.3)
+
+    async def go():
+        h = harness([analysis, analysis, Action(chunks=["It adds ", "numbers."])])
+        app = h.app(project)
+        async with app.run_test(size=(140, 44)) as pilot:
+            app.show_file(project / "src" / "calc.py")
+            await pilot.pause()
+            streamed: list[str] = []
+            shown: list[str] = []  # the chat's text after each write, while the run goes on
+            into_view = app.ops._stream._write
+
+            def write(text: str) -> None:
+                streamed.append(text)
+                into_view(text)
+                shown.append(app.ops._view.text)
+
+            app.ops._stream._write = write
+            await type_and_send(pilot, "/pipeline analyze & analyze type:security | combine_results "
+                                       "| filter_suggestions severity:high | explain")
+            await finished(pilot)
+            # The chat showed the first step's answer as it came, under its header, before the rest.
+            assert '## 1 · analyze\n\n{"score": 0.4, "issues": [' in shown
+            text = "".join(streamed)
+            at = [text.index(f"## {n} · ") for n in range(1, 6)]
+            assert at == sorted(at)
+            # Each parallel answer whole in its block, the other's never in between.
+            whole = "".join(analysis.chunks)
+            assert text[at[0]:at[1]].count(whole) == 1 and text[at[1]:at[2]].count(whole) == 1
+            assert "magic numbers _(analyze type:security)_" in text[at[3]:at[4]] and "It adds numbers." in text[at[4]:]
+            steps = app.query_one(StepsView)
+            assert [[n for n, _ in s.stages] for s in steps.steps[2:4]] == [["transform"], ["transform"]]
+            assert "2 issue(s)" in steps.steps[3].summary  # the high one, from each analysis
+            assert len(h.server.chat_requests()) == 3
+            assert "short names" not in h.server.chat_requests()[2]["body"]["messages"][-1]["content"]
 
     run(go())

@@ -129,6 +129,10 @@ class Operation(abc.ABC):
         """The name a condition uses for this step's score; None if it gives none."""
         return None
 
+    def check(self, key: str, value: str) -> str | None:
+        """What is wrong with a parameter's value beyond its choices; None when it is fine."""
+        return None
+
     @abc.abstractmethod
     def instructions(self, params: dict[str, str], subject: Subject | None) -> str:
         """The task, as the model is asked to do it."""
