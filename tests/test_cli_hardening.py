@@ -142,3 +142,18 @@ def test_export_asks_before_overwriting_on_a_terminal(tmp_path):
     assert code == 1 and b"Overwrite it?" in said_no and out.read_text() == "mine\n"
     _, code = _on_terminal(b"y\n", "sessions", "export", str(sid), "-o", str(out))
     assert code == 0 and out.read_text().startswith("# asked")
+
+
+def test_a_folder_that_cannot_be_read_is_one_line_not_a_traceback(tmp_path, monkeypatch):
+    project = tmp_path / "proj"
+    project.mkdir()
+
+    # The tests run as root, for whom every folder is readable: the walk's error is raised
+    # where it would come from.
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(project / "pgdata"))
+
+    monkeypatch.setattr("coda_tui.context.index.CodeIndex.update", refuse)
+    result = invoke("index", str(project))
+    assert_clean(result)
+    assert result.exit_code == 1 and f"coda: Permission denied: {project / 'pgdata'}" in result.stderr

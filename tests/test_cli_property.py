@@ -45,7 +45,7 @@ def acts(c: str) -> bool:
 any_text = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=("Cs",)), max_size=12)
 numbers = st.one_of(st.integers(-(10**30), 10**30), st.integers(-3, 3)).map(str)
 odd = st.sampled_from(["²", "³", "١", "-", "", "0", "1", "99999999999999999999999", "-1", "1e9", "nan",
-                       "\x1b[2J", "\x1b]0;t\x07", "\u202e", "\u200b", "\U000e0041", "\u2028", "..", "/"])
+                       "\x1b[2J", "\x1b]0;t\x07", "\u202e", "\u200b", "\U000e0041", "\u2028", "..", "./nosuch"])
 
 
 @st.composite

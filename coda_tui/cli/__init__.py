@@ -6,6 +6,7 @@ module of this package, the options and helpers they share in cli.common.
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import click
@@ -52,6 +53,14 @@ class CodaGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("\ncoda: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # the reader went away (| head): click ends quietly
+            # The last net under the file system (an unreadable folder, a full disk) where no
+            # layer below said it better: one line naming the path, not a traceback.
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"coda: {inert(f'{exc.strerror or exc}{where}')}", err=True)
+            ctx.exit(1)
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         if not standalone_mode:

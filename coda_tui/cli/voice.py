@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from coda_tui.cli.common import json_text
+from coda_tui.cli.common import emit, json_text
 from coda_tui.textsafe import inert
 
 
@@ -27,11 +27,6 @@ def _listener(config):
 
         raise VoiceUnavailable(f"{exc.name or exc} is not installed", INSTALL_HINT) from None
     return Listener(config)
-
-
-def _echo_text(text: str) -> None:
-    # A transcript is outside text like any other: inert on a terminal.
-    click.echo(inert(text) if sys.stdout.isatty() else text)
 
 
 def _dump(data: dict) -> None:
@@ -58,7 +53,7 @@ def transcribe(ctx: click.Context, file: str, as_json: bool) -> None:
         _dump({"file": file, "text": t.text, "audio_s": round(t.audio_s, 3), "transcribe_ms": round(t.seconds * 1000, 1),
                "rtf": round(t.rtf, 4), "model": t.model, "language": t.language, "load_ms": round(load_s * 1000, 1)})
     else:
-        _echo_text(t.text)
+        emit(t.text, nl=True)  # a transcript is outside text like any other
 
 
 @click.command()
@@ -89,6 +84,6 @@ def listen(ctx: click.Context, as_json: bool) -> None:
                "end_of_speech_to_text_ms": round(u.end_to_text_ms, 1) if u.end_to_text_ms is not None else None,
                "load_ms": round(u.load_ms, 1), "provisional": u.speculative})
     elif u.text:
-        _echo_text(u.text)
+        emit(u.text, nl=True)
     if not u.text:
         ctx.exit(1)
