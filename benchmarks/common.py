@@ -36,14 +36,14 @@ def report(name: str, value: float, unit: str, target: str, note: str = "", *, b
     with `baseline`, the ratio value / baseline is printed beside it."""
     ratio = f"  = {value / baseline:.2f}x {baseline_name} ({baseline:.2f} {unit})" if baseline else ""
     print(f"{name:<48} {value:>10.2f} {unit:<4}{ratio}  target {target}{('  (' + note + ')') if note else ''}")
-    _row(dict(name=name, value=value, unit=unit, target=target, note=note, baseline=baseline,
-              baseline_name=baseline_name, met=met))
+    _row({"name": name, "value": value, "unit": unit, "target": target, "note": note, "baseline": baseline,
+          "baseline_name": baseline_name, "met": met})
 
 
 def skip(name: str, reason: str) -> None:
     """A figure that could not be measured here, and why."""
     print(f"{name:<48} {'-':>10}       not measured: {reason}")
-    _row(dict(name=name, value=None, reason=reason))
+    _row({"name": name, "value": None, "reason": reason})
 
 
 def median(values: list[float]) -> float:

@@ -102,7 +102,7 @@ def main() -> None:
             if os.path.exists(path):
                 with open(path) as f:
                     got = [json.loads(line) for line in f if line.strip()]
-            rows.append(dict(name=f"[{name}]", value=None, reason=why) if why else None)
+            rows.append({"name": f"[{name}]", "value": None, "reason": why} if why else None)
             rows.extend(got)
     rows = [r for r in rows if r is not None]
     print(f"\n== all benchmarks, {time.perf_counter() - t0:.0f} s")

@@ -74,7 +74,8 @@ def main() -> None:
         raw, app, before = asyncio.run(measure(srv.url, ROUNDS))
     report("ttft, openai client direct (median)", median(raw), "ms", "-", f"{ROUNDS} rounds")
     report("ttft, through coda's pipeline (median)", median(app), "ms", "-")
-    report("time coda adds to ttft (difference of medians)", median(app) - median(raw), "ms", "<= 5 ms")
+    added = median(app) - median(raw)
+    report("time coda adds to ttft (difference of medians)", added, "ms", "<= 5 ms", met=added <= 5)
     report("  of which context+memory+prompt stages (median)", median(before), "ms", "-", "session, question stored")
 
 
