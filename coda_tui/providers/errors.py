@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from coda_tui.redact import mask_url_password
+
 
 class ProviderError(Exception):
     """Base class. `retryable` errors may be retried with backoff before the first token."""
@@ -10,10 +12,11 @@ class ProviderError(Exception):
     kind = "error"
 
     def __init__(self, provider: str, message: str, *, hint: str = "", endpoint: str = "") -> None:
+        # Library messages can quote the URL they were given, password and all.
         self.provider = provider
-        self.message = message
-        self.hint = hint
-        self.endpoint = endpoint
+        self.message = mask_url_password(message)
+        self.hint = mask_url_password(hint)
+        self.endpoint = mask_url_password(endpoint)
         super().__init__(self.render())
 
     def render(self) -> str:
@@ -34,6 +37,12 @@ class DNSFailure(ProviderError):
 class ProviderTimeout(ProviderError):
     kind = "timeout"
     retryable = True
+
+
+class NoFirstByte(ProviderError):
+    """Nothing arrived within first_byte_timeout, retries included: the wait is over."""
+
+    kind = "timeout"
 
 
 class AuthError(ProviderError):
@@ -66,6 +75,12 @@ class StreamInterrupted(ProviderError):
     """The connection ended after some of the answer had arrived; what arrived is kept."""
 
     kind = "stream_interrupted"
+
+
+class AnswerTooLong(StreamInterrupted):
+    """The server went on past any answer max_tokens allows; coda stopped reading."""
+
+    kind = "answer_too_long"
 
 
 class BadResponse(ProviderError):
