@@ -235,7 +235,7 @@ class _Ceiling:
         self.bytes += len(text.encode("utf-8", "surrogatepass"))
         if max(self.chunks, self.chars / 4) <= self.tokens and self.bytes <= ANSWER_CEILING_BYTES:
             return
-        why = (f"{self.bytes:,} bytes" if self.bytes > ANSWER_CEILING_BYTES
+        why = (f"{ANSWER_CEILING_BYTES:,} bytes" if self.bytes > ANSWER_CEILING_BYTES
                else f"{ANSWER_CEILING_FACTOR} x max_tokens ({self.max_tokens:,})")
         p = self.provider
         raise E.AnswerTooLong(
