@@ -13,6 +13,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from coda_tui import paths
 from coda_tui.providers.types import TYPES
@@ -245,12 +246,15 @@ class Config:
         return pc
 
     def secrets(self) -> list[str]:
-        """Every key value in force, so they can be scrubbed from anything written out."""
+        """Every key value and URL password in force, so they can be scrubbed from anything
+        written out, whatever text quotes them (a model echoing a URL, say)."""
         out = []
         for pc in self.providers.values():
-            key = pc.resolved_api_key()
-            if key:
-                out.append(key)
+            try:
+                password = urlsplit(pc.address).password
+            except ValueError:  # not a URL (a model path), or a malformed one: nothing to find
+                password = None
+            out += [s for s in (pc.resolved_api_key(), password) if s]
         return out
 
 

@@ -159,8 +159,8 @@ class Provider(abc.ABC):
             raise E.NoFirstByte(
                 self.name,
                 f"no answer from {self.config.endpoint} within {self.config.first_byte_timeout:g} s",
-                hint=f"the server accepted but sent nothing; raise first_byte_timeout in [providers.{self.name}] "
-                "if it is only slow (loading a model, say)",
+                hint=f"nothing arrived; if it is only slow (loading a model, say), raise first_byte_timeout "
+                f"in [providers.{self.name}]",
                 endpoint=self.config.endpoint,
             ) from None
 

@@ -115,6 +115,13 @@ def test_a_password_in_a_url_is_masked_in_errors():
     assert "hunter2" not in str(exc) and f"me:***@127.0.0.1:{port}" in str(exc)
 
 
+def test_a_url_password_is_a_secret_scrubbed_wherever_it_is_quoted(tmp_path):
+    path = write_config(tmp_path, '[providers.srv]\ntype = "openai"\nbase_url = "http://me:hunter2-long@h/v1"\n')
+    cfg = config.load(path, env={})
+    assert "hunter2-long" in cfg.secrets()
+    assert config.load(write_config(tmp_path, '[providers.x]\ntype = "llama_cpp"\nmodel_path = "a:b@c"\n'), env={}).secrets() == []
+
+
 def test_a_password_in_a_url_is_masked_by_doctor(tmp_path):
     from coda_tui.core.doctor import check_providers
     from coda_tui.providers.registry import Providers
