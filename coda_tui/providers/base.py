@@ -168,7 +168,8 @@ class Provider(abc.ABC):
         """Giving up before the first text: the next try would end past first_byte_timeout."""
         bound = self.config.first_byte_timeout
         if isinstance(exc, RateLimited) and exc.retry_after is not None and exc.retry_after > bound:
-            why = f"the server asks to wait {exc.retry_after:g} s, longer than coda waits for an answer ({bound:g} s)"
+            # The message already says how long the server asks to wait.
+            why = f"that is longer than coda waits for an answer ({bound:g} s)"
         else:
             why = f"no answer within {bound:g} s ({attempts} attempt{'s' if attempts > 1 else ''})"
         return type(exc)(self.name, f"{exc.message}; gave up: {why}",
