@@ -3,7 +3,9 @@
 `Provider.stream()` yields text chunks as they arrive and then one `Usage`. Retries with
 exponential backoff happen here, once, for every provider — and only before the first
 chunk: retrying after text has been shown would repeat it. The provider's circuit breaker
-(when the registry gave it one) is consulted here too, so every caller benefits.
+(when the registry gave it one) is consulted here too, so every caller benefits. So are
+the two bounds a server cannot push past: the wait for the first text (first_byte_timeout,
+retries included) and the length of an answer (a multiple of max_tokens, a byte limit).
 """
 
 from __future__ import annotations
