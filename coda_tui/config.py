@@ -440,8 +440,10 @@ def coerce(value: Any, f: dataclasses.Field, *, from_text: bool) -> Any:
             if base == "list[str]":
                 return [item.strip() for item in value.split(",") if item.strip()]
             return value
-        except ValueError as exc:
-            raise ValueError(str(exc) or f"cannot read {value!r}") from None
+        except OutOfRange:
+            raise
+        except ValueError:
+            raise ValueError(f"cannot read {value[:40]!r}") from None
     if base == "list[str]":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(got(value))
@@ -457,13 +459,17 @@ def coerce(value: Any, f: dataclasses.Field, *, from_text: bool) -> Any:
     return value
 
 
+class OutOfRange(ValueError):
+    """A number that reads, but that no setting can take."""
+
+
 def _in_range(value: float, name: str) -> float:
     low, high, closed = _RANGES.get(name, (0, _HIGHEST, True))
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{value} is not a number a setting can take")
+        raise OutOfRange(f"{value} is not a number a setting can take")
     if value < low or (value == low and not closed) or value > high:
         text = repr(value)
-        raise ValueError(f"{text if len(text) < 20 else text[:12] + '...'} is out of range")
+        raise OutOfRange(f"{text if len(text) < 20 else text[:12] + '...'} is out of range")
     return value
 
 

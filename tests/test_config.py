@@ -210,10 +210,20 @@ def test_an_environment_override_is_blamed_not_the_file(tmp_path):
     assert str(path) not in proc.stderr
 
 
-def test_a_bad_environment_number_is_blamed_on_the_variable():
+@pytest.mark.parametrize(
+    "var, value, problem",
+    [
+        ("CODA_RESILIENCE_BREAKER_COOLDOWN_S", "nan", "nan is not a number a setting can take"),
+        ("CODA_RESILIENCE_BREAKER_COOLDOWN_S", "-1", "-1.0 is out of range"),
+        ("CODA_RESILIENCE_BREAKER_COOLDOWN_S", "lots", "cannot read 'lots'"),
+        ("CODA_MEMORY_RECALL_LIMIT", "9" * 5000, "cannot read '9999999999"),
+    ],
+)
+def test_a_bad_environment_number_is_blamed_on_the_variable(var, value, problem):
     with pytest.raises(ConfigError) as info:
-        config.load(env={"CODA_RESILIENCE_BREAKER_COOLDOWN_S": "nan"})
-    assert info.value.env == "CODA_RESILIENCE_BREAKER_COOLDOWN_S" and info.value.path is None
+        config.load(env={var: value})
+    assert info.value.env == var and info.value.path is None
+    assert problem in str(info.value) and len(str(info.value)) < 300
 
 
 def test_a_misspelled_variable_is_named_with_the_right_one(tmp_path):
