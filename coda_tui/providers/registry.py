@@ -14,7 +14,7 @@ from coda_tui.providers.types import TYPES
 def make_provider(pc: ProviderConfig) -> Provider:
     # Each backend's module is imported only when that backend is used.
     kind = TYPES[pc.type]  # config validation checked the type
-    module = importlib.import_module(f"coda_tui.providers.{kind.module}")
+    module = importlib.import_module(kind.module)
     return getattr(module, kind.cls)(pc)
 
 
@@ -61,7 +61,7 @@ class Providers:
         if kind.preload:
             for library in kind.preload:
                 importlib.import_module(library)
-            importlib.import_module(f"coda_tui.providers.{kind.module}")
+            importlib.import_module(kind.module)
 
     def made(self, name: str) -> Provider | None:
         """The provider if this process has created it (its breaker has a history), else None."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class ProviderType:
     name: str  # the `type = "..."` of a [providers.NAME] table
-    module: str  # under coda_tui.providers
+    module: str  # imported when a provider of the type is first made
     cls: str
     # The ProviderConfig field that says where the provider is (base_url, host, model_path),
     # and what is used when it is empty.
@@ -43,12 +43,15 @@ class ProviderType:
 TYPES: dict[str, ProviderType] = {
     t.name: t
     for t in (
-        ProviderType("llama_cpp", "llama_cpp", "LlamaCppProvider", "model_path", "embedded SmolLM2-135M-Instruct",
+        ProviderType("llama_cpp", "coda_tui.providers.llama_cpp", "LlamaCppProvider",
+                     endpoint_field="model_path", default_endpoint="embedded SmolLM2-135M-Instruct",
                      builtin="local", context_window=4096),
-        ProviderType("ollama", "ollama", "OllamaProvider", "host", "http://localhost:11434",
+        ProviderType("ollama", "coda_tui.providers.ollama", "OllamaProvider",
+                     endpoint_field="host", default_endpoint="http://localhost:11434",
                      builtin="ollama", endpoint_env="OLLAMA_HOST", endpoint_env_for_all=True,
                      preload=("ollama",), default_model="llama3.2", context_window=32768),
-        ProviderType("openai", "openai_compat", "OpenAIProvider", "base_url", "https://api.openai.com/v1",
+        ProviderType("openai", "coda_tui.providers.openai_compat", "OpenAIProvider",
+                     endpoint_field="base_url", default_endpoint="https://api.openai.com/v1",
                      builtin="openai", builtin_model="gpt-4o-mini", key_env="OPENAI_API_KEY",
                      endpoint_env="OPENAI_BASE_URL", key_required_at=("api.openai.com",), preload=("openai",)),
     )
