@@ -7,63 +7,23 @@ file, the line and the key, instead of surfacing later as a traceback deep in a 
 from __future__ import annotations
 
 import dataclasses
-import difflib
+import math
 import os
-import re
 import stat
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from coda_tui import paths
-from coda_tui.errors import CodaError
+from coda_tui.providers.types import TYPES
+from coda_tui.redact import mask_url_password
+from coda_tui.tomlfile import ConfigError, Locator, choices, got, read_toml
 
-PROVIDER_TYPES = ("llama_cpp", "ollama", "openai")
-OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
-OLLAMA_DEFAULT_HOST = "http://localhost:11434"
 DEFAULT_SYSTEM_PROMPT = (
     "You are coda, a concise and careful coding assistant working in the user's terminal. "
     "Answer with working code in fenced Markdown blocks and short explanations."
 )
-
-
-class ConfigError(CodaError):
-    """A configuration problem a user can fix; the CLI prints it and exits with status 2."""
-
-    exit_code = 2
-
-    def __init__(
-        self,
-        problem: str,
-        *,
-        path: Path | str | None = None,
-        line: int | None = None,
-        key: str | None = None,
-        expected: str | None = None,
-    ) -> None:
-        self.problem = problem
-        self.path = Path(path) if path else None
-        self.line = line
-        self.key = key
-        self.expected = expected
-        super().__init__(problem)
-
-    def render(self) -> str:
-        where = []
-        if self.path:
-            where.append(str(self.path))
-        if self.line:
-            where.append(f"line {self.line}")
-        if self.key:
-            where.append(f"key '{self.key}'")
-        text = "config error"
-        if where:
-            text += " in " + ", ".join(where)
-        text += f": {self.problem}"
-        if self.expected:
-            text += f" (expected {self.expected})"
-        return text
 
 
 @dataclass
@@ -87,6 +47,9 @@ class ProviderConfig:
     # Seconds: connecting, and waiting for the next bytes of a response.
     connect_timeout: float = 5.0
     timeout: float = 120.0
+    # Seconds, in all, to wait for the first text of an answer, retries included: a server
+    # that accepts and never answers must not hold the user for max_retries x timeout.
+    first_byte_timeout: float = 120.0
     max_retries: int = 3
     # Set for the built-in local/ollama/openai entries that no file configured.
     builtin: bool = False
@@ -99,13 +62,17 @@ class ProviderConfig:
         return None
 
     @property
+    def address(self) -> str:
+        """Where this provider is reached, as given: for connecting only, never for display
+        (a URL may hold a password)."""
+        kind = TYPES[self.type]
+        return getattr(self, kind.endpoint_field) or kind.default_endpoint
+
+    @property
     def endpoint(self) -> str:
-        """Where this provider is reached, for messages and the trace (never includes a key)."""
-        if self.type == "openai":
-            return self.base_url or OPENAI_DEFAULT_URL
-        if self.type == "ollama":
-            return self.host or OLLAMA_DEFAULT_HOST
-        return self.model_path or "embedded SmolLM2-135M-Instruct"
+        """Where this provider is reached, for messages and the trace: never a key, and a
+        password in the URL is masked."""
+        return mask_url_password(self.address)
 
 
 @dataclass
@@ -241,42 +208,54 @@ class Config:
     # Was the file actually there? (A missing default file is fine; a missing --config is not.)
     loaded_from_file: bool = False
     warnings: list[str] = field(default_factory=list)
+    # "section.key" -> the environment variable that set it, so an error blames the variable.
+    from_env: dict[str, str] = field(default_factory=dict)
+    lines: Locator = field(default_factory=lambda: Locator(""), repr=False, compare=False)
+
+    def blame(self, table: str, key: str | None) -> dict[str, Any]:
+        """ConfigError arguments naming where `table.key` was set: an environment variable,
+        the file (with its line), or nowhere (coda's own default)."""
+        dotted = f"{table}.{key}" if key else table
+        if dotted in self.from_env:
+            return {"env": self.from_env[dotted]}
+        line = self.lines.key(table, key, or_header=False)
+        if not self.loaded_from_file or line is None:
+            return {}
+        return {"path": self.path, "line": line, "key": dotted}
 
     def provider(self, name: str | None = None) -> ProviderConfig:
         """The named provider (default: general.provider), checked for what it needs to run."""
+        chosen = name is None or name == self.general.provider
         name = name or self.general.provider
         if name not in self.providers:
-            known = ", ".join(sorted(self.providers))
             raise ConfigError(
                 f"no provider named '{name}'",
-                path=self.path if self.loaded_from_file else None,
-                key="general.provider",
-                expected=f"one of: {known}, or a [providers.{name}] table",
+                **(self.blame("general", "provider") if chosen else {}),
+                **choices(name, sorted(self.providers)),
             )
         pc = self.providers[name]
-        if pc.type == "openai" and not pc.resolved_api_key() and _is_openai_cloud(pc.endpoint):
-            hint = f"set {pc.api_key_env}" if pc.api_key_env else "set OPENAI_API_KEY"
+        kind = TYPES[pc.type]
+        if not pc.resolved_api_key() and kind.needs_key(pc.address):
+            var = pc.api_key_env or kind.key_env
             raise ConfigError(
-                f"provider '{name}' talks to {pc.endpoint} but has no API key; {hint}, "
-                f"or add api_key_env to [providers.{name}]",
-                path=self.path if self.loaded_from_file else None,
-                key=f"providers.{name}.api_key",
-                expected="an API key",
+                f"provider '{name}' talks to {pc.endpoint} but has no API key",
+                # A built-in entry is nowhere in the file: nothing there to blame.
+                **({} if pc.builtin else self.blame(f"providers.{name}", None)),
+                hint=(f"set {var}, or " if var else "") + f"add api_key_env to [providers.{name}]",
             )
         return pc
 
     def secrets(self) -> list[str]:
-        """Every key value in force, so they can be scrubbed from anything written out."""
+        """Every key value and URL password in force, so they can be scrubbed from anything
+        written out, whatever text quotes them (a model echoing a URL, say)."""
         out = []
         for pc in self.providers.values():
-            key = pc.resolved_api_key()
-            if key:
-                out.append(key)
+            try:
+                password = urlsplit(pc.address).password
+            except ValueError:  # not a URL (a model path), or a malformed one: nothing to find
+                password = None
+            out += [s for s in (pc.resolved_api_key(), password) if s]
         return out
-
-
-def _is_openai_cloud(url: str) -> bool:
-    return "api.openai.com" in url
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -284,6 +263,22 @@ def _is_openai_cloud(url: str) -> bool:
 _SECTIONS: dict[str, type] = {"general": GeneralConfig, "memory": MemoryConfig, "ui": UIConfig, "context": ContextConfig,
                              "voice": VoiceConfig, "resilience": ResilienceConfig, "cache": CacheConfig,
                              "roles": RolesConfig}
+# Variables coda reads elsewhere (paths.py), so not misspellings of a CODA_<SECTION>_<KEY>.
+_OTHER_VARIABLES = ("CODA_CONFIG_PATH", "CODA_DATA_DIR")
+
+# Bounds for numbers, by field name (any section): (lowest, highest, may it be the lowest).
+# Anything else must be finite, not negative, and below _HIGHEST.
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "temperature": (0.0, 2.0, True),
+    "timeout": (0.0, 86_400.0, False),
+    "connect_timeout": (0.0, 3_600.0, False),
+    "first_byte_timeout": (0.0, 86_400.0, False),
+    "max_tokens": (1, 1_000_000, True),
+    "context_window": (1, 100_000_000, True),
+    "n_threads": (1, 1_024, True),
+    "max_retries": (0, 20, True),
+}
+_HIGHEST = 1e12
 
 
 def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -298,23 +293,16 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
     text = ""
     loaded = False
     if cfg_path.exists():
-        try:
-            text = cfg_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read the file: {exc}", path=cfg_path) from None
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            line = _toml_error_line(exc)
-            raise ConfigError(f"invalid TOML: {exc}", path=cfg_path, line=line, expected="valid TOML") from None
+        raw, text = read_toml(cfg_path, ConfigError)
         loaded = True
     elif explicit:
         raise ConfigError("file not found", path=cfg_path, expected="an existing TOML file")
 
-    builder = _Builder(cfg_path, text)
+    builder = _Builder(cfg_path, Locator(text))
     cfg = builder.build(raw)
     cfg.path = cfg_path
     cfg.loaded_from_file = loaded
+    cfg.lines = builder.loc
     _apply_env(cfg, env)
     _add_builtin_providers(cfg, env)
     builder.check_roles(cfg)
@@ -323,74 +311,52 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
     return cfg
 
 
-def _toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
-    m = re.search(r"line (\d+)", str(exc))
-    return int(m.group(1)) if m else None
-
-
 class _Builder:
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, locator: Locator) -> None:
         self.path = path
-        self.lines = text.splitlines()
+        self.loc = locator
 
-    def error(self, problem: str, table: str, key: str | None, expected: str | None = None) -> ConfigError:
+    def error(self, problem: str, table: str, key: str | None, **notes: str | None) -> ConfigError:
+        """`notes`: expected= and/or hint= (see tomlfile.choices)."""
         dotted = f"{table}.{key}" if key else table
-        return ConfigError(problem, path=self.path, line=self.locate(table, key), key=dotted, expected=expected)
-
-    def locate(self, table: str, key: str | None) -> int | None:
-        """Line of `key` inside `[table]` (tomllib keeps no positions, so we look for it)."""
-        header = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
-        current = ""
-        table_line = None
-        for i, line in enumerate(self.lines, 1):
-            m = header.match(line)
-            if m:
-                current = ".".join(p.strip().strip("\"'") for p in m.group(1).split("."))
-                if current == table:
-                    table_line = i
-                continue
-            if key and current == table and re.match(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", line):
-                return i
-        return table_line
+        return ConfigError(problem, path=self.path, line=self.loc.key(table, key), key=dotted, **notes)
 
     def build(self, raw: dict[str, Any]) -> Config:
         cfg = Config()
         for section, value in raw.items():
             if section == "providers":
                 if not isinstance(value, dict):
-                    raise self.error("must be a table of providers", "providers", None, "[providers.NAME] tables")
+                    raise self.error("must be a table of providers", "providers", None, expected="[providers.NAME] tables")
                 for name, entry in value.items():
                     cfg.providers[name] = self.provider(name, entry)
             elif section == "workflows":
                 if not isinstance(value, dict):
-                    raise self.error("must be a table of named pipelines", "workflows", None, 'NAME = "SPEC" lines')
+                    raise self.error("must be a table of named pipelines", "workflows", None, expected='NAME = "SPEC" lines')
                 for name, spec in value.items():
                     if not isinstance(spec, str):
-                        raise self.error(f"got {type(spec).__name__} {spec!r}", "workflows", name, 'a pipeline spec string')
+                        raise self.error(got(spec), "workflows", name, expected="a pipeline spec string")
                     cfg.workflows[name] = spec
-                    cfg.workflow_lines[name] = self.locate("workflows", name)
+                    cfg.workflow_lines[name] = self.loc.key("workflows", name)
             elif section in _SECTIONS:
                 if not isinstance(value, dict):
-                    raise self.error("must be a table", section, None, f"a [{section}] table")
+                    raise self.error("must be a table", section, None, expected=f"a [{section}] table")
                 if section == "roles":
                     cfg.roles = self.roles(value)
                 else:
                     setattr(cfg, section, self.dataclass(_SECTIONS[section], section, value))
             else:
-                raise self.error(
-                    "unknown section", section, None, _choices(section, [*_SECTIONS, "providers", "workflows"])
-                )
+                raise self.error("unknown section", section, None, **choices(section, [*_SECTIONS, "providers", "workflows"]))
         return cfg
 
     def provider(self, name: str, entry: Any) -> ProviderConfig:
         table = f"providers.{name}"
         if not isinstance(entry, dict):
-            raise self.error("must be a table", table, None, f"a [{table}] table")
+            raise self.error("must be a table", table, None, expected=f"a [{table}] table")
         if "type" not in entry:
-            raise self.error("missing 'type'", table, None, f"type = one of {', '.join(PROVIDER_TYPES)}")
+            raise self.error("missing 'type'", table, None, expected=f"type = one of {', '.join(TYPES)}")
         ptype = entry["type"]
-        if ptype not in PROVIDER_TYPES:
-            raise self.error(f"unknown provider type {ptype!r}", table, "type", "one of " + ", ".join(PROVIDER_TYPES))
+        if not isinstance(ptype, str) or ptype not in TYPES:
+            raise self.error(f"unknown provider type {ptype!r}", table, "type", **choices(str(ptype), list(TYPES)))
         return self.dataclass(ProviderConfig, table, entry, name=name, builtin=False)
 
     def roles(self, value: dict[str, Any]) -> RolesConfig:
@@ -402,7 +368,7 @@ class _Builder:
             role = self.dataclass(RoleConfig, f"roles.{name}", entry, name=name)
             if not role.chain:
                 raise self.error("a role needs a non-empty chain", f"roles.{name}", "chain",
-                                 'a list like ["openai:gpt-4o-mini", "local"]')
+                                 expected='a list like ["openai:gpt-4o-mini", "local"]')
             cfg.roles[name] = role
         return cfg
 
@@ -415,49 +381,45 @@ class _Builder:
         known = ", ".join(sorted(cfg.providers))
         if not roles.roles:
             raise self.error("roles are enabled but none is defined", "roles", "enabled",
-                             '[roles.NAME] tables with a chain, e.g. [roles.coder] chain = ["local"]')
+                             expected='[roles.NAME] tables with a chain, e.g. [roles.coder] chain = ["local"]')
         if roles.default not in roles.roles:
-            raise self.error(f"no role named '{roles.default}'", "roles", "default", _choices(roles.default, list(roles.roles)))
+            raise self.error(f"no role named '{roles.default}'", "roles", "default", **choices(roles.default, list(roles.roles)))
         targets = [("roles", "router", roles.router)]
         targets += [(f"roles.{r.name}", "chain", t) for r in roles.roles.values() for t in r.chain]
         for table, key, target in targets:
             provider, _ = parse_target(target)
             if provider not in cfg.providers:
-                raise self.error(f"'{target}' names no provider", table, key, f"provider[:model] with a provider among: {known}")
+                raise self.error(f"'{target}' names no provider", table, key,
+                                 expected=f"provider[:model] with a provider among: {known}")
 
     def dataclass(self, cls: type, table: str, values: dict[str, Any], **fixed: Any) -> Any:
         fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in fixed}
         kwargs = dict(fixed)
         for key, value in values.items():
             if key not in fields:
-                raise self.error("unknown key", table, key, _choices(key, list(fields)))
-            kwargs[key] = self.check(value, fields[key], table, key)
+                raise self.error("unknown key", table, key, **choices(key, list(fields)))
+            try:
+                kwargs[key] = coerce(value, fields[key], from_text=False)
+            except ValueError as exc:
+                raise self.error(str(exc), table, key, expected=describe(fields[key])) from None
         return cls(**kwargs)
 
-    def check(self, value: Any, f: dataclasses.Field, table: str, key: str) -> Any:
-        try:
-            return coerce(value, f.type, from_text=False)
-        except ValueError as exc:
-            raise self.error(str(exc), table, key, describe(f.type)) from None
 
-
-def _choices(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    return hint + "one of: " + ", ".join(options)
-
-
-def describe(tp: Any) -> str:
-    tp = str(tp)
+def describe(f: dataclasses.Field) -> str:
+    """What a field takes, in words: "a number from 0 to 2"."""
     names = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
              "list[str]": "a list of strings"}
-    parts = [p.strip() for p in tp.split("|") if p.strip() != "None"]
-    return " or ".join(names.get(p, p) for p in parts)
+    parts = [p.strip() for p in str(f.type).split("|") if p.strip() != "None"]
+    text = " or ".join(names.get(p, p) for p in parts)
+    if parts[0] in ("int", "float"):
+        low, high, closed = _RANGES.get(f.name, (0, _HIGHEST, True))
+        text += f" from {low:g} to {high:g}" if closed else f" above {low:g}, at most {high:g}"
+    return text
 
 
-def coerce(value: Any, tp: Any, *, from_text: bool) -> Any:
+def coerce(value: Any, f: dataclasses.Field, *, from_text: bool) -> Any:
     """Check (or, for environment text, convert) a value against a field's annotation."""
-    tp = str(tp)
+    tp = str(f.type)
     optional = "None" in tp
     base = [p.strip() for p in tp.split("|") if p.strip() != "None"][0]
     if from_text:
@@ -472,69 +434,91 @@ def coerce(value: Any, tp: Any, *, from_text: bool) -> Any:
                     return False
                 raise ValueError
             if base == "int":
-                return int(value)
+                return _in_range(int(value), f.name)
             if base == "float":
-                return float(value)
+                return _in_range(float(value), f.name)
             if base == "list[str]":
                 return [item.strip() for item in value.split(",") if item.strip()]
             return value
+        except OutOfRange:
+            raise
         except ValueError:
-            raise ValueError(f"cannot read {value!r}") from None
+            raise ValueError(f"cannot read {value[:40]!r}") from None
     if base == "list[str]":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"got {value!r}")
+            raise ValueError(got(value))
         return list(value)
     kind = {"str": str, "int": int, "float": (int, float), "bool": bool}[base]
     # bool is an int subclass in Python; TOML keeps them apart, and so do we.
-    if isinstance(value, bool) and base != "bool":
-        raise ValueError(f"got {value!r}")
-    if not isinstance(value, kind):
-        raise ValueError(f"got {type(value).__name__} {value!r}")
+    if (isinstance(value, bool) and base != "bool") or not isinstance(value, kind):
+        raise ValueError(got(value))
     if base == "float":
         value = float(value)
-    if base in ("int", "float") and value < 0:
-        raise ValueError(f"got a negative number {value!r}")
+    if base in ("int", "float"):
+        value = _in_range(value, f.name)
+    return value
+
+
+class OutOfRange(ValueError):
+    """A number that reads, but that no setting can take."""
+
+
+def _in_range(value: float, name: str) -> float:
+    low, high, closed = _RANGES.get(name, (0, _HIGHEST, True))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise OutOfRange(f"{value} is not a number a setting can take")
+    if value < low or (value == low and not closed) or value > high:
+        text = repr(value)
+        raise OutOfRange(f"{text if len(text) < 20 else text[:12] + '...'} is out of range")
     return value
 
 
 def _apply_env(cfg: Config, env: Mapping[str, str]) -> None:
+    known = set(_OTHER_VARIABLES)
     for section, cls in _SECTIONS.items():
         obj = getattr(cfg, section)
         for f in dataclasses.fields(cls):
             if str(f.type).startswith("dict"):
                 continue  # tables (the roles themselves) come from the file only
             var = f"CODA_{section.upper()}_{f.name.upper()}"
+            known.add(var)
             if var in env:
                 try:
-                    setattr(obj, f.name, coerce(env[var], f.type, from_text=True))
+                    setattr(obj, f.name, coerce(env[var], f, from_text=True))
                 except ValueError as exc:
-                    raise ConfigError(f"environment variable {var}: {exc}", key=f"{section}.{f.name}", expected=describe(f.type)) from None
+                    raise ConfigError(str(exc), env=var, expected=describe(f)) from None
+                cfg.from_env[f"{section}.{f.name}"] = var
+    for var in sorted(env):
+        if var.startswith("CODA_") and var not in known:
+            hint = choices(var, sorted(known))
+            cfg.warnings.append(f"environment variable {var}: unknown variable"
+                                + (f", {hint['hint']}" if "hint" in hint else ""))
 
 
 def _add_builtin_providers(cfg: Config, env: Mapping[str, str]) -> None:
-    """`local`, `ollama` and `openai` exist without any file; a file entry of that name wins."""
-    cfg.providers.setdefault("local", ProviderConfig(name="local", type="llama_cpp", builtin=True))
-    cfg.providers.setdefault("ollama", ProviderConfig(name="ollama", type="ollama", builtin=True))
-    cfg.providers.setdefault("openai", ProviderConfig(name="openai", type="openai", model="gpt-4o-mini", builtin=True))
+    """One built-in entry a provider type (`local`, `ollama`, `openai`), there without any
+    file; a file entry of that name wins."""
+    for kind in TYPES.values():
+        cfg.providers.setdefault(kind.builtin, ProviderConfig(name=kind.builtin, type=kind.name,
+                                                              model=kind.builtin_model, builtin=True))
     for pc in cfg.providers.values():
-        if pc.type == "ollama" and not pc.host and env.get("OLLAMA_HOST"):
-            pc.host = _normalise_ollama_host(env["OLLAMA_HOST"])
-    openai_pc = cfg.providers["openai"]
-    if openai_pc.type == "openai":
-        # The usual variables apply to the built-in `openai` entry only: a key for OpenAI must
-        # not be sent to some other OpenAI-compatible server the user configured.
-        if not openai_pc.base_url and env.get("OPENAI_BASE_URL"):
-            openai_pc.base_url = env["OPENAI_BASE_URL"]
-        if not openai_pc.api_key and not openai_pc.api_key_env:
-            openai_pc.api_key_env = "OPENAI_API_KEY"
+        kind = TYPES[pc.type]
+        # The usual variables apply to the built-in entry only: a key for OpenAI must not be
+        # sent to some other OpenAI-compatible server the user configured. OLLAMA_HOST names
+        # the machine's server, so every ollama entry without a host of its own uses it.
+        if pc.name != kind.builtin and not kind.endpoint_env_for_all:
+            continue
+        if kind.endpoint_env and env.get(kind.endpoint_env) and not getattr(pc, kind.endpoint_field):
+            setattr(pc, kind.endpoint_field, _with_scheme(env[kind.endpoint_env]))
+        if pc.name == kind.builtin and kind.key_env and not pc.api_key and not pc.api_key_env:
+            pc.api_key_env = kind.key_env
 
 
-def _normalise_ollama_host(host: str) -> str:
-    host = host.strip()
-    if "://" not in host:
-        host = "http://" + host
-    return host
-
+def _with_scheme(url: str) -> str:
+    url = url.strip()
+    if "://" not in url:
+        url = "http://" + url
+    return url
 
 def _warn_if_exposed(cfg: Config, path: Path, raw: dict[str, Any]) -> None:
     holds_key = any(isinstance(p, dict) and p.get("api_key") for p in raw.get("providers", {}).values())

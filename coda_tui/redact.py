@@ -10,6 +10,14 @@ import re
 
 MASK = "[REDACTED]"
 
+# scheme://user:password@host: the user name stays, so the message still says who.
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/:@'\"]*:)[^\s/@'\"]+@")
+
+
+def mask_url_password(text: str) -> str:
+    """"http://user:hunter2@host/v1" -> "http://user:***@host/v1", anywhere in `text`."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
 _PATTERNS = [
     re.compile(r"\bsk-[A-Za-z0-9_\-]{12,}"),
     re.compile(r"(?i)\b(authorization\s*[:=]\s*)(bearer\s+)?[^\s'\",]+"),
@@ -36,7 +44,7 @@ class Redactor:
         text = self.exact(text)
         for pattern in _PATTERNS:
             text = pattern.sub(_mask_keep_prefix, text)
-        return text
+        return mask_url_password(text)
 
 
 def _mask_keep_prefix(m: re.Match) -> str:

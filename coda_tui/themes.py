@@ -41,6 +41,13 @@ _TOP_KEYS = ("name", "description", "dark", "pygments_style", "colors", "variabl
 _COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 _VARIABLE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _COLOR_FORMS = "a colour like #rgb, #rrggbb or #rrggbbaa"
+# A variable's value goes into Textual's CSS as it is: anything but a colour (optionally with
+# an alpha percentage) or text styles could end the declaration (";"), or fail to parse and
+# leave the app without styles. So only those pass.
+_VALUE_COLOR = re.compile(r"(?:#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})|transparent)(?: [0-9]{1,3}%)?")
+_TEXT_STYLES = frozenset({"none", "not", "bold", "dim", "italic", "underline", "underline2", "reverse", "strike",
+                          "blink", "blink2", "overline"})
+_VALUE_FORMS = 'a colour like "#ffa62b", with an alpha like "#ffa62b 35%", or text styles like "bold"'
 
 
 class ThemeError(UserFileError):
@@ -212,5 +219,8 @@ class _Builder:
                 raise self.error("not a CSS variable name", "variables", key, "a name like \"footer-key-foreground\"")
             if not isinstance(text, str) or not text.strip():
                 raise self.error(got(text), "variables", key, "a non-empty string, like \"#ffa62b\" or \"bold\"")
-            out[key] = text.strip()
+            text = text.strip()
+            if not _VALUE_COLOR.fullmatch(text) and not set(text.split()) <= _TEXT_STYLES:
+                raise self.error(f"not a colour or a text style: {text[:40]!r}", "variables", key, _VALUE_FORMS)
+            out[key] = text
         return out

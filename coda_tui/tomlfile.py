@@ -1,7 +1,7 @@
-"""Reading the small TOML files users edit (keymaps, themes) and pointing at their lines.
+"""Reading the TOML files users edit (the config, keymaps, themes) and pointing at their lines.
 
 tomllib keeps no positions, so a problem found after parsing is located by scanning the
-text for the key, the same way config.py does for the main config file.
+text for the key.
 """
 
 from __future__ import annotations
@@ -12,16 +12,19 @@ import tomllib
 from pathlib import Path
 from typing import Any, Iterable
 
-from coda_tui.config import ConfigError
+from coda_tui.errors import CodaError
+
+# Deeper than any file coda reads needs; tomllib recurses per level and would hit Python's
+# recursion limit (a traceback) on a few thousand.
+MAX_DEPTH = 16
 
 
-class UserFileError(ConfigError):
-    """A problem in a user-editable TOML file, naming the file, the line and the key.
+class ConfigError(CodaError):
+    """A configuration problem a user can fix; the CLI prints it and exits with status 2.
 
-    A ConfigError, so the CLI reports it like any other configuration mistake (status 2).
+    It blames where the value came from: a file (path, line, key), an environment
+    variable (`env`), or neither when the value is coda's own default.
     """
-
-    noun = "file"
 
     def __init__(
         self,
@@ -32,13 +35,52 @@ class UserFileError(ConfigError):
         key: str | None = None,
         expected: str | None = None,
         hint: str | None = None,
-        field: str = "key",
+        env: str | None = None,
     ) -> None:
-        # `field` says what `key` is ("action" in a keymap's [bindings], "key" elsewhere);
-        # `hint` is a suggestion such as "did you mean 'quit'?".
-        self.field = field
+        self.problem = problem
+        self.path = Path(path) if path else None
+        self.line = line
+        self.key = key
+        self.expected = expected
+        # A suggestion such as "did you mean 'quit'?".
         self.hint = hint
-        super().__init__(problem, path=path, line=line, key=key, expected=expected)
+        self.env = env
+        super().__init__(self.render())
+
+    exit_code = 2
+
+    def notes(self) -> str:
+        notes = [n for n in (self.hint, self.expected and f"expected {self.expected}") if n]
+        return f" ({'; '.join(notes)})" if notes else ""
+
+    def render(self) -> str:
+        where = []
+        if self.env:
+            where.append(f"environment variable {self.env}")
+        if self.path:
+            where.append(str(self.path))
+        if self.line:
+            where.append(f"line {self.line}")
+        if self.key:
+            where.append(f"key '{self.key}'")
+        text = "config error"
+        if where:
+            text += " in " + ", ".join(where)
+        return text + f": {self.problem}" + self.notes()
+
+
+class UserFileError(ConfigError):
+    """A problem in a user-editable TOML file, naming the file, the line and the key.
+
+    A ConfigError, so the CLI reports it like any other configuration mistake (status 2).
+    """
+
+    noun = "file"
+
+    def __init__(self, problem: str, *, field: str = "key", **where: Any) -> None:
+        # `field` says what `key` is ("action" in a keymap's [bindings], "key" elsewhere).
+        self.field = field
+        super().__init__(problem, **where)
 
     def render(self) -> str:
         where = [f"{self.noun} {self.path}" if self.path else self.noun]
@@ -46,14 +88,10 @@ class UserFileError(ConfigError):
             where.append(f"line {self.line}")
         if self.key:
             where.append(f"{self.field} '{self.key}'")
-        text = ", ".join(where) + f": {self.problem}"
-        notes = [n for n in (self.hint, self.expected and f"expected {self.expected}") if n]
-        if notes:
-            text += f" ({' '.join(notes)})"
-        return text
+        return ", ".join(where) + f": {self.problem}" + self.notes()
 
 
-def read_toml(path: Path, error: type[UserFileError]) -> tuple[dict[str, Any], str]:
+def read_toml(path: Path, error: type[ConfigError]) -> tuple[dict[str, Any], str]:
     """The parsed table and the raw text of `path`; every failure is an `error`."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -61,12 +99,60 @@ def read_toml(path: Path, error: type[UserFileError]) -> tuple[dict[str, Any], s
         raise error("file not found", path=path, expected="an existing .toml file") from None
     except (OSError, UnicodeError) as exc:
         raise error(f"cannot read the file: {exc}", path=path) from None
+    too_deep = f"nested more than {MAX_DEPTH} levels deep"
     try:
-        return tomllib.loads(text), text
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         line = int(m.group(1)) if m else None
         raise error(f"invalid TOML: {exc}", path=path, line=line, expected="valid TOML") from None
+    except RecursionError:
+        raw = None
+    if raw is None or depth(raw) > MAX_DEPTH:
+        raise error(too_deep, path=path, line=_nesting_line(text, MAX_DEPTH)) from None
+    return raw, text
+
+
+def _nesting_line(text: str, limit: int) -> int | None:
+    """The line where arrays and inline tables first nest deeper than `limit`, for the
+    error (strings and comments are skipped roughly: it only points at a line). None for
+    nesting by dotted keys."""
+    level = 0
+    for i, line in enumerate(text.splitlines(), 1):
+        quote = None
+        for ch in line:
+            if quote:
+                if ch == quote:
+                    quote = None
+            elif ch in "\"'":
+                quote = ch
+            elif ch == "#":
+                break
+            elif ch in "[{":
+                level += 1
+                if level > limit:
+                    return i
+            elif ch in "]}":
+                level = max(0, level - 1)
+    return None
+
+
+def depth(value: Any) -> int:
+    """How deeply lists and tables nest in `value`, without recursion (that is the point)."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        level += 1
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((v, level) for v in item)
+    return deepest
 
 
 _HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")

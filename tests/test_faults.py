@@ -200,10 +200,11 @@ def test_read_only_data_dir_with_a_database(tmp_path):
 @needs_root
 def test_full_disk_mid_answer_says_so_and_keeps_what_was_written(tmp_path):
     big = "x" * 1999 + "\n"
-    # 2 MB of answer into a 1 MB file system: the disk fills while the answer streams.
+    # 2 MB of answer into a 1 MB file system: the disk fills while the answer streams
+    # (max_tokens high enough for 2 MB to be a fair answer, not one past the ceiling).
     with OpenAIServer([Action(chunks=["small answer"]), Action(chunks=[big] * 1000, delay=0.001)]) as srv, \
             tmpfs(tmp_path / "data", "1m") as data:
-        cfg = srv_config(tmp_path, srv.url)
+        cfg = srv_config(tmp_path, srv.url, max_tokens=200000)
         first = run_coda("--config", cfg, "ask", "first", "--session", "s")
         assert first.returncode == 0, first.stderr
         proc = run_coda("--config", cfg, "ask", "a long one", "--session", "s")

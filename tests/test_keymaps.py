@@ -325,6 +325,9 @@ _VALUES = st.one_of(
     st.sampled_from(['"ctrl+q"', '"f1"', '"tab"', '"ctrl+r"', '"default"', '"vim"', '"mine"', '""', "[]", "3", "{}"]),
     st.text(max_size=12).map(lambda t: '"' + t.replace("\\", "").replace('"', "") + '"'),
     st.lists(st.sampled_from(['"f2"', '"alt+z"', '"ctrl+q"', "1", '"?"']), max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
+    st.sampled_from(["nan", "-inf", "9" * 500, '"' + "x" * 5000 + '"']),
+    st.integers(1, 3000).map(lambda n: "[" * n + "]" * n),
+    st.integers(1, 3000).map(lambda n: "{a = " * n + "1" + "}" * n),
 )
 _LINES = st.lists(
     st.one_of(st.sampled_from(["[bindings]", "[other]"]), st.builds("{} = {}".format, _KEYS, _VALUES)), max_size=8
@@ -344,6 +347,25 @@ def test_any_text_is_a_keymap_or_a_keymap_error(tmp_path, text):
     else:
         assert isinstance(keymap, Keymap)
         assert list(keymap.bindings) == list(ACTIONS)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(st.binary(max_size=300), st.binary(max_size=20).map(lambda b: b * 5000)))
+def test_any_bytes_are_a_keymap_or_a_keymap_error(tmp_path, data):
+    path = tmp_path / "fuzz.toml"
+    path.write_bytes(data)
+    try:
+        load_keymap(str(path), user_dir=tmp_path / "nothing-here")
+    except KeymapError as exc:
+        assert str(exc).startswith("keymap") and "\n" not in str(exc)
+
+
+def test_a_deeply_nested_keymap_is_one_error(tmp_path):
+    for value in ("[" * 5000 + "]" * 5000, "{a = " * 3000 + "1" + "}" * 3000):
+        path = write(tmp_path, "deep.toml", f"[bindings]\nquit = {value}\n")
+        with pytest.raises(KeymapError, match="nested more than 16 levels deep") as info:
+            load_keymap(str(path), user_dir=tmp_path / "nothing-here")
+        assert info.value.line == 2
 
 
 @settings(max_examples=300, deadline=None)

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT, run_coda
 from tests.servers import Action, OpenAIServer
@@ -73,7 +74,10 @@ def test_a_megabyte_each_way(tmp_path):
     assert len(question) > 1_000_000
     chunk = "".join(f"answer line {i}\n" for i in range(700))
     with OpenAIServer([Action(chunks=[chunk] * 100, usage=(1, 1))]) as srv:
-        proc = run_coda("--config", srv_config(tmp_path, srv.url), "ask", "--json", input=question)
+        # max_tokens high enough that a megabyte is a fair answer, not one past the ceiling.
+        cfg = srv_config(tmp_path, srv.url)
+        Path(cfg).write_text(Path(cfg).read_text() + "max_tokens = 1000000\n")
+        proc = run_coda("--config", cfg, "ask", "--json", input=question)
         sent = srv.chat_requests()[0]["body"]["messages"][-1]["content"]
     assert proc.returncode == 0, proc.stderr[-500:]
     out = json.loads(proc.stdout)

@@ -186,6 +186,36 @@ def test_bad_keys(tmp_path, text, key, line, words):
     assert words in str(err)
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["#ff0000; color: red", "notacolor", "#ff0000 }", "#fff 35% bold", "bold; x: y", "#12345"],
+)
+def test_a_variable_value_textual_would_choke_on_is_an_error(tmp_path, value):
+    path = write(tmp_path, "t.toml", f'[colors]\nprimary = "#fff"\n\n[variables]\n"footer-key-foreground" = "{value}"\n')
+    err = error_of(path)
+    assert (err.path, err.line, err.key) == (path, 5, "variables.footer-key-foreground")
+    assert "not a colour or a text style" in str(err)
+
+
+@pytest.mark.parametrize(
+    "value", ["#ffa62b", "#FFA62B80", "#83A598 35%", "transparent", "bold",
+              "not bold", "none", "bold italic"],
+)
+def test_variable_values_textual_reads(tmp_path, value):
+    from textual.color import Color
+
+    spec = load_theme(write(tmp_path, "t.toml", f'[colors]\nprimary = "#fff"\n[variables]\nx-y = "{value}"\n'))
+    first = spec.variables["x-y"].split()[0]
+    if first not in ("bold", "not", "none"):
+        Color.parse(first)
+
+
+def test_a_deeply_nested_theme_is_one_error(tmp_path):
+    for value in ("[" * 5000 + "]" * 5000, "{a = " * 3000 + "1" + "}" * 3000):
+        err = error_of(write(tmp_path, "t.toml", f'[colors]\nprimary = "#fff"\nx = {value}\n'))
+        assert "nested more than" in str(err) and err.line == 3
+
+
 def test_invalid_toml_gives_the_line(tmp_path):
     path = write(tmp_path, "t.toml", '[colors]\nprimary = "#fff\n')
     err = error_of(path)
@@ -232,7 +262,10 @@ _TOKENS = st.sampled_from(
 _KEYS = st.sampled_from(["name", "dark", "pygments_style", "primary", "accent", "background", "footer-key-foreground",
                         "colors", "variables", "nope"])
 _VALUES = st.one_of(
-    st.sampled_from(['"#fff"', '"#12345678"', '"red"', '"monokai"', '"xcode"', "true", "false", '""', "[]", "3", "{}"]),
+    st.sampled_from(['"#fff"', '"#12345678"', '"red"', '"monokai"', '"xcode"', "true", "false", '""', "[]", "3", "{}",
+                     "nan", "-inf", "9" * 500, '"#fff; color: red"', '"#fff 35%"', '"bold"', '"notacolor"']),
+    st.integers(1, 3000).map(lambda n: "[" * n + "]" * n),
+    st.integers(1, 3000).map(lambda n: "{a = " * n + "1" + "}" * n),
     st.text(max_size=12).map(lambda t: '"' + t.replace("\\", "").replace('"', "") + '"'),
 )
 _LINES = st.lists(
@@ -261,3 +294,41 @@ def test_any_text_is_a_theme_or_a_theme_error(tmp_path, text):
     else:
         assert isinstance(spec, ThemeSpec)
         assert "primary" in spec.colors
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(st.binary(max_size=300), st.binary(max_size=20).map(lambda b: b * 5000)))
+def test_any_bytes_are_a_theme_or_a_theme_error(tmp_path, data):
+    path = tmp_path / "fuzz.toml"
+    path.write_bytes(data)
+    try:
+        load_theme(path)
+    except ThemeError as exc:
+        assert str(exc).startswith("theme") and "\n" not in str(exc)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.one_of(st.text(max_size=30), st.sampled_from(["#fff 35%", "rgb(1, 2, 3)", "bold", "#abcdef12", "#fff 100%"])))
+def test_any_variable_value_accepted_is_one_textual_parses(tmp_path, value):
+    from textual.color import Color, ColorParseError
+
+    path = tmp_path / "t.toml"
+    path.write_text('[colors]\nprimary = "#fff"\n[variables]\nx = ' + _toml_string(value) + "\n", encoding="utf-8")
+    try:
+        spec = load_theme(path)
+    except ThemeError:
+        return
+    words = spec.variables["x"].split()
+    if not set(words) <= {"none", "not", "bold", "dim", "italic", "underline", "underline2", "reverse", "strike",
+                          "blink", "blink2", "overline"}:
+        try:
+            Color.parse(words[0])
+        except ColorParseError:
+            pytest.fail(f"accepted {value!r}, which Textual cannot parse")
+        assert len(words) == 1 or (len(words) == 2 and words[1].endswith("%"))
+
+
+def _toml_string(value: str) -> str:
+    import json
+
+    return json.dumps(value)  # a JSON string is a TOML basic string for these characters

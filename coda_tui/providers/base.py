@@ -3,7 +3,9 @@
 `Provider.stream()` yields text chunks as they arrive and then one `Usage`. Retries with
 exponential backoff happen here, once, for every provider — and only before the first
 chunk: retrying after text has been shown would repeat it. The provider's circuit breaker
-(when the registry gave it one) is consulted here too, so every caller benefits.
+(when the registry gave it one) is consulted here too, so every caller benefits. So are
+the two bounds a server cannot push past: the wait for the first text (first_byte_timeout,
+retries included) and the length of an answer (a multiple of max_tokens, a byte limit).
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Callable
 
 from coda_tui.config import ProviderConfig
+from coda_tui.providers import errors as E
 from coda_tui.providers.breaker import CircuitBreaker
 from coda_tui.providers.errors import ProviderError, RateLimited
+from coda_tui.providers.transport import map_transport_error
+from coda_tui.providers.types import TYPES
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,12 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 20.0
 RETRY_AFTER_CAP = 60.0
 
+# A server that ignores max_tokens is stopped here: past this many times max_tokens
+# (counting a chunk, or four characters, as a token), or this many bytes whatever max_tokens.
+ANSWER_CEILING_FACTOR = 4
+ANSWER_CEILING_BYTES = 4 * 1024 * 1024
+_END = object()
+
 
 def backoff_delay(attempt: int, error: ProviderError) -> float:
     """Delay before retry number `attempt` (1-based): Retry-After if given, else jittered 2^n."""
@@ -65,11 +76,11 @@ class Provider(abc.ABC):
 
     @property
     def default_model(self) -> str:
-        return self.config.model or ""
+        return self.config.model or TYPES[self.config.type].default_model
 
     @property
     def context_window(self) -> int:
-        return self.config.context_window or 8192  # registry.DEFAULT_CONTEXT
+        return self.config.context_window or TYPES[self.config.type].context_window
 
     async def stream(
         self,
@@ -111,26 +122,61 @@ class Provider(abc.ABC):
         model = model or self.default_model
         max_tokens = max_tokens or self.config.max_tokens
         temperature = self.config.temperature if temperature is None else temperature
+        bound = self.config.first_byte_timeout
+        deadline = time.monotonic() + bound
         attempt = 0
         while True:
-            started = False
+            ceiling = _Ceiling(self, max_tokens)
             try:
                 # Closed here when the consumer stops early (Esc, a full disk), not later by
                 # the garbage collector, which would find the HTTP stream still open.
                 async with aclosing(self._stream_once(messages, model, max_tokens, temperature)) as items:
-                    async for item in items:
+                    while (item := await self._next(items, None if ceiling.started else deadline)) is not _END:
                         if isinstance(item, str):
-                            started = True
+                            ceiling.add(item)
                         yield item
                 return
             except ProviderError as exc:
-                if started or not exc.retryable or attempt >= self.config.max_retries:
+                if ceiling.started or not exc.retryable or attempt >= self.config.max_retries:
                     raise
                 attempt += 1
                 delay = backoff_delay(attempt, exc)
+                wait = exc.retry_after if isinstance(exc, RateLimited) and exc.retry_after is not None else delay
+                if time.monotonic() + wait >= deadline:
+                    raise self._waited_enough(exc, attempt) from None
                 if on_retry:
                     on_retry(attempt, delay, exc)
                 await asyncio.sleep(delay)
+
+    async def _next(self, items: AsyncIterator[str | Usage], deadline: float | None) -> object:
+        """The next item, or _END; before the first text, only until `deadline`."""
+        if deadline is None:
+            return await anext(items, _END)
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())) as cm:
+                return await anext(items, _END)
+        except TimeoutError:
+            if not cm.expired():
+                raise
+            raise E.NoFirstByte(
+                self.name,
+                f"no answer from {self.config.endpoint} within {self.config.first_byte_timeout:g} s",
+                hint=f"nothing arrived; if it is only slow (loading a model, say), raise first_byte_timeout "
+                f"in [providers.{self.name}]",
+                endpoint=self.config.endpoint,
+            ) from None
+
+    def _waited_enough(self, exc: ProviderError, attempts: int) -> ProviderError:
+        """Giving up before the first text: the next try would end past first_byte_timeout."""
+        bound = self.config.first_byte_timeout
+        if isinstance(exc, RateLimited) and exc.retry_after is not None and exc.retry_after > bound:
+            # The message already says how long the server asks to wait.
+            why = f"that is longer than coda waits for an answer ({bound:g} s)"
+        else:
+            why = f"no answer within {bound:g} s ({attempts} attempt{'s' if attempts > 1 else ''})"
+        return type(exc)(self.name, f"{exc.message}; gave up: {why}",
+                         hint=f"try again later, or raise first_byte_timeout in [providers.{self.name}]",
+                         endpoint=exc.endpoint)
 
     @abc.abstractmethod
     def _stream_once(
@@ -168,3 +214,91 @@ class Provider(abc.ABC):
 
     async def aclose(self) -> None:
         """Release connections; the default has nothing to release."""
+
+
+class _Ceiling:
+    """How much of an answer has arrived, and the stop when it is more than any answer
+    max_tokens allows (a server that ignores max_tokens would otherwise stream forever)."""
+
+    def __init__(self, provider: Provider, max_tokens: int) -> None:
+        self.provider = provider
+        self.max_tokens = max_tokens
+        self.tokens = ANSWER_CEILING_FACTOR * max_tokens
+        self.chunks = 0
+        self.chars = 0
+        self.bytes = 0
+
+    @property
+    def started(self) -> bool:
+        return self.chunks > 0
+
+    def add(self, text: str) -> None:
+        self.chunks += 1
+        self.chars += len(text)
+        self.bytes += len(text.encode("utf-8", "surrogatepass"))
+        if max(self.chunks, self.chars / 4) <= self.tokens and self.bytes <= ANSWER_CEILING_BYTES:
+            return
+        why = (f"{ANSWER_CEILING_BYTES:,} bytes" if self.bytes > ANSWER_CEILING_BYTES
+               else f"{ANSWER_CEILING_FACTOR} x max_tokens ({self.max_tokens:,})")
+        p = self.provider
+        raise E.AnswerTooLong(
+            p.name,
+            f"stopped the answer from {p.config.endpoint} after {self.chars:,} characters: it ran past {why}",
+            hint="the server ignores max_tokens; what arrived is kept as a partial answer",
+            endpoint=p.config.endpoint,
+        )
+
+
+class RemoteProvider(Provider):
+    """A server spoken to over HTTP: one place that ends its streams and maps its errors.
+
+    A subclass yields text and, once the server says the answer is complete, one Usage;
+    `_map` turns its client library's exceptions into ProviderErrors.
+    """
+
+    @abc.abstractmethod
+    def _chunks(
+        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
+    ) -> AsyncIterator[str | Usage]: ...
+
+    @abc.abstractmethod
+    def _map(self, exc: Exception, model: str, got_text: bool) -> Exception: ...
+
+    # Said when the body ended without a single answer event.
+    no_answer_hint = ""
+
+    async def _stream_once(
+        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
+    ) -> AsyncIterator[str | Usage]:
+        got_text = False
+        usage = None
+        try:
+            async with aclosing(self._chunks(messages, model, max_tokens, temperature)) as items:
+                async for item in items:
+                    if isinstance(item, Usage):
+                        usage = item
+                        continue
+                    got_text = True
+                    yield item
+        except E.ProviderError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped to a typed error, or re-raised as is
+            raise self._map(exc, model, got_text) from None
+        if usage is None:
+            # The body ended without the server saying the answer was complete: the
+            # connection was cut, or it was never this server's kind of stream.
+            endpoint = self.config.endpoint
+            if got_text:
+                raise E.StreamInterrupted(
+                    self.name,
+                    f"the answer from {endpoint} ended without finishing",
+                    hint="what arrived is kept as a partial answer; retry to get a full one",
+                    endpoint=endpoint,
+                )
+            raise E.BadResponse(self.name, f"{endpoint} sent no answer", hint=self.no_answer_hint, endpoint=endpoint)
+        yield usage
+
+    def _map_transport(self, exc: Exception, got_text: bool) -> E.ProviderError | None:
+        return map_transport_error(
+            exc, provider=self.name, endpoint=self.config.endpoint, got_text=got_text, timeout=self.config.timeout
+        )

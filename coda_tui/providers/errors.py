@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from coda_tui.errors import CodaError
+from coda_tui.redact import mask_url_password
 
 
 class ProviderError(CodaError):
@@ -12,9 +13,10 @@ class ProviderError(CodaError):
     kind = "error"
 
     def __init__(self, provider: str, message: str, *, hint: str = "", endpoint: str = "") -> None:
+        # Library messages can quote the URL they were given, password and all.
         self.provider = provider
-        self.endpoint = endpoint
-        super().__init__(message, hint)
+        self.endpoint = mask_url_password(endpoint)
+        super().__init__(mask_url_password(message), mask_url_password(hint))
 
     def render(self) -> str:
         text = f"{self.provider}: {self.message}"
@@ -34,6 +36,12 @@ class DNSFailure(ProviderError):
 class ProviderTimeout(ProviderError):
     kind = "timeout"
     retryable = True
+
+
+class NoFirstByte(ProviderError):
+    """Nothing arrived within first_byte_timeout, retries included: the wait is over."""
+
+    kind = "timeout"
 
 
 class AuthError(ProviderError):
@@ -66,6 +74,12 @@ class StreamInterrupted(ProviderError):
     """The connection ended after some of the answer had arrived; what arrived is kept."""
 
     kind = "stream_interrupted"
+
+
+class AnswerTooLong(StreamInterrupted):
+    """The server went on past any answer max_tokens allows; coda stopped reading."""
+
+    kind = "answer_too_long"
 
 
 class BadResponse(ProviderError):

@@ -7,15 +7,13 @@ from typing import AsyncIterator
 
 import httpx
 
-from coda_tui.config import OLLAMA_DEFAULT_HOST, ProviderConfig
+from coda_tui.config import ProviderConfig
 from coda_tui.providers import errors as E
-from coda_tui.providers.base import ChatMessage, Provider, Usage
-from coda_tui.providers.transport import bad_json, map_transport_error, status_error
+from coda_tui.providers.base import ChatMessage, RemoteProvider, Usage
+from coda_tui.providers.transport import bad_json, status_error
 from coda_tui.tokens import estimate_tokens
 
 MIN_NUM_CTX = 2048
-DEFAULT_CONTEXT_WINDOW = 32768
-DEFAULT_MODEL = "llama3.2"
 
 
 def num_ctx_for(prompt_tokens: int, max_tokens: int, window: int) -> int:
@@ -30,27 +28,19 @@ def num_ctx_for(prompt_tokens: int, max_tokens: int, window: int) -> int:
     return min(size, window)
 
 
-class OllamaProvider(Provider):
+class OllamaProvider(RemoteProvider):
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         import ollama  # lazily, like openai: start-up time matters
 
         self._ollama = ollama
         self._client = ollama.AsyncClient(
-            host=config.host or OLLAMA_DEFAULT_HOST,
+            host=config.address,
             timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
         )
         self.last_num_ctx: int | None = None
 
-    @property
-    def default_model(self) -> str:
-        return self.config.model or DEFAULT_MODEL
-
-    @property
-    def context_window(self) -> int:
-        return self.config.context_window or DEFAULT_CONTEXT_WINDOW
-
-    async def _stream_once(
+    async def _chunks(
         self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
     ) -> AsyncIterator[str | Usage]:
         prompt_tokens = sum(estimate_tokens(m.content) + 4 for m in messages)
@@ -58,9 +48,6 @@ class OllamaProvider(Provider):
         options: dict = {"num_ctx": self.last_num_ctx, "num_predict": max_tokens}
         if temperature is not None:
             options["temperature"] = temperature
-        got_text = False
-        done = False
-        usage = Usage()
         stream = None
         try:
             stream = await self._client.chat(
@@ -72,28 +59,12 @@ class OllamaProvider(Provider):
             async for part in stream:
                 text = part.message.content if part.message else None
                 if text:
-                    got_text = True
                     yield text
                 if part.done:
-                    done = True
-                    usage = Usage(part.prompt_eval_count, part.eval_count)
-        except E.ProviderError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - mapped to a typed error, or re-raised as is
-            raise self._map(exc, model, got_text) from None
+                    yield Usage(part.prompt_eval_count, part.eval_count)
         finally:
             if stream is not None:
                 await stream.aclose()
-        if not done:
-            if got_text:
-                raise E.StreamInterrupted(
-                    self.name,
-                    f"the answer from {self.config.endpoint} ended without finishing",
-                    hint="what arrived is kept as a partial answer; retry to get a full one",
-                    endpoint=self.config.endpoint,
-                )
-            raise E.BadResponse(self.name, f"{self.config.endpoint} sent no answer", endpoint=self.config.endpoint)
-        yield usage
 
     def _map(self, exc: Exception, model: str, got_text: bool) -> Exception:
         if isinstance(exc, self._ollama.ResponseError):
@@ -120,9 +91,7 @@ class OllamaProvider(Provider):
                 model=model,
                 pull_hint=f"pull it first: ollama pull {model}",
             )
-        mapped = map_transport_error(
-            exc, provider=self.name, endpoint=self.config.endpoint, got_text=got_text, timeout=self.config.timeout
-        )
+        mapped = self._map_transport(exc, got_text)
         if mapped is None and type(exc).__name__ == "ValidationError":
             mapped = bad_json(self.name, self.config.endpoint, got_text)
         return mapped or exc

@@ -9,11 +9,13 @@ import httpx
 from coda_tui.config import ProviderConfig
 from coda_tui.providers import errors as E
 from coda_tui.providers import sse
-from coda_tui.providers.base import ChatMessage, Provider, Usage
-from coda_tui.providers.transport import bad_json, map_transport_error, status_error
+from coda_tui.providers.base import ChatMessage, RemoteProvider, Usage
+from coda_tui.providers.transport import bad_json, status_error
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(RemoteProvider):
+    no_answer_hint = "is base_url an OpenAI-compatible API root (ending in /v1)?"
+
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         # Imported here: the openai package costs ~150 ms to import, which every other
@@ -28,13 +30,13 @@ class OpenAIProvider(Provider):
         self._client = openai.AsyncOpenAI(
             # Local OpenAI-compatible servers need no key, but the client insists on one.
             api_key=key or "not-needed",
-            base_url=config.endpoint,
+            base_url=config.address,
             timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
             max_retries=0,  # Provider.stream retries, with the same policy for every backend.
         )
         self._supports_usage_option = True
 
-    async def _stream_once(
+    async def _chunks(
         self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
     ) -> AsyncIterator[str | Usage]:
         kwargs = dict(
@@ -47,7 +49,6 @@ class OpenAIProvider(Provider):
             kwargs["temperature"] = temperature
         if self._supports_usage_option:
             kwargs["stream_options"] = {"include_usage": True}
-        got_text = False
         stream = None
         try:
             try:
@@ -77,34 +78,14 @@ class OpenAIProvider(Provider):
                 for choice in chunk.get("choices") or ():
                     text = (choice.get("delta") or {}).get("content")
                     if text:
-                        got_text = True
                         yield text
                     if choice.get("finish_reason"):
                         finished = True
-        except E.ProviderError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - mapped to a typed error, or re-raised as is
-            raise self._map(exc, model, got_text) from None
+            if finished:  # else the base says the answer was cut short
+                yield usage or Usage()
         finally:
             if stream is not None:
                 await stream.close()
-        if not finished:
-            # The body ended without a finish_reason: the connection was cut, or it was
-            # never an OpenAI stream.
-            if got_text:
-                raise E.StreamInterrupted(
-                    self.name,
-                    f"the answer from {self.config.endpoint} ended without finishing",
-                    hint="what arrived is kept as a partial answer; retry to get a full one",
-                    endpoint=self.config.endpoint,
-                )
-            raise E.BadResponse(
-                self.name,
-                f"{self.config.endpoint} sent no answer events",
-                hint="is base_url an OpenAI-compatible API root (ending in /v1)?",
-                endpoint=self.config.endpoint,
-            )
-        yield usage or Usage()
 
     def _status_error(self, exc, model: str) -> E.ProviderError:
         retry_after = E.parse_retry_after(exc.response.headers.get("retry-after")) if exc.response is not None else None
@@ -147,9 +128,7 @@ class OpenAIProvider(Provider):
     def _map(self, exc: Exception, model: str, got_text: bool) -> Exception:
         if isinstance(exc, self._openai.APIStatusError):
             return self._status_error(exc, model)
-        mapped = map_transport_error(
-            exc, provider=self.name, endpoint=self.config.endpoint, got_text=got_text, timeout=self.config.timeout
-        )
+        mapped = self._map_transport(exc, got_text)
         if mapped is None and isinstance(exc, self._openai.APIError):
             mapped = bad_json(self.name, self.config.endpoint, got_text)
         return mapped or exc

@@ -1,31 +1,21 @@
-"""Build a provider from its [providers.NAME] entry."""
+"""Build a provider from its [providers.NAME] entry, through its type's row in types.TYPES."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from coda_tui.config import Config, ProviderConfig
 from coda_tui.providers.base import Provider
 from coda_tui.providers.breaker import CircuitBreaker
-
-DEFAULT_CONTEXT = 8192  # Provider.context_window's default
+from coda_tui.providers.types import TYPES
 
 
 def make_provider(pc: ProviderConfig) -> Provider:
     # Each backend's module is imported only when that backend is used.
-    if pc.type == "llama_cpp":
-        from coda_tui.providers.llama_cpp import LlamaCppProvider
-
-        return LlamaCppProvider(pc)
-    if pc.type == "ollama":
-        from coda_tui.providers.ollama import OllamaProvider
-
-        return OllamaProvider(pc)
-    if pc.type == "openai":
-        from coda_tui.providers.openai_compat import OpenAIProvider
-
-        return OpenAIProvider(pc)
-    raise ValueError(f"unknown provider type {pc.type!r}")  # config validation prevents this
+    kind = TYPES[pc.type]  # config validation checked the type
+    module = importlib.import_module(kind.module)
+    return getattr(module, kind.cls)(pc)
 
 
 class Providers:
@@ -39,20 +29,15 @@ class Providers:
         self.on_breaker = on_breaker
 
     def describe(self, name: str | None = None) -> tuple[str, str, int]:
-        """(name, default model, context window) without creating the provider, whose client
-        library (openai: ~350 ms to import) the app's first frame should not wait for."""
+        """(name, default model, context window) without importing a client library (openai:
+        ~350 ms), which the app's first frame should not wait for."""
         pc = self.config.provider(name)
-        if pc.name in self._made:
-            made = self._made[pc.name]
-            return pc.name, made.default_model, made.context_window
-        if pc.type == "llama_cpp":
-            made = make_provider(pc)  # cheap: llama_cpp itself is imported on first load
-            return pc.name, made.default_model, made.context_window
-        if pc.type == "ollama":
-            from coda_tui.providers.ollama import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL
-
-            return pc.name, pc.model or DEFAULT_MODEL, pc.context_window or DEFAULT_CONTEXT_WINDOW
-        return pc.name, pc.model or "", pc.context_window or DEFAULT_CONTEXT
+        kind = TYPES[pc.type]
+        if pc.name not in self._made and kind.preload:
+            return pc.name, pc.model or kind.default_model, pc.context_window or kind.context_window
+        # Made already, or cheap to make (the embedded model loads on first use).
+        made = self.get(pc.name)
+        return pc.name, made.default_model, made.context_window
 
     def get(self, name: str | None = None) -> Provider:
         pc = self.config.provider(name)
@@ -72,12 +57,11 @@ class Providers:
         """Import a backend's client library (openai: ~350 ms) without creating anything: run
         in a thread, then get() on the event loop is quick, and a caller cancelled meanwhile
         leaves no half-made client behind."""
-        import importlib
-
-        kind = self.config.providers[name].type
-        if kind in ("openai", "ollama"):
-            importlib.import_module(kind)
-            importlib.import_module(f"coda_tui.providers.{'openai_compat' if kind == 'openai' else kind}")
+        kind = TYPES[self.config.providers[name].type]
+        if kind.preload:
+            for library in kind.preload:
+                importlib.import_module(library)
+            importlib.import_module(kind.module)
 
     def made(self, name: str) -> Provider | None:
         """The provider if this process has created it (its breaker has a history), else None."""

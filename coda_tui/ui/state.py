@@ -26,7 +26,7 @@ class UIState:
     def load(cls) -> "UIState":
         try:
             raw = json.loads(cls.path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return cls()
         if not isinstance(raw, dict):
             return cls()
