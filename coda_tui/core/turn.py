@@ -265,23 +265,27 @@ class TurnRunner:
             reserve = prov.config.max_tokens
             fixed = estimate_tokens(system) + estimate_tokens(user_content) + 2 * memory.MESSAGE_OVERHEAD
             budget = max(0, prov.context_window - reserve - fixed)
-            recalled_ids: list[int] = []
-            notes, notes_tokens = "", 0
+            recalled = memory.Recall()
             if self.config.memory.recall and not standalone:
-                recalled_ids, notes, notes_tokens = memory.recall(
+                recalled = memory.recall(
                     self.store.sessions,
                     prompt,
                     session_id=session.id,
                     limit=self.config.memory.recall_limit,
                     budget=min(self.config.memory.recall_tokens, budget),
                 )
-            past = [] if standalone else memory.usable(self.store.sessions.messages(session.id, before_id=answer_to))
-            history, history_tokens = memory.select_history(past, budget - notes_tokens)
-            st.summary = f"{len(history)}/{len(past)} messages, {history_tokens} tokens (budget {budget})"
+            notes, notes_tokens = recalled.notes, recalled.tokens
+            past = [] if standalone else self.store.sessions.messages(session.id, before_id=answer_to)
+            window = memory.select_window(past, budget - notes_tokens)
+            history, history_tokens = window.history, window.tokens
+            st.summary = f"{len(history)}/{len(memory.usable(past))} messages, {history_tokens} tokens (budget {budget})"
             if self.config.memory.recall:
-                st.summary += f"; recalled {len(recalled_ids)} ({notes_tokens} tokens)"
-            st.detail = {"history": len(history), "available": len(past), "tokens": history_tokens,
-                         "budget": budget, "recalled": recalled_ids}
+                st.summary += f"; recalled {len(recalled.items)} ({notes_tokens} tokens)"
+            st.detail = {"history": len(history), "available": len(memory.usable(past)), "tokens": history_tokens,
+                         "budget": budget, "recalled": recalled.ids,
+                         # What went in and what did not, by id and size: `coda memory show` reads it.
+                         "snapshot": {"window": window.kept, "left": window.left, "recalled": recalled.items,
+                                      "system_tokens": estimate_tokens(system)}}
 
         with tracer.stage("prompt") as st:
             messages = [ChatMessage("system", system + (f"\n\n{notes}" if notes else ""))]
