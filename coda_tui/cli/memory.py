@@ -59,7 +59,7 @@ def _label(part: str, item: dict) -> str:
     if part == "instructions":
         return inert(item["path"])
     if part == "facts":
-        return f"fact #{item['id']} ({item.get('scope', '')})"
+        return f"fact #{item['id']}" + (f" ({item['scope']})" if "scope" in item else "")
     if part == "recalled":
         return f"#{item['id']} {item['role']} · session {item['session_id']} · score {item['score']}"
     return f"#{item['id']} {item['role']}"
@@ -81,6 +81,9 @@ def render_snapshot(t, snap: dict) -> str:
         total = sum(i["tokens"] for i in items)
         lines.append(f"{title}: {len(items)}, {total} tokens" if items else f"{title}: none")
         lines += _rows(part, items, most, lambda i: " (truncated)" if i.get("truncated") else "")
+    if snap["left_standing"]:
+        lines.append(f"not in the system prompt: {len(snap['left_standing'])}")
+        lines += [f"  {_label(i['part'], i):<40} {i['tokens']:>6}  ({i['reason']})" for i in snap["left_standing"]]
     left = snap["left"]
     if left:
         lines.append(f"left out: {len(left)}, {sum(i['tokens'] for i in left)} tokens")
@@ -130,3 +133,56 @@ def memory_diff(ctx, a: str, b: str, as_json: bool) -> None:
             why = f"  ({i['reason']})" if i.get("reason") else ""
             was = f"  (was {i['tokens_before']})" if kind == "changed" else ""
             click.echo(f"  {i['part']:<12} {_label(i['part'], i):<40} {i['tokens']:>6}  {_bar(i['tokens'], most)}{why}{was}")
+
+
+def _facts_command(ctx, command) -> str:
+    from coda_tui.core.slash import run_fact_command
+
+    rt = runtime(ctx)
+    return run_fact_command(command, rt.store.facts, str(rt.project.root))
+
+
+@memory.command("remember")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--global", "everywhere", is_flag=True, help="For every project, not only this one.")
+@common_options
+@click.pass_context
+def memory_remember(ctx, text: tuple[str, ...], everywhere: bool) -> None:
+    """Keep a fact that every later turn of this project (--global: of every project) includes."""
+    from coda_tui.core.slash import SlashCommand
+
+    fact = " ".join(text).strip()
+    if not fact:
+        raise CodaError("nothing to remember: give the fact as text", exit_code=EXIT_USAGE)
+    click.echo(_facts_command(ctx, SlashCommand("remember", text=fact, everywhere=everywhere)))
+
+
+@memory.command("facts")
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+@click.pass_context
+def memory_facts(ctx, as_json: bool) -> None:
+    """The facts every turn of this project includes: its own and the global ones."""
+    rt = runtime(ctx)
+    facts = rt.store.facts.for_project(str(rt.project.root))
+    if as_json:
+        print_json([{"id": f.id, "scope": f.scope, "project": f.project, "text": f.text, "created_at": f.created_at}
+                    for f in facts])
+    elif not facts:
+        click.echo("no facts yet: coda memory remember TEXT keeps one")
+    else:
+        for f in facts:
+            click.echo(f"#{f.id} ({f.scope}) {inert(f.text)}")
+
+
+@memory.command("forget")
+@click.argument("fact_id")
+@common_options
+@click.pass_context
+def memory_forget(ctx, fact_id: str) -> None:
+    """Remove a remembered fact (see 'coda memory facts')."""
+    from coda_tui.core.slash import SlashCommand
+
+    if not (fact_id.isascii() and fact_id.isdigit()):
+        raise CodaError(f"no fact {fact_id} (see 'coda memory facts')", exit_code=EXIT_USAGE)
+    click.echo(inert(_facts_command(ctx, SlashCommand("forget", text=fact_id))))

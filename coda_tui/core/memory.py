@@ -122,6 +122,67 @@ def recall(store: SessionStore, question: str, *, session_id: int, limit: int, b
     return Recall("Possibly relevant notes from earlier conversations:\n" + "\n".join(notes), used, items)
 
 
+# --- what stands in every turn: project instructions and remembered facts ----------------
+
+# The share of the context window they may take: a 4k window (the embedded model's)
+# leaves them 512 tokens, the rest for the conversation and the answer.
+STANDING_SHARE = 8
+# Less room than this for an instruction file and it is left out, not cut to a stub.
+MIN_INSTRUCTION_TOKENS = 16
+
+
+@dataclass
+class Standing:
+    text: str = ""
+    tokens: int = 0
+    instructions: list[dict] = field(default_factory=list)
+    facts: list[dict] = field(default_factory=list)
+    left: list[dict] = field(default_factory=list)
+
+
+def standing(instructions: list, facts: list, budget: int) -> Standing:
+    """The block appended to the system prompt. Facts come first (each one the user asked
+    for, and short), then the instruction files, the last cut at a line to fit `budget`."""
+    out = Standing()
+    parts: list[str] = []
+    lines: list[str] = []
+    header = "Facts to remember:"
+    used = estimate_tokens(header) if facts else 0
+    for fact in facts:
+        line = f"- {fact.text}"
+        tokens = estimate_tokens(line)
+        if used + tokens > budget:
+            out.left.append({"part": "facts", "id": fact.id, "tokens": tokens, "reason": LEFT_BUDGET})
+            continue
+        lines.append(line)
+        used += tokens
+        out.facts.append({"id": fact.id, "scope": fact.scope, "tokens": tokens})
+    if lines:
+        parts.append(header + "\n" + "\n".join(lines))
+    else:
+        used = 0
+    for ins in instructions:
+        head = f"Project instructions ({ins.path}):\n"
+        full = estimate_tokens(ins.text)
+        room = budget - used - estimate_tokens(head)
+        if room < MIN_INSTRUCTION_TOKENS:
+            out.left.append({"part": "instructions", "path": ins.path, "tokens": full, "reason": LEFT_BUDGET})
+            continue
+        text = ins.text
+        if full > room:
+            text = text[: room * 3]  # characters, conservatively
+            text = text[: text.rfind("\n")] if "\n" in text else text
+            text += "\n[… cut to fit the budget]"
+        tokens = estimate_tokens(head + text)
+        used += tokens
+        parts.append(head + text)
+        out.instructions.append({"path": ins.path, "tokens": tokens, "full_tokens": full,
+                                 "truncated": text is not ins.text, "mtime_ns": ins.mtime_ns})
+    out.text = "\n\n".join(parts)
+    out.tokens = used
+    return out
+
+
 # --- reading snapshots back ----------------------------------------------------------------
 
 # The parts of a snapshot that hold items, and what names an item within each.
@@ -134,7 +195,7 @@ def snapshot_of(trace) -> dict | None:
     for stage in trace.stages:
         if stage.name == "memory" and "snapshot" in stage.detail:
             snap = dict(stage.detail["snapshot"])
-            for part in (*PARTS, "left"):
+            for part in (*PARTS, "left", "left_standing"):
                 snap.setdefault(part, [])
             snap["budget"] = stage.detail.get("budget")
             snap["tokens"] = stage.detail.get("tokens")
@@ -144,8 +205,8 @@ def snapshot_of(trace) -> dict | None:
 
 def compare(a: dict, b: dict) -> dict:
     """What entered memory from snapshot `a` to `b`, what left it, and what stayed but
-    changed size (an answer that grew, an edited instruction file). An item that left the
-    window carries the reason `b` gives for leaving it out."""
+    changed (an answer that grew, an edited instruction file, a recall score). An item that left the
+    window carries the reason `b` gives for leaving it out. For changed items, `tokens_before`."""
     reasons = {item["id"]: item["reason"] for item in b["left"]}
     out: dict[str, list[dict]] = {"entered": [], "left": [], "changed": []}
     for part, key in PARTS.items():
@@ -154,7 +215,7 @@ def compare(a: dict, b: dict) -> dict:
         for k, item in after.items():
             if k not in before:
                 out["entered"].append({"part": part, **item})
-            elif item.get("tokens") != before[k].get("tokens"):
+            elif item != before[k]:
                 out["changed"].append({"part": part, **item, "tokens_before": before[k].get("tokens")})
         for k, item in before.items():
             if k not in after:
@@ -163,3 +224,14 @@ def compare(a: dict, b: dict) -> dict:
                     gone["reason"] = reasons[k]
                 out["left"].append(gone)
     return out
+
+
+def facts_used(store, session_id: int) -> list:
+    """The remembered facts that turns of this session included (and that still exist),
+    oldest first: what a session's export carries of them."""
+    ids: set[int] = set()
+    for trace in store.traces.recent(1_000_000, session_id=session_id):
+        snap = snapshot_of(trace)
+        if snap:
+            ids.update(f["id"] for f in snap["facts"])
+    return [f for f in (store.facts.get(i) for i in sorted(ids)) if f is not None]
