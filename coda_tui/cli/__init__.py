@@ -19,6 +19,7 @@ from coda_tui.cli.memory import memory
 from coda_tui.cli.ops import ai, pipeline
 from coda_tui.cli.search import index, search
 from coda_tui.cli.sessions import sessions
+from coda_tui.cli.shell import shell
 from coda_tui.cli.trace import trace
 from coda_tui.cli.voice import listen, transcribe
 from coda_tui.errors import CodaError
@@ -98,7 +99,7 @@ def cli(ctx: click.Context) -> None:
         )
 
 
-for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline, memory):
+for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline, memory, shell):
     cli.add_command(command)
 
 
