@@ -124,7 +124,24 @@ def test_shell_commands_answer_in_one_line_and_bad_ones_do_not_end_it(tmp_path):
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
     out = proc.stdout
     assert "no turn yet in this shell" in out and "no session yet" in out
-    assert "unknown command /bogus" in proc.stderr and "/analyze runs in the app" in proc.stderr
+    assert "unknown command /bogus" in proc.stderr and "/analyze works on a file" in proc.stderr
     assert "no trace 99" in proc.stderr and "no session 'nope'" in proc.stderr
     assert "#1 (project) uses hatch" in out and "facts: 1" in out and "srv/other" in out
     assert len(sent) == 1 and "uses hatch" in sent[0][0]["content"]
+
+
+def test_shell_runs_the_apps_operations_and_applies_a_refactoring_after_a_yes(tmp_path):
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a+b\n")
+    diff = "```diff\n--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a+b\n+    return a + b\n```\n"
+    script = [Action(chunks=['{"score": 0.42, "issues": [{"line": 2, "message": "no spaces"}]}']), Action(chunks=[diff])]
+    with OpenAIServer(script) as srv:
+        cfg = srv_config(tmp_path, srv.url)
+        proc = run_coda("--config", cfg, "--project", str(tmp_path), "shell",
+                        input="/analyze\n/analyze type:security calc.py\n/trace\n/refactor calc.py\n/apply\ny\n/apply\n")
+        sent = srv.chat_requests()
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert "/analyze works on a file" in proc.stderr and len(sent) == 2
+    assert "Security score: 0.42" in proc.stdout and "no spaces" in proc.stdout
+    assert "\nllm " in proc.stdout  # /trace: the operation's own turn
+    assert "applied to calc.py (+1 -1)" in proc.stderr and "no refactoring to apply" in proc.stderr
+    assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"

@@ -26,6 +26,8 @@ arrived is kept), Ctrl+D leaves.
 /model [NAME]      show the provider and model, or switch model
 /session [REF|new] show the session, switch to another, or start a new one
 /remember [--global] TEXT, /forget [ID]   facts every later turn includes
+/analyze, /explain, /refactor, /generate, /test, /review [KEY:VALUE …] PATH   one operation on a file
+/pipeline SPEC @PATH   a chain of them (see 'coda pipeline --help'); /apply writes the last refactoring
 /help, /quit"""
 SHELL_COMMANDS = ("trace", "memory", "model", "session", "remember", "forget", "help", "quit", "exit")
 
@@ -90,6 +92,7 @@ class Shell:
         self.session = self.rt.store.sessions.find(opt(ctx, "session")) if opt(ctx, "session") else None
         self.session_ref = opt(ctx, "session")
         self.last_trace = None
+        self.last_refactor = None  # the OperationResult /apply writes
         self.out = sys.stdout
 
     # --- answering ---------------------------------------------------------------------
@@ -187,6 +190,46 @@ class Shell:
         else:
             click.echo(f"session {self.session.id} '{inert(self.session.name)}'")
 
+    def operation(self, runner: asyncio.Runner, text: str) -> None:
+        """/analyze … PATH, /pipeline SPEC @PATH, /apply: the app's operations, over the same core."""
+        from coda_tui.cli.ops import _apply, _progress
+        from coda_tui.core.chain import ChainRunner
+        from coda_tui.core.slash import parse_command
+        from coda_tui.core.spec import SpecError, workflows
+
+        try:
+            command = parse_command(text, workflows(self.rt.config))
+        except SpecError as exc:
+            raise CodaError(f"{exc.message}\n{exc.caret()}") from None
+        if command.name == "apply":
+            if self.last_refactor is None:
+                raise CodaError("no refactoring to apply: run /refactor PATH first")
+            _apply(self.ctx, self.last_refactor, yes=False)
+            self.last_refactor = None
+            return
+        if command.path is None and command.spec.needs_file():
+            raise CodaError(f"/{command.name} works on a file: name it after the command")
+        path = str(self.rt.project.root / command.path) if command.path else None
+        unsubscribe = _progress(self.rt)
+        try:
+            chain = runner.run(ChainRunner(self.rt.turns).run(command.spec, input_path=path, provider=self.provider,
+                                                              model=self.model))
+        except KeyboardInterrupt:
+            click.echo("coda: stopped", err=True)
+            self._after_cancel()
+            return
+        finally:
+            unsubscribe()
+        click.echo(inert(chain.to_markdown()).rstrip("\n"))
+        # One operation is its own turn's trace; a chain of them gets one of its own.
+        ran = [s.trace_id for s in chain.steps if s.trace_id]
+        self.last_trace = chain.trace or (self.rt.store.traces.get(ran[-1]) if ran else self.last_trace)
+        refactors = [s.result for s in chain.steps if s.result is not None and s.result.diff]
+        if refactors:
+            self.last_refactor = refactors[-1]
+            click.echo(f"coda: /apply writes the refactoring of {inert(self.last_refactor.target)} after you confirm",
+                       err=True)
+
     # --- the loop ----------------------------------------------------------------------
 
     def run(self) -> None:
@@ -225,7 +268,8 @@ class Shell:
                             return
                         continue
                     if name in app_commands:
-                        raise CodaError(f"/{name} runs in the app, or as 'coda ai' / 'coda pipeline'; /help lists the shell's")
+                        self.operation(runner, text)
+                        continue
                     raise CodaError(f"unknown command /{name}: /help lists the commands")
                 self.ask(runner, text)
             except CodaError as exc:
