@@ -106,3 +106,31 @@ def test_memory_show_refuses_unknown_traces_in_one_line(tmp_path):
         proc = run_coda(*args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_recalled_turns_are_in_the_snapshot_with_their_session_and_score(tmp_path):
+    with OpenAIServer([Action(chunks=["Use functools.lru_cache on fibonacci."]), Action(chunks=["ok"])]) as srv:
+        cfg = config_for(tmp_path, srv.url)
+        with open(cfg, "a") as f:
+            f.write("[memory]\nrecall = true\n")
+        (first,) = run_session(cfg, tmp_path, 1, prompt=lambda i: "how do I memoize fibonacci")
+        rt = Runtime(cfg, project=tmp_path)
+
+        async def other():
+            try:
+                return await rt.turns.run("fibonacci again please", session_ref="other")
+            finally:
+                await rt.aclose()
+
+        try:
+            second = asyncio.run(other())
+        finally:
+            rt.close()
+        system = srv.chat_requests()[1]["body"]["messages"][0]["content"]
+    snap = snapshot(cfg, second.trace.id)
+    ids = {first.user_message_id, first.message_id}
+    assert snap["recalled"] and {r["id"] for r in snap["recalled"]} <= ids
+    assert all(r["session_id"] == first.session.id and r["score"] > 0 and r["tokens"] > 0 for r in snap["recalled"])
+    scores = [r["score"] for r in snap["recalled"]]
+    assert scores == sorted(scores, reverse=True)  # best first
+    assert "memoize fibonacci" in system or "lru_cache" in system

@@ -113,7 +113,7 @@ def recall(store: SessionStore, question: str, *, session_id: int, limit: int, b
         notes.append(f"- ({hit.role}, session '{hit.session_name}') {text}")
         tokens = cost(text)
         items.append({"id": msg.id, "session_id": hit.session_id, "role": hit.role,
-                      "score": round(-hit.rank, 4), "tokens": tokens})
+                      "score": float(f"{-hit.rank:.6g}"), "tokens": tokens})
         used += tokens
         if len(items) >= limit:
             break

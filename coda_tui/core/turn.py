@@ -287,13 +287,14 @@ class TurnRunner:
             past = [] if standalone else self.store.sessions.messages(session.id, before_id=answer_to)
             window = memory.select_window(past, budget - notes_tokens)
             history, history_tokens = window.history, window.tokens
-            st.summary = f"{len(history)}/{len(memory.usable(past))} messages, {history_tokens} tokens (budget {budget})"
+            available = len(memory.usable(past))
+            st.summary = f"{len(history)}/{available} messages, {history_tokens} tokens (budget {budget})"
             if self.config.memory.recall:
                 st.summary += f"; recalled {len(recalled.items)} ({notes_tokens} tokens)"
             if standing.text:
                 st.summary += (f"; instructions {len(standing.instructions)}, facts {len(standing.facts)}"
                                f" ({standing.tokens} tokens)")
-            st.detail = {"history": len(history), "available": len(memory.usable(past)), "tokens": history_tokens,
+            st.detail = {"history": len(history), "available": available, "tokens": history_tokens,
                          "budget": budget, "recalled": recalled.ids,
                          # What went in and what did not, by id and size: `coda memory show` reads it.
                          "snapshot": {"window": window.kept, "left": window.left, "recalled": recalled.items,
