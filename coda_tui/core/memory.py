@@ -129,6 +129,7 @@ def recall(store: SessionStore, question: str, *, session_id: int, limit: int, b
 STANDING_SHARE = 8
 # Less room than this for an instruction file and it is left out, not cut to a stub.
 MIN_INSTRUCTION_TOKENS = 16
+CUT_MARK = "\n[… cut to fit the budget]"
 
 
 @dataclass
@@ -170,9 +171,9 @@ def standing(instructions: list, facts: list, budget: int) -> Standing:
             continue
         text = ins.text
         if full > room:
-            text = text[: room * 3]  # characters, conservatively
+            text = text[: (room - estimate_tokens(CUT_MARK)) * 3]  # characters, conservatively
             text = text[: text.rfind("\n")] if "\n" in text else text
-            text += "\n[… cut to fit the budget]"
+            text += CUT_MARK
         tokens = estimate_tokens(head + text)
         used += tokens
         parts.append(head + text)
