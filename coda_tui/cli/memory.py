@@ -86,7 +86,8 @@ def render_snapshot(t, snap: dict) -> str:
         lines += [f"  {_label(i['part'], i):<40} {i['tokens']:>6}  ({i['reason']})" for i in snap["left_standing"]]
     left = snap["left"]
     if left:
-        lines.append(f"left out: {len(left)}, {sum(i['tokens'] for i in left)} tokens")
+        listed = f" (the newest {len(left)} listed)" if snap["left_count"] > len(left) else ""
+        lines.append(f"left out: {snap['left_count']}, {snap['left_tokens']} tokens{listed}")
         lines += _rows("window", left, most, lambda i: f"  ({i['reason']})")
     else:
         lines.append("left out: none")

@@ -22,6 +22,10 @@ LEFT_BUDGET = "budget"
 LEFT_UNPAIRED = "unpaired"  # an answer whose question did not fit
 LEFT_EMPTY = "empty"
 LEFT_ERROR = "error"  # a failed answer carries only the failure
+# Left-out messages listed one by one in a snapshot: the newest ones, those nearest the
+# window (what left it lately). Older ones are only counted, so that a long session's
+# snapshots stay a few kilobytes each instead of growing with every turn.
+LEFT_LISTED = 64
 
 
 def cost(text: str) -> int:
@@ -48,7 +52,9 @@ class Window:
     history: list[ChatMessage] = field(default_factory=list)
     tokens: int = 0
     kept: list[dict] = field(default_factory=list)
-    left: list[dict] = field(default_factory=list)
+    left: list[dict] = field(default_factory=list)  # the newest LEFT_LISTED of them
+    left_count: int = 0
+    left_tokens: int = 0
 
 
 def select_window(messages: list[Message], budget: int) -> Window:
@@ -78,7 +84,9 @@ def select_window(messages: list[Message], budget: int) -> Window:
         tokens=used,
         kept=[{"id": m.id, "role": m.role, "tokens": cost(m.content)} for m in chosen],
         left=[{"id": m.id, "role": m.role, "tokens": cost(m.content), "reason": left[m.id]}
-              for m in messages if m.id in left],
+              for m in messages if m.id in left][-LEFT_LISTED:],
+        left_count=len(left),
+        left_tokens=sum(cost(m.content) for m in messages if m.id in left),
     )
 
 
@@ -198,6 +206,8 @@ def snapshot_of(trace) -> dict | None:
             snap = dict(stage.detail["snapshot"])
             for part in (*PARTS, "left", "left_standing"):
                 snap.setdefault(part, [])
+            snap.setdefault("left_count", len(snap["left"]))
+            snap.setdefault("left_tokens", sum(i["tokens"] for i in snap["left"]))
             snap["budget"] = stage.detail.get("budget")
             snap["tokens"] = stage.detail.get("tokens")
             return snap

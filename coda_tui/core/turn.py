@@ -297,7 +297,8 @@ class TurnRunner:
             st.detail = {"history": len(history), "available": available, "tokens": history_tokens,
                          "budget": budget, "recalled": recalled.ids,
                          # What went in and what did not, by id and size: `coda memory show` reads it.
-                         "snapshot": {"window": window.kept, "left": window.left, "recalled": recalled.items,
+                         "snapshot": {"window": window.kept, "left": window.left, "left_count": window.left_count,
+                                      "left_tokens": window.left_tokens, "recalled": recalled.items,
                                       "instructions": standing.instructions, "facts": standing.facts,
                                       "left_standing": standing.left, "system_tokens": estimate_tokens(system)}}
 

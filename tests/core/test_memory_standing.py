@@ -46,3 +46,17 @@ def test_diff_reports_an_edited_instruction_file_as_changed_and_a_forgotten_fact
     shown = render_snapshot(SimpleNamespace(id=7, session_id=1, user_message_id=3),
                             {**b, "left_standing": [{"part": "facts", "id": 4, "tokens": 99, "reason": "budget"}]})
     assert "project instructions: 1, 12 tokens" in shown and "fact #4" in shown and "(budget)" in shown
+
+
+def test_a_long_sessions_snapshot_lists_the_newest_left_out_messages_and_counts_the_rest():
+    from coda_tui.core.memory import LEFT_LISTED, select_window
+    from coda_tui.store.sessions import Message
+
+    msgs = [Message(i, 1, "user" if i % 2 else "assistant", f"message {i}", "complete", "t", "t") for i in range(1, 401)]
+    msgs[-3].content = ""  # an empty one is left out for that, not for the budget
+    w = select_window(msgs, budget=100)
+    kept = [k["id"] for k in w.kept]
+    assert kept == sorted(kept) and kept[-1] == 400 and w.tokens <= 100 and w.kept[0]["role"] == "user"
+    assert len(w.left) == LEFT_LISTED and w.left_count == 400 - len(kept)
+    assert [x["id"] for x in w.left] == sorted(set(range(1, 401)) - set(kept))[-LEFT_LISTED:]
+    assert {"budget", "empty"} <= {x["reason"] for x in w.left} <= {"budget", "empty", "unpaired"} and w.left_tokens > sum(x["tokens"] for x in w.left)
