@@ -118,7 +118,7 @@ def test_shell_piped_answers_every_line_in_one_session_with_no_escape_sequences(
 def test_shell_commands_answer_in_one_line_and_bad_ones_do_not_end_it(tmp_path):
     with OpenAIServer([]) as srv:
         cfg = srv_config(tmp_path, srv.url)
-        script = "/trace\n/session\n/bogus\n/analyze\n/trace 99\n/session nope\n/remember uses hatch\n/forget\nq\n/memory\n/model other\n/quit\nnever asked\n"
+        script = "/trace\n/session\n/bogus\n/analyze\n/trace 99\n/session nope\n/session ²\n/trace 99999999999999999999\n/remember uses hatch\n/forget\nq\n/memory\n/model other\n/quit\nnever asked\n"
         proc = run_coda("--config", cfg, "--project", str(tmp_path), "shell", input=script)
         sent = [r["body"]["messages"] for r in srv.chat_requests()]
     assert proc.returncode == 0 and "Traceback" not in proc.stderr

@@ -11,7 +11,7 @@ import sys
 import click
 
 from coda_tui import paths
-from coda_tui.cli.common import common_options, opt, runtime
+from coda_tui.cli.common import MAX_ID, common_options, opt, runtime, usable_ref
 from coda_tui.errors import CodaError
 from coda_tui.textsafe import inert
 
@@ -155,7 +155,7 @@ class Shell:
             if rest:
                 self.model = rest
             prov = self.rt.providers.get(self.provider)
-            click.echo(f"{prov.name}/{self.model or (self.session.model if self.session else None) or prov.default_model}")
+            click.echo(inert(f"{prov.name}/{self.model or (self.session.model if self.session else None) or prov.default_model}"))
         elif name == "session":
             self._session(rest)
         else:
@@ -170,7 +170,7 @@ class Shell:
 
         t = self.last_trace
         if rest:
-            t = self.rt.store.traces.get(int(rest)) if rest.isascii() and rest.isdigit() and len(rest) < 19 else None
+            t = self.rt.store.traces.get(int(rest)) if rest.isascii() and rest.isdigit() and int(rest) <= MAX_ID else None
             if t is None:
                 raise CodaError(f"no trace {rest}")
         click.echo(stage_table(t) if t else "no turn yet in this shell")
@@ -181,7 +181,7 @@ class Shell:
             click.echo("the next question starts a new session")
             return
         if rest:
-            found = self.rt.store.sessions.find(rest) if not rest.isdigit() or len(rest) < 19 else None
+            found = self.rt.store.sessions.find(rest) if usable_ref(rest) else None
             if found is None:
                 raise CodaError(f"no session '{rest}' (see 'coda sessions list')")
             self.session, self.session_ref = found, None
