@@ -19,12 +19,17 @@ from tests.test_cli import srv_config
 class Terminal:
     """coda shell on a pty of its own (its controlling terminal, so Ctrl+C is a SIGINT)."""
 
-    def __init__(self, *args: str) -> None:
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # the child
+    def __init__(self, fd: int, pid: int | None = None) -> None:
+        self.fd, self.pid = fd, pid
+        self.seen = b""
+
+    @classmethod
+    def spawn(cls, *args: str) -> Terminal:
+        pid, fd = pty.fork()
+        if pid == 0:  # the child
             os.chdir(ROOT)
             os.execv(sys.executable, [sys.executable, "-m", "coda_tui", *args, "shell"])
-        self.seen = b""
+        return cls(fd, pid)
 
     def expect(self, text: str, timeout: float = 30) -> str:
         """Read until `text` has appeared after what earlier calls consumed; that output."""
@@ -67,7 +72,9 @@ def test_shell_in_a_terminal_streams_traces_keeps_a_cancelled_partial_and_exits_
     slow = Action(chunks=[f"w{i} " for i in range(400)], delay=0.05)
     with OpenAIServer([Action(chunks=["first ", "answer"]), slow, Action(chunks=["again"])]) as srv:
         cfg = srv_config(tmp_path, srv.url)
-        term = Terminal("--config", cfg, "--project", str(tmp_path))
+        term = Terminal.spawn("--config", cfg, "--project", str(tmp_path))
+        term.expect("coda> ")
+        term.send("half a line\x03")  # Ctrl+C at the prompt: a fresh prompt, nothing asked
         term.expect("coda> ")
         term.send("what is q1?\r")
         assert "first answer" in term.expect("coda> ")
@@ -85,7 +92,7 @@ def test_shell_in_a_terminal_streams_traces_keeps_a_cancelled_partial_and_exits_
         assert term.exit_status() == 0
 
         # History across runs: Up brings back the last question, Enter asks it again.
-        again = Terminal("--config", cfg, "--project", str(tmp_path))
+        again = Terminal.spawn("--config", cfg, "--project", str(tmp_path))
         again.expect("coda> ")
         again.send("\x1b[A\r")
         assert "again" in again.expect("coda> ")
@@ -145,3 +152,22 @@ def test_shell_runs_the_apps_operations_and_applies_a_refactoring_after_a_yes(tm
     assert "\nllm " in proc.stdout  # /trace: the operation's own turn
     assert "applied to calc.py (+1 -1)" in proc.stderr and "no refactoring to apply" in proc.stderr
     assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+
+
+def test_shell_typed_at_a_terminal_into_a_pipe_keeps_prompts_and_escapes_out_of_the_pipe(tmp_path):
+    import subprocess
+
+    with OpenAIServer([Action(chunks=["piped ", "answer"])]) as srv:
+        cfg = srv_config(tmp_path, srv.url)
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "coda_tui", "--config", cfg, "shell"], stdin=slave,
+                                stdout=subprocess.PIPE, stderr=slave, cwd=ROOT, start_new_session=True)
+        os.close(slave)
+        term = Terminal(master)
+        term.expect("coda> ")  # on the terminal (stderr), not in the pipe
+        term.send("q1\n")
+        term.expect("coda> ")
+        term.send("\x04")
+        out, _ = proc.communicate(timeout=30)
+        os.close(master)
+    assert proc.returncode == 0 and out == b"piped answer\n"

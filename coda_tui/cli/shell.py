@@ -36,7 +36,11 @@ class _Lines:
     """Input lines: with a prompt and readline history on a terminal, plain lines from a pipe."""
 
     def __init__(self) -> None:
-        self.tty = sys.stdin is not None and sys.stdin.isatty()
+        typing = sys.stdin is not None and sys.stdin.isatty()
+        # readline draws on stdout; when that is a pipe (coda shell | tee log) it would
+        # carry the prompt and escape sequences, so the prompt goes to stderr, unedited.
+        self.tty = typing and sys.stdout.isatty()
+        self.prompt_on_stderr = typing and not self.tty
         self.history = paths.data_dir() / HISTORY_FILE
         self.readline = None
         if self.tty:
@@ -58,6 +62,8 @@ class _Lines:
                 return input(prompt)
             except EOFError:
                 return None
+        if self.prompt_on_stderr:
+            click.echo(prompt, err=True, nl=False)
         line = sys.stdin.readline()
         return line.rstrip("\n") if line else None
 
