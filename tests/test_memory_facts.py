@@ -99,7 +99,7 @@ def test_a_remembered_fact_is_in_every_later_request_until_forgotten(tmp_path):
         def slash(i, rt):
             if i == 1:  # /remember typed in the app, between turns
                 run_fact_command(parse_command("/remember Tests run with pytest -q"), rt.store.facts,
-                                 str(rt.project.root))
+                                 str(rt.project.root), rt.redact)
 
         snaps = turns(cfg, project, ["q1", "q2", "q3"], slash)
         elsewhere = run_coda("--config", cfg, "--project", str(other), "ask", "in another project")
@@ -136,3 +136,21 @@ def test_fact_commands_refuse_bad_input_in_one_line(tmp_path):
         proc = run_coda(*args)
         assert proc.returncode != 0 and "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_a_configured_key_typed_into_a_fact_is_masked_before_it_is_stored(tmp_path):
+    secret = "sk-test-fact-secret-0123456789abcdef"
+    cfg = srv_config(tmp_path, "http://127.0.0.1:9")
+    with open(cfg, "a") as f:
+        f.write(f'api_key = "{secret}"\n')
+    assert run_coda("--config", cfg, "--project", str(tmp_path), "memory", "remember",
+                    f"the key is {secret}").returncode == 0
+    rt = Runtime(cfg, project=tmp_path)
+    try:
+        run_fact_command(parse_command(f"/remember also {secret}"), rt.store.facts, str(rt.project.root), rt.redact)
+    finally:
+        rt.close()
+    listed = run_coda("--config", cfg, "--project", str(tmp_path), "memory", "facts", "--json")
+    texts = [f["text"] for f in json.loads(listed.stdout)]
+    assert len(texts) == 2 and all("the key is" in t or "also" in t for t in texts)
+    assert secret not in (tmp_path / "data" / "coda.db").read_bytes().decode("latin-1")

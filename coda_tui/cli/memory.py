@@ -140,7 +140,7 @@ def _facts_command(ctx, command) -> str:
     from coda_tui.core.slash import run_fact_command
 
     rt = runtime(ctx)
-    return run_fact_command(command, rt.store.facts, str(rt.project.root))
+    return run_fact_command(command, rt.store.facts, str(rt.project.root), rt.redact)
 
 
 @memory.command("remember")

@@ -167,7 +167,8 @@ class Shell:
         else:
             from coda_tui.core.slash import parse_command, run_fact_command
 
-            reply = run_fact_command(parse_command(text), self.rt.store.facts, str(self.rt.project.root))
+            reply = run_fact_command(parse_command(text), self.rt.store.facts, str(self.rt.project.root),
+                                     self.rt.redact)
             click.echo(inert(reply))
         return True
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from coda_tui.core.operations import OPERATIONS
 from coda_tui.core.spec import Branch, Spec, SpecError, parse, step_from_args, tokenize
 from coda_tui.errors import CodaError
+from coda_tui.redact import Redactor
 from coda_tui.store.facts import FactStore
 
 MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: a larger id names no row
@@ -92,11 +93,12 @@ def parse_command(text: str, workflows: dict[str, str] | None = None) -> SlashCo
     return SlashCommand(name, Spec(step.label, [[Branch(step)]]), paths[0] if paths else None)
 
 
-def run_fact_command(command: SlashCommand, facts: FactStore, project: str) -> str:
+def run_fact_command(command: SlashCommand, facts: FactStore, project: str, redact: Redactor) -> str:
     """/remember and /forget, against the facts of `project` (its root directory); the
-    reply is one short text for the chat."""
+    reply is one short text for the chat. A configured key typed into a fact is masked
+    before it is stored, as it is in a question."""
     if command.name == "remember":
-        fact = facts.add(command.text, None if command.everywhere else project)
+        fact = facts.add(redact.exact(command.text), None if command.everywhere else project)
         return f"remembered fact #{fact.id} ({fact.scope}): every later turn includes it"
     if command.text:
         fact = facts.get(int(command.text)) if int(command.text) <= MAX_ROW_ID else None

@@ -77,7 +77,8 @@ class OperationsUI:
             from coda_tui.core.slash import run_fact_command
 
             try:
-                reply = run_fact_command(command, self.app.rt.store.facts, str(self.app.rt.project.root))
+                reply = run_fact_command(command, self.app.rt.store.facts, str(self.app.rt.project.root),
+                                         self.app.rt.redact)
             except SlashError as exc:
                 await self._say_error(str(exc), text)
                 return True
