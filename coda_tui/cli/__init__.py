@@ -16,9 +16,11 @@ from coda_tui.cli.ask import ask
 from coda_tui.cli.cache import cache
 from coda_tui.cli.checks import doctor, models
 from coda_tui.cli.common import EXIT_INTERRUPTED, common_options, opt, runtime
+from coda_tui.cli.memory import memory
 from coda_tui.cli.ops import ai, pipeline
 from coda_tui.cli.search import index, search
 from coda_tui.cli.sessions import sessions
+from coda_tui.cli.shell import shell
 from coda_tui.cli.trace import trace
 from coda_tui.cli.voice import listen, transcribe
 from coda_tui.errors import CodaError
@@ -106,7 +108,7 @@ def cli(ctx: click.Context) -> None:
         )
 
 
-for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline):
+for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline, memory, shell):
     cli.add_command(command)
 
 

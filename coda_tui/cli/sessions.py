@@ -77,7 +77,12 @@ def sessions_export(ctx, ref: str, fmt: str, output: str | None, force: bool) ->
     s = session_or_fail(rt, ref)
     msgs = rt.store.sessions.messages(s.id)
     if fmt == "json":
-        doc = json_text(to_dict(s, msgs, rt.redact))
+        from coda_tui.core.memory import facts_used
+
+        data = to_dict(s, msgs, rt.redact)
+        # The remembered facts its turns were given (issue 17): part of what shaped the answers.
+        data["facts"] = [{**asdict(f), "scope": f.scope, "text": rt.redact(f.text)} for f in facts_used(rt.store, s.id)]
+        doc = json_text(data)
     else:
         doc = to_markdown(s, msgs, rt.redact)
     if output:

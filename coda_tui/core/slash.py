@@ -15,10 +15,16 @@ from dataclasses import dataclass
 from coda_tui.core.operations import OPERATIONS
 from coda_tui.core.spec import Branch, Spec, SpecError, parse, step_from_args, tokenize
 from coda_tui.errors import CodaError
+from coda_tui.redact import Redactor
+from coda_tui.store.facts import FactStore
+
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: a larger id names no row
 
 COMMANDS = {**{name: op.help for name, op in OPERATIONS.items()},
             "pipeline": "run a pipeline spec or a workflow on the file (@PATH names another)",
-            "apply": "write the last refactoring's diff to its file, after you confirm"}
+            "apply": "write the last refactoring's diff to its file, after you confirm",
+            "remember": "keep a fact for every later turn of this project (--global: of every project)",
+            "forget": "remove a remembered fact by its id; with no id, list them"}
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?=\s|$)")
 
 
@@ -31,6 +37,8 @@ class SlashCommand:
     name: str
     spec: Spec | None = None
     path: str | None = None
+    text: str = ""  # /remember's fact, /forget's id
+    everywhere: bool = False  # /remember --global
 
 
 def is_command(text: str) -> bool:
@@ -53,6 +61,17 @@ def parse_command(text: str, workflows: dict[str, str] | None = None) -> SlashCo
         if rest:
             raise SlashError("/apply takes nothing: it applies the last refactoring shown")
         return SlashCommand(name)
+    if name == "remember":
+        first, _, after = rest.partition(" ")
+        everywhere = first == "--global"
+        text = after.strip() if everywhere else rest
+        if not text:
+            raise SlashError("/remember needs the fact, e.g. /remember tests run with pytest -q")
+        return SlashCommand(name, text=text, everywhere=everywhere)
+    if name == "forget":
+        if rest and not (rest.isascii() and rest.isdigit()):
+            raise SlashError("/forget takes a fact's id (/forget alone lists them)")
+        return SlashCommand(name, text=rest)
     if name == "pipeline":
         words = rest.split()
         path = None
@@ -72,3 +91,22 @@ def parse_command(text: str, workflows: dict[str, str] | None = None) -> SlashCo
         raise SlashError(f"/{name} works on one file; got {', '.join(paths)}")
     step = step_from_args(name, params)
     return SlashCommand(name, Spec(step.label, [[Branch(step)]]), paths[0] if paths else None)
+
+
+def run_fact_command(command: SlashCommand, facts: FactStore, project: str, redact: Redactor) -> str:
+    """/remember and /forget, against the facts of `project` (its root directory); the
+    reply is one short text for the chat. A configured key typed into a fact is masked
+    before it is stored, as it is in a question."""
+    if command.name == "remember":
+        fact = facts.add(redact.exact(command.text), None if command.everywhere else project)
+        return f"remembered fact #{fact.id} ({fact.scope}): every later turn includes it"
+    if command.text:
+        fact = facts.get(int(command.text)) if int(command.text) <= MAX_ROW_ID else None
+        if fact is None or fact.project not in (None, project):
+            raise SlashError(f"no fact #{command.text} here (/forget alone lists them)")
+        facts.remove(fact.id)
+        return f"forgot fact #{fact.id}: {fact.text}"
+    listed = facts.for_project(project)
+    if not listed:
+        return "no facts yet: /remember TEXT keeps one"
+    return "\n".join(f"#{f.id} ({f.scope}) {f.text}" for f in listed) + "\n/forget ID removes one"

@@ -20,7 +20,7 @@ from coda_tui.context import select as context_select
 from coda_tui.context.attachments import Attachment, load_attachment, render_attachments
 from coda_tui.context.index import Hit
 from coda_tui.context.project import Project
-from coda_tui.core import memory
+from coda_tui.core import instructions, memory
 from coda_tui.core.cache import ResponseCache
 from coda_tui.core.events import (
     CacheLookup,
@@ -265,27 +265,46 @@ class TurnRunner:
 
         with tracer.stage("memory") as st:
             system = system or session.system_prompt or self.config.general.system_prompt
+            standing = memory.Standing()
+            if not standalone:
+                standing = memory.standing(
+                    instructions.read(self.project.root),
+                    self.store.facts.for_project(str(self.project.root)),
+                    prov.context_window // memory.STANDING_SHARE,
+                )
+                if standing.text:
+                    system = f"{system}\n\n{self.redact.exact(standing.text)}"
             user_content = f"{context_text}\n\n{prompt}" if context_text else prompt
             reserve = prov.config.max_tokens
             fixed = estimate_tokens(system) + estimate_tokens(user_content) + 2 * memory.MESSAGE_OVERHEAD
             budget = max(0, prov.context_window - reserve - fixed)
-            recalled_ids: list[int] = []
-            notes, notes_tokens = "", 0
+            recalled = memory.Recall()
             if self.config.memory.recall and not standalone:
-                recalled_ids, notes, notes_tokens = memory.recall(
+                recalled = memory.recall(
                     self.store.sessions,
                     prompt,
                     session_id=session.id,
                     limit=self.config.memory.recall_limit,
                     budget=min(self.config.memory.recall_tokens, budget),
                 )
-            past = [] if standalone else memory.usable(self.store.sessions.messages(session.id, before_id=answer_to))
-            history, history_tokens = memory.select_history(past, budget - notes_tokens)
-            st.summary = f"{len(history)}/{len(past)} messages, {history_tokens} tokens (budget {budget})"
+            notes, notes_tokens = recalled.notes, recalled.tokens
+            past = [] if standalone else self.store.sessions.messages(session.id, before_id=answer_to)
+            window = memory.select_window(past, budget - notes_tokens)
+            history, history_tokens = window.history, window.tokens
+            available = len(memory.usable(past))
+            st.summary = f"{len(history)}/{available} messages, {history_tokens} tokens (budget {budget})"
             if self.config.memory.recall:
-                st.summary += f"; recalled {len(recalled_ids)} ({notes_tokens} tokens)"
-            st.detail = {"history": len(history), "available": len(past), "tokens": history_tokens,
-                         "budget": budget, "recalled": recalled_ids}
+                st.summary += f"; recalled {len(recalled.items)} ({notes_tokens} tokens)"
+            if standing.text:
+                st.summary += (f"; instructions {len(standing.instructions)}, facts {len(standing.facts)}"
+                               f" ({standing.tokens} tokens)")
+            st.detail = {"history": len(history), "available": available, "tokens": history_tokens,
+                         "budget": budget, "recalled": recalled.ids,
+                         # What went in and what did not, by id and size: `coda memory show` reads it.
+                         "snapshot": {"window": window.kept, "left": window.left, "left_count": window.left_count,
+                                      "left_tokens": window.left_tokens, "recalled": recalled.items,
+                                      "instructions": standing.instructions, "facts": standing.facts,
+                                      "left_standing": standing.left, "system_tokens": estimate_tokens(system)}}
 
         with tracer.stage("prompt") as st:
             messages = [ChatMessage("system", system + (f"\n\n{notes}" if notes else ""))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from coda_tui.store.db import StoreError, open_database
+from coda_tui.store.facts import FactStore
 from coda_tui.store.sessions import SessionStore
 from coda_tui.store.traces import TraceStore
 
@@ -17,6 +18,7 @@ class Store:
         self.db = open_database(self.path)
         self.sessions = SessionStore(self.db)
         self.traces = TraceStore(self.db)
+        self.facts = FactStore(self.db)
 
     def close(self) -> None:
         self.db.conn.close()

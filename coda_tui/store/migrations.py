@@ -101,3 +101,20 @@ def m003_messages_fts(db: sqlite_utils.Database) -> None:
     # rebuilt from existing rows, so upgrading a database indexes its old messages too.
     db["messages"].enable_fts(["content"], create_triggers=True, tokenize="porter unicode61", replace=True)
     db["messages"].rebuild_fts()
+
+
+@migration
+def m004_facts(db: sqlite_utils.Database) -> None:
+    # Facts the user asked coda to remember: for one project (its root directory) or, with
+    # project NULL, everywhere.
+    _run(db,
+        """
+        CREATE TABLE facts (
+            id INTEGER PRIMARY KEY,
+            project TEXT,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX facts_project ON facts(project, id);
+        """
+    )

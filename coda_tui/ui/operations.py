@@ -74,6 +74,17 @@ class OperationsUI:
         if command.name == "apply":
             self.apply_last()
             return True
+        if command.name in ("remember", "forget"):
+            from coda_tui.core.slash import run_fact_command
+
+            try:
+                reply = run_fact_command(command, self.app.rt.store.facts, str(self.app.rt.project.root),
+                                         self.app.rt.redact)
+            except SlashError as exc:
+                await self._say_error(str(exc), text)
+                return True
+            await messages.add(MessageView("assistant", reply))
+            return True
         await self.start(command)
         return True
 
