@@ -440,7 +440,7 @@ def coerce(value: Any, f: dataclasses.Field, *, from_text: bool) -> Any:
             if base == "list[str]":
                 return [item.strip() for item in value.split(",") if item.strip()]
             return value
-        except OutOfRange:
+        except _OutOfRange:
             raise
         except ValueError:
             raise ValueError(f"cannot read {value[:40]!r}") from None
@@ -459,17 +459,17 @@ def coerce(value: Any, f: dataclasses.Field, *, from_text: bool) -> Any:
     return value
 
 
-class OutOfRange(ValueError):
+class _OutOfRange(ValueError):
     """A number that reads, but that no setting can take."""
 
 
 def _in_range(value: float, name: str) -> float:
     low, high, closed = _RANGES.get(name, (0, _HIGHEST, True))
     if isinstance(value, float) and not math.isfinite(value):
-        raise OutOfRange(f"{value} is not a number a setting can take")
+        raise _OutOfRange(f"{value} is not a number a setting can take")
     if value < low or (value == low and not closed) or value > high:
         text = repr(value)
-        raise OutOfRange(f"{text if len(text) < 20 else text[:12] + '...'} is out of range")
+        raise _OutOfRange(f"{text if len(text) < 20 else text[:12] + '...'} is out of range")
     return value
 
 
