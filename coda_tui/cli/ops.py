@@ -93,7 +93,9 @@ def _operations_help(transformers: bool = False) -> str:
         sections.append(("Transformers: steps after an operation that reshape its results, locally:", TRANSFORMERS, 18))
     lines = []
     for title, steps, width in sections:
-        lines += ["\b", title]
+        # click keeps a paragraph's lines as written only when "\b" opens the paragraph:
+        # a blank line before it, or the marker is printed as a raw backspace.
+        lines += ["", "\b", title] if lines else ["\b", title]
         for op in steps.values():
             lines.append(f"  {op.name:<{width}} {_params(op)}")
             lines.append(f"  {'':<{width}} {op.help}")
