@@ -56,7 +56,11 @@ class _Connection(sqlite3.Connection):
 
 def _translate(path: Path, exc: sqlite3.DatabaseError) -> Exception:
     """A StoreError for conditions outside coda's control; anything else is a bug, kept as is."""
-    return StoreError(_explain(path, exc)) if _kind(exc) else exc
+    return StoreError(explain(path, exc)) if _kind(exc) else exc
+
+
+def is_damaged(exc: sqlite3.DatabaseError) -> bool:
+    return _kind(exc) == "damaged"
 
 
 def _kind(exc: sqlite3.DatabaseError) -> str | None:
@@ -97,7 +101,7 @@ def open_database(path: Path | str, *, migrate_to: int | None = None) -> sqlite_
         db = sqlite_utils.Database(conn)
         migrate(db, upto=migrate_to)
     except sqlite3.DatabaseError as exc:
-        raise StoreError(_explain(path, exc)) from None
+        raise StoreError(explain(path, exc)) from None
     return db
 
 
@@ -109,7 +113,7 @@ def damaged(path: Path, detail: str) -> str:
     )
 
 
-def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
+def explain(path: Path, exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
     kind = _kind(exc)
     if kind == "damaged":
