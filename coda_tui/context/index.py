@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coda_tui import paths
 from coda_tui.context.chunker import chunk, language_for
 from coda_tui.context.project import Project
 from coda_tui.core.tokens import estimate_tokens
@@ -178,7 +179,7 @@ class CodeIndex:
         # Said once by whoever shows this index to a user (a damaged file was replaced).
         self.notice: str | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            paths.private_file(self.path)
         except OSError as exc:
             raise StoreError(f"cannot create {self.path.parent}: {exc.strerror}. "
                              "Make it writable, or set CODA_DATA_DIR to a writable directory.") from None

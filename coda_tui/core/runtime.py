@@ -34,6 +34,9 @@ class Runtime:
 
             check_workflows(self.config)
         self.redact = Redactor(self.config.secrets())
+        tightened = paths.secure_data_dir()  # before anything is written there
+        if tightened:
+            self.config.warnings.append(tightened)
         logs.setup(self.redact)
         self.project = Project.discover(project, self.config.context, self.redact.secrets)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from coda_tui import paths
 from coda_tui.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
@@ -81,11 +82,11 @@ def open_database(path: Path | str, *, migrate_to: int | None = None) -> sqlite_
     a database as an older version of coda left it."""
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        paths.private_file(path)
     except OSError as exc:
         raise StoreError(
-            f"cannot create the data directory {path.parent}: {exc.strerror}. "
-            "Set CODA_DATA_DIR to a writable directory."
+            f"cannot create the database {path}: {exc.strerror}; {path.parent} is not writable. "
+            f"Make it writable (chmod u+w {path.parent}), or set CODA_DATA_DIR to a writable directory."
         ) from None
     try:
         # check_same_thread=False: writes may be handed to a worker thread; callers
