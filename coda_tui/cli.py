@@ -204,6 +204,7 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
         result = asyncio.run(go())
     finally:
         unsubscribe()
+        _index_notices(rt)
     if as_json:
         _print_json(
             {
@@ -364,7 +365,8 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
     if directory:
         ctx.ensure_object(dict)["project"] = directory
     rt = _runtime(ctx)
-    stats = rt.index.update()
+    stats = rt.index.update(_progress_line() if sys.stderr.isatty() and not as_json else None)
+    _index_notices(rt, stats.unreadable)
     embedded = None
     if rt.semantic is not None:
 
@@ -385,6 +387,7 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
         "seconds": round(stats.seconds, 3),
         "files_per_s": round(stats.files_per_s),
         "embedded": embedded.embedded if embedded else None,
+        "unreadable": stats.unreadable,
     }
     if as_json:
         _print_json(data)
@@ -394,6 +397,28 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
             f"{stats.skipped} binary or unreadable), {stats.chunks} chunks, {stats.seconds:.2f} s"
             + (f"; {embedded.embedded} chunk(s) embedded with {rt.config.context.embeddings}" if embedded else "")
         )
+
+
+def _progress_line():
+    """`files done/total` on one rewritten stderr line while `coda index` runs."""
+
+    def show(p) -> None:
+        click.echo(f"\rindexing: {p.done:,}/{p.total:,} files", err=True, nl=False)
+        if p.done >= p.total:
+            click.echo("\r\033[K", err=True, nl=False)  # cleared for the summary line
+
+    return show
+
+
+def _index_notices(rt, unreadable: list[str] = ()) -> None:
+    """Said once: a damaged index that was replaced, folders that could not be read."""
+    index = rt.__dict__.get("index")
+    if index is not None and index.notice:
+        click.echo(f"coda: {inert(index.notice)}", err=True)
+        index.notice = None
+    if unreadable:
+        shown = ", ".join(unreadable[:5]) + (f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else "")
+        click.echo(f"coda: skipped {len(unreadable)} folder(s) that cannot be read: {inert(shown)}", err=True)
 
 
 @cli.command()
@@ -413,6 +438,7 @@ def search(ctx, query: tuple[str, ...], limit: int, as_json: bool) -> None:
             await rt.aclose()
 
     hits = asyncio.run(run_search())
+    _index_notices(rt)
     if hits is None:
         raise _Fail(f"{rt.project.root} is not indexed yet: run 'coda index'")
     if as_json:
@@ -552,6 +578,24 @@ def cache_clear(ctx) -> None:
     finally:
         c.close()
     click.echo(f"{gone} cached answer(s) removed")
+
+
+@cli.group()
+def db() -> None:
+    """The conversation database: recover a damaged one."""
+
+
+@db.command("recover")
+@common_options
+@click.pass_context
+def db_recover(ctx) -> None:
+    """Copy what can still be read from a damaged coda.db into a new one; the old one is kept."""
+    from coda_tui.store.recover import recover
+
+    _runtime(ctx)
+    done = recover(paths.database_path())
+    counts = ", ".join(f"{n} {table}" for table, n in done.rows.items())
+    click.echo(f"recovered {counts} into {done.path} ({done.method}); the damaged file is kept as {done.kept}")
 
 
 @cli.command()
