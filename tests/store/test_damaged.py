@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.conftest import run_coda
 from tests.servers import Action, OpenAIServer
-from tests.test_faults import no_traceback, srv_config
+from tests.test_faults import database_with_turns, no_traceback, srv_config
 
 
 def project(tmp_path: Path) -> Path:
@@ -60,24 +60,18 @@ def test_truncated_index_gives_no_traceback_in_search_or_ask(tmp_path):
     assert ask.returncode == 0 and ask.stdout.strip() == "fine"
 
 
-def sessions_db(tmp_path: Path, srv, turns: int = 3) -> Path:
-    cfg = srv_config(tmp_path, srv.url)
-    for i in range(turns):
-        assert run_coda("--config", cfg, "ask", f"question {i} " + "words " * 300, "--session", f"s{i}").returncode == 0
-    path = tmp_path / "data" / "coda.db"
+def sql(path: Path, *statements: str) -> None:
     conn = sqlite3.connect(path)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
     conn.close()
-    return path
 
 
 def test_text_damaged_inside_coda_db_is_one_line_and_recover_saves_the_rest(tmp_path):
     with OpenAIServer([Action(chunks=["answer " * 50])]) as srv:
-        path = sessions_db(tmp_path, srv)
-        conn = sqlite3.connect(path)
-        conn.execute("UPDATE sessions SET created_at = CAST(x'c328ff' AS TEXT) WHERE id = 2")
-        conn.commit()
-        conn.close()
+        path = database_with_turns(tmp_path, srv, 3, "words " * 300)
+        sql(path, "UPDATE sessions SET created_at = CAST(x'c328ff' AS TEXT) WHERE id = 2")
         listed = run_coda("sessions", "list")
         no_traceback(listed)
         assert listed.returncode == 1 and str(path) in listed.stderr and "coda db recover" in listed.stderr
@@ -93,16 +87,16 @@ def test_text_damaged_inside_coda_db_is_one_line_and_recover_saves_the_rest(tmp_
         assert len(kept) == 1 and kept[0].stat().st_size > 0
         after = run_coda("sessions", "list", "--json")
         assert after.returncode == 0, after.stderr
-        assert sorted(s["name"] for s in json.loads(after.stdout)) == ["s0", "s1", "s2"]
-        shown = run_coda("sessions", "show", "s2", "--json")
+        assert sorted(s["id"] for s in json.loads(after.stdout)) == [1, 2, 3]
+        shown = run_coda("sessions", "show", "2", "--json")
         assert json.loads(shown.stdout)["messages"][1]["content"].startswith("answer")
         # The full-text index was rebuilt with the rows.
-        assert "s1" in run_coda("sessions", "search", "question", "--json").stdout
+        assert len(json.loads(run_coda("sessions", "search", "question", "--json").stdout)) == 3
 
 
 def test_pages_damaged_inside_coda_db_recover_keeps_what_can_be_read(tmp_path):
     with OpenAIServer([Action(chunks=["answer " * 2000])]) as srv:
-        path = sessions_db(tmp_path, srv, turns=4)
+        path = database_with_turns(tmp_path, srv, 4, "words " * 300)
         conn = sqlite3.connect(path)
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         pages = [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = 'messages' AND pagetype = 'overflow'")]
@@ -128,18 +122,11 @@ def test_pages_damaged_inside_coda_db_recover_keeps_what_can_be_read(tmp_path):
 def test_database_from_a_newer_coda_is_refused_naming_both_versions(tmp_path):
     assert run_coda("sessions", "list").returncode == 0
     path = tmp_path / "data" / "coda.db"
-    conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO _migrations VALUES ('m004_workspaces', '2030-01-01')")
-    conn.commit()
-    conn.close()
+    sql(path, "INSERT INTO _migrations VALUES ('m004_workspaces', '2030-01-01')")
     proc = run_coda("sessions", "list")
     no_traceback(proc)
     assert proc.returncode == 1
     assert "newer coda (schema 4; coda 0.1.0 knows schema 3)" in proc.stderr and str(path) in proc.stderr
-    conn = sqlite3.connect(path)
-    conn.execute("DELETE FROM _migrations WHERE name = 'm004_workspaces'")
-    conn.execute("PRAGMA user_version = 7")
-    conn.commit()
-    conn.close()
+    sql(path, "DELETE FROM _migrations WHERE name = 'm004_workspaces'", "PRAGMA user_version = 7")
     proc = run_coda("sessions", "list")
     assert proc.returncode == 1 and "schema 7" in proc.stderr
