@@ -181,8 +181,9 @@ class CodeIndex:
         try:
             paths.private_file(self.path)
         except OSError as exc:
-            raise StoreError(f"cannot create {self.path.parent}: {exc.strerror}. "
-                             "Make it writable, or set CODA_DATA_DIR to a writable directory.") from None
+            raise StoreError(f"cannot create the code index {self.path}: {exc.strerror}; {self.path.parent} is not "
+                             f"writable. Make it writable (chmod u+w {self.path.parent}), or set CODA_DATA_DIR "
+                             "to a writable directory.") from None
         try:
             self._open()
         except sqlite3.DatabaseError as exc:
