@@ -491,6 +491,7 @@ def _lower_priority() -> None:
     """Lower this thread's scheduling priority (Linux gives each thread its own nice value;
     elsewhere the call fails harmlessly and indexing runs at normal priority)."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + NICENESS))
     except (AttributeError, OSError):
         pass

@@ -31,6 +31,8 @@ DERIVED_DIRS = {"node_modules", "bower_components", "__pycache__", "site-package
                 ".tox", ".nox", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", ".cache",
                 ".gradle", ".next", ".nuxt", ".svelte-kit", ".parcel-cache", ".terraform", ".pnpm-store", ".yarn",
                 "htmlcov", ".coverage_html", ".ipynb_checkpoints", ".cargo", ".rustup"}
+# Outside a git repository the app indexes a folder on its own only below this many files.
+AUTO_INDEX_MAX_FILES = 20_000
 # Build output by its usual names: skipped outside a git repository, where no .gitignore
 # speaks for the tree (inside one, a tracked build/ folder may well be source).
 BUILD_DIRS = {"build", "dist", "target", "out", "_build", "cmake-build-debug", "cmake-build-release"}
@@ -136,6 +138,21 @@ class Project:
             return (folder / "pyvenv.cfg").is_file()  # a virtualenv, whatever it is called
         except OSError:
             return False
+
+    def auto_index_refusal(self, limit: int = AUTO_INDEX_MAX_FILES) -> str | None:
+        """Why the app should not index this folder unasked, or None: outside a git repository,
+        a home folder, the file system's root, or a tree of more than `limit` files would
+        cost minutes and gigabytes holding other people's files and virtualenvs."""
+        if self.in_git:
+            return None
+        if self.root == Path(self.root.anchor):
+            return f"{self.root} is the root of the file system"
+        if self.root == Path.home().resolve():
+            return f"{self.root} is your home folder"
+        for count, _ in enumerate(self.walk(), 1):
+            if count > limit:
+                return f"{self.root} is not a git repository and holds over {limit:,} files"
+        return None
 
     def still_admitted(self, rel: str) -> bool:
         """May a file the index holds still be sent? The rules may have changed since it was
