@@ -9,6 +9,7 @@ widgets for refresh, so a fast stream costs one redraw a frame, not one per toke
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from textual.widgets import DirectoryTree, Footer
 
 from coda_tui.config import ConfigError
 from coda_tui.context.attachments import Attachment, AttachmentError
+from coda_tui.context.project import AUTO_INDEX_MAX_FILES
 from coda_tui.core import events as ev
 from coda_tui.core.export import to_markdown
 from coda_tui.core.runtime import Runtime
@@ -634,7 +636,9 @@ class CodaApp(App):
 
     def _project_files(self) -> list[str]:
         if self._files_cache is None:
-            self._files_cache = self.rt.index.paths() or [e.rel for e in self.rt.project.walk()]
+            # Unindexed (a home folder, say) the walk is cut short: this runs on the event loop.
+            walked = itertools.islice(self.rt.project.walk(), AUTO_INDEX_MAX_FILES)
+            self._files_cache = self.rt.index.paths() or [e.rel for e in walked]
         return self._files_cache
 
     async def _keep_index_current(self, asked: bool = False) -> None:
