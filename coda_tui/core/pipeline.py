@@ -126,7 +126,7 @@ class Pipeline:
         self.providers = providers
         self.bus = bus or EventBus()
         self.redact = Redactor(config.secrets())
-        self.project = project or Project.discover(None, config.context)
+        self.project = project or Project.discover(None, config.context, self.redact.secrets)
         self.search = search
         self.cache = cache
         self.roles = Roles(config.roles, providers)
