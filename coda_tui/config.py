@@ -90,14 +90,11 @@ class MemoryConfig:
     recall_tokens: int = 512
 
 
-DEFAULT_DENY = [".env", ".env.*", "*.env", "*.pem", "*.key", "*.p12", "*.pfx", "id_rsa*", "id_dsa*",
-                "id_ecdsa*", "id_ed25519*", ".ssh/", "secrets.*", "*.secret", ".netrc", ".pgpass", "credentials.json"]
-
-
 @dataclass
 class ContextConfig:
-    # Files never read into a prompt (gitignore-style patterns), unless named in `allow`.
-    deny: list[str] = field(default_factory=lambda: list(DEFAULT_DENY))
+    # Files never read into a prompt (gitignore-style patterns, any case), unless named in
+    # `allow`: added to the built-in list (context/project.py DEFAULT_DENY).
+    deny: list[str] = field(default_factory=list)
     allow: list[str] = field(default_factory=list)
     # Files over this size are neither indexed nor attached.
     max_file_bytes: int = 1_000_000

@@ -29,7 +29,7 @@ def setup(redact: Redactor, level: int = logging.INFO) -> None:
     root.propagate = False
     path = paths.log_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        paths.private_file(path)
         handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     except OSError:
         handler = logging.NullHandler()

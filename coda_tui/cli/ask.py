@@ -11,7 +11,14 @@ from dataclasses import asdict
 
 import click
 
-from coda_tui.cli.common import EXIT_USAGE, common_options, opt, print_json, runtime
+from coda_tui.cli.common import (
+    EXIT_USAGE,
+    common_options,
+    index_notices,
+    opt,
+    print_json,
+    runtime,
+)
 from coda_tui.errors import CodaError
 from coda_tui.textsafe import inert
 
@@ -95,6 +102,7 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
         result = asyncio.run(go())
     finally:
         unsubscribe()
+        index_notices(rt)
     if as_json:
         print_json(
             {

@@ -109,3 +109,14 @@ def may_write(path: str, force: bool) -> None:
             return
         raise CodaError(f"nothing written; {shown} is unchanged")
     raise CodaError(f"{shown} exists: nothing written", hint="give --force to overwrite it", exit_code=EXIT_USAGE)
+
+
+def index_notices(rt, unreadable: list[str] = ()) -> None:
+    """Said once: a damaged index that was replaced, folders that could not be read."""
+    index = rt.__dict__.get("index")  # not made by a command that searched nothing
+    if index is not None and index.notice:
+        click.echo(f"coda: {inert(index.notice)}", err=True)
+        index.notice = None
+    if unreadable:
+        shown = ", ".join(unreadable[:5]) + (f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else "")
+        click.echo(f"coda: skipped {len(unreadable)} folder(s) that cannot be read: {inert(shown)}", err=True)

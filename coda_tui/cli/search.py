@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import click
 
-from coda_tui.cli.common import common_options, print_json, runtime
+from coda_tui.cli.common import common_options, index_notices, print_json, runtime
 from coda_tui.errors import CodaError
 from coda_tui.textsafe import inert
 
@@ -21,7 +22,8 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
     if directory:
         ctx.ensure_object(dict)["project"] = directory
     rt = runtime(ctx)
-    stats = rt.index.update()
+    stats = rt.index.update(_progress_line() if sys.stderr.isatty() and not as_json else None)
+    index_notices(rt, stats.unreadable)
     embedded = None
     if rt.semantic is not None:
 
@@ -42,6 +44,7 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
         "seconds": round(stats.seconds, 3),
         "files_per_s": round(stats.files_per_s),
         "embedded": embedded.embedded if embedded else None,
+        "unreadable": stats.unreadable,
     }
     if as_json:
         print_json(data)
@@ -51,6 +54,17 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
             f"{stats.skipped} binary or unreadable), {stats.chunks} chunks, {stats.seconds:.2f} s"
             + (f"; {embedded.embedded} chunk(s) embedded with {inert(str(rt.config.context.embeddings))}" if embedded else "")
         )
+
+
+def _progress_line():
+    """`files done/total` on one rewritten stderr line while `coda index` runs."""
+
+    def show(p) -> None:
+        click.echo(f"\rindexing: {p.done:,}/{p.total:,} files", err=True, nl=False)
+        if p.done >= p.total:
+            click.echo("\r\033[K", err=True, nl=False)  # cleared for the summary line
+
+    return show
 
 
 @click.command()
@@ -70,6 +84,7 @@ def search(ctx, query: tuple[str, ...], limit: int, as_json: bool) -> None:
             await rt.aclose()
 
     hits = asyncio.run(run_search())
+    index_notices(rt)
     if hits is None:
         raise CodaError(f"{rt.project.root} is not indexed yet: run 'coda index'")
     if as_json:

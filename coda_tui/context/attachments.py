@@ -3,6 +3,7 @@ bounded in size. Which files may be read at all is the project's decision (proje
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,10 @@ class Attachment:
         return f"{self.label_path or self.path}:{self.lines}"
 
 
-def load_attachment(path: str | Path, lines: tuple[int, int] | None = None, label_path: str | None = None) -> Attachment:
+def load_attachment(path: str | Path, lines: tuple[int, int] | None = None, label_path: str | None = None,
+                    scrub: Callable[[str, str | None], str] | None = None) -> Attachment:
+    """`scrub` masks secrets in the text (the project's): applied to the whole file before a
+    range is cut from it, so a private key is recognised even when only its middle is asked for."""
     p = Path(path).expanduser()
     if not p.exists():
         raise AttachmentError(f"{p}: no such file")
@@ -54,6 +58,8 @@ def load_attachment(path: str | Path, lines: tuple[int, int] | None = None, labe
     if b"\0" in data[:SNIFF_BYTES]:
         raise AttachmentError(f"{p}: looks binary; only text files can be attached")
     text = data.decode("utf-8", errors="replace")
+    if scrub is not None:
+        text = scrub(text, label_path or p.name)
     first, last = 1, text.count("\n") + (0 if text.endswith("\n") else 1)
     if lines is not None:
         all_lines = text.splitlines()

@@ -5,21 +5,39 @@ be rebuilt at any time, and its long write transactions must never make a conver
 wait for the database lock.
 
 Kept current by mtime and size on each update (cheap: one stat a file), and file by file
-by the app's watcher while it runs.
+by the app's watcher while it runs. What goes in has its secrets masked first (the
+project's `scrub`); what comes out is checked against the project's rules again, so a file
+denied after it was indexed is not sent from the stale index.
+
+Being derived data, a damaged index file is moved aside and built anew. One process writes
+at a time (a lock file beside it): a second `coda index` waits, then finds the work done.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coda_tui import paths
 from coda_tui.context.chunker import chunk, language_for
 from coda_tui.context.project import Project
+from coda_tui.store.db import StoreError, explain, is_damaged
 from coda_tui.tokens import estimate_tokens
+
+try:
+    import fcntl
+except ImportError:  # Windows: one process at a time is then up to the user
+    fcntl = None
+
+log = logging.getLogger(__name__)
 
 BATCH_FILES = 400
 SNIFF = 8192
@@ -27,7 +45,11 @@ SNIFF = 8192
 # searched for ranks above chunks that only use it.
 WEIGHTS = (10.0, 3.0, 1.0)
 
-SCHEMA_VERSION = 1
+# 2: chunks are stored with their secrets masked; an index of version 1 holds them raw,
+# so it is emptied and read again.
+SCHEMA_VERSION = 2
+# Indexing yields the processor: a question asked meanwhile must not wait for it.
+NICENESS = 10
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS files (
         id INTEGER PRIMARY KEY,
@@ -76,10 +98,24 @@ class IndexStats:
     chunks: int = 0
     seconds: float = 0.0
     changed: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # folders the walk could not open
+    cancelled: bool = False
 
     @property
     def files_per_s(self) -> float:
         return self.files_seen / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """Files looked at so far out of those the walk found, during an update."""
+
+    done: int
+    total: int
+
+
+class IndexCancelled(Exception):
+    pass
 
 
 @dataclass
@@ -136,59 +172,176 @@ class CodeIndex:
         self.path = Path(path)
         self.project = project
         self.key = str(project.root)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The app updates the index in a worker thread while turns search it on the event
+        # loop: one lock, held a batch at a time, keeps the shared connection consistent.
+        self.lock = threading.RLock()
+        self.cancel_event = threading.Event()
+        # Said once by whoever shows this index to a user (a damaged file was replaced).
+        self.notice: str | None = None
+        try:
+            paths.private_file(self.path)
+        except OSError as exc:
+            raise StoreError(f"cannot create the code index {self.path}: {exc.strerror}; {self.path.parent} is not "
+                             f"writable. Make it writable (chmod u+w {self.path.parent}), or set CODA_DATA_DIR "
+                             "to a writable directory.") from None
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            if not is_damaged(exc):
+                raise StoreError(explain(self.path, exc)) from None
+            self._replace_damaged(exc)
+
+    def _open(self) -> None:
         self.conn = sqlite3.connect(str(self.path), timeout=5, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = ON")
-        # The app updates the index in a worker thread while turns search it on the event
-        # loop: one lock, held a batch at a time, keeps the shared connection consistent.
-        self.lock = threading.RLock()
         # Created once (user_version marks it): opening must not write, or a second coda
         # process (the CLI while the app runs) would queue behind the first one's lock.
-        if self.conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            with self.conn:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            with self._writer(), self.conn:
+                if version:
+                    for table in ("chunks_vocab", "chunks_fts", "vectors", "chunks", "files"):
+                        self.conn.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in SCHEMA:
                     self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    def _replace_damaged(self, exc: sqlite3.DatabaseError) -> None:
+        """Move the damaged file aside (kept for a look) and start an empty index."""
+        if getattr(self, "conn", None) is not None:
+            self.conn.close()
+        aside = self.path.with_name(self.path.name + ".damaged")
+        try:
+            os.replace(self.path, aside)
+            for suffix in ("-wal", "-shm"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+        except OSError as err:
+            raise StoreError(f"the code index {self.path} is damaged ({exc}) and cannot be moved aside "
+                             f"({err.strerror}): delete it and run 'coda index'") from None
+        self.notice = (f"the code index {self.path} was damaged ({exc}); it was moved to {aside.name} "
+                       "and is being built again")
+        log.warning(self.notice)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as err:
+            raise StoreError(explain(self.path, err)) from None
+
+    @contextmanager
+    def _guard(self):
+        """Database trouble as a user can act on it: a damaged file is replaced (the caller
+        then sees an empty index), a read-only or full disk is one line naming the file."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if is_damaged(exc):
+                with self.lock:
+                    self._replace_damaged(exc)
+                return
+            raise StoreError(explain(self.path, exc)) from None
+
+    @contextmanager
+    def _writer(self):
+        """One writing process at a time: others wait here (the app and `coda index`, two
+        `coda index` runs), then see what the first one wrote and skip it."""
+        if fcntl is None:
+            yield
+            return
+        try:
+            handle = os.open(str(self.path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.path}.lock: {exc.strerror}. "
+                             "Make the data directory writable, or set CODA_DATA_DIR.") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(handle)  # releases the lock
+
     def close(self) -> None:
         self.conn.close()
 
+    def cancel(self) -> None:
+        """Stop a running update after the file it is reading (the app is quitting)."""
+        self.cancel_event.set()
+
     # --- updating ----------------------------------------------------------------------
 
-    def update(self) -> IndexStats:
+    def update(self, on_progress: Callable[[IndexProgress], None] | None = None) -> IndexStats:
         """Bring the index in line with the files on disk: new and changed files are
-        (re)indexed, deleted ones dropped. Unchanged files cost a stat each."""
+        (re)indexed, deleted ones dropped. Unchanged files cost a stat each. Runs in a
+        thread of its own at low priority; the caller waits for it."""
+        result: list = []
+
+        def run() -> None:
+            _lower_priority()
+            try:
+                with self._guard():
+                    result.append(self._update(on_progress))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                result.append(exc)
+
+        worker = threading.Thread(target=run, name="coda-index", daemon=True)
+        worker.start()
+        worker.join()
+        if not result:  # a damaged file was replaced: build the new one
+            return self.update(on_progress)
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        return result[0]
+
+    def _update(self, on_progress) -> IndexStats:
         t0 = time.perf_counter()
         stats = IndexStats()
-        with self.lock:
-            known = {path: (fid, mtime, size) for fid, path, mtime, size in self.conn.execute(
-                "SELECT id, path, mtime, size FROM files WHERE project = ?", [self.key])}
-        seen: set[str] = set()
-        pending = []
-        for entry in self.project.walk():
-            stats.files_seen += 1
-            seen.add(entry.rel)
-            old = known.get(entry.rel)
-            if old is not None and old[1] == entry.mtime and old[2] == entry.size:
-                continue
-            pending.append(entry)
-            if len(pending) >= BATCH_FILES:
+        self.cancel_event.clear()
+        unreadable: list[str] = []
+        entries = list(self.project.walk(unreadable))
+        stats.unreadable = unreadable
+        total = len(entries)
+        report_at = 0.0
+        with self._writer():
+            # Read after the lock is held: what a writer before us did is not done again.
+            with self.lock:
+                known = {path: (fid, mtime, size) for fid, path, mtime, size in self.conn.execute(
+                    "SELECT id, path, mtime, size FROM files WHERE project = ?", [self.key])}
+            seen: set[str] = set()
+            pending = []
+            for done, entry in enumerate(entries, 1):
+                if self.cancel_event.is_set():
+                    stats.cancelled = True
+                    break
+                stats.files_seen += 1
+                seen.add(entry.rel)
+                old = known.get(entry.rel)
+                if old is None or old[1] != entry.mtime or old[2] != entry.size:
+                    pending.append(entry)
+                if len(pending) >= BATCH_FILES:
+                    self._index_batch(pending, known, stats)
+                    pending = []
+                now = time.monotonic()
+                if on_progress is not None and (now >= report_at or done == total):
+                    on_progress(IndexProgress(done, total))
+                    report_at = now + 0.1
+            if pending and not stats.cancelled:
                 self._index_batch(pending, known, stats)
-                pending = []
-        if pending:
-            self._index_batch(pending, known, stats)
-        gone = [known[p][0] for p in known if p not in seen]
-        if gone:
-            with self.lock, self.conn:
-                self.conn.executemany("DELETE FROM files WHERE id = ?", [(fid,) for fid in gone])
-            stats.removed = len(gone)
+            gone = [known[p][0] for p in known if p not in seen]
+            if gone and not stats.cancelled:
+                with self.lock, self.conn:
+                    self.conn.executemany("DELETE FROM files WHERE id = ?", [(fid,) for fid in gone])
+                stats.removed = len(gone)
+        if on_progress is not None and total == 0:
+            on_progress(IndexProgress(0, 0))
         stats.seconds = time.perf_counter() - t0
         return stats
 
     def update_paths(self, paths: list[Path]) -> IndexStats:
         """Re-index just these files (the watcher's path): changed, new or deleted."""
+        with self._guard():
+            return self._update_paths(paths)
+        return IndexStats()  # the file was damaged and replaced: the next full update fills it
+
+    def _update_paths(self, paths: list[Path]) -> IndexStats:
         t0 = time.perf_counter()
         stats = IndexStats()
         by_rel = {}
@@ -201,21 +354,21 @@ class CodeIndex:
         if not by_rel:
             return stats
         wanted = {e.rel: e for e in self._entries_for(list(by_rel))}
-        with self.lock:
-            known = {path: (fid, mtime, size) for fid, path, mtime, size in self.conn.execute(
-                f"SELECT id, path, mtime, size FROM files WHERE project = ? AND path IN ({', '.join('?' for _ in by_rel)})",
-                [self.key, *by_rel])}
-        removed = [known[r][0] for r in by_rel if r in known and r not in wanted]
-        if removed:
-            with self.lock, self.conn:
-                self.conn.executemany("DELETE FROM files WHERE id = ?", [(fid,) for fid in removed])
-            stats.removed = len(removed)
-        stats.files_seen = len(wanted)
-        if wanted:
-            self._index_batch(list(wanted.values()), known, stats)
+        with self._writer():
+            with self.lock:
+                known = {path: (fid, mtime, size) for fid, path, mtime, size in self.conn.execute(
+                    f"SELECT id, path, mtime, size FROM files WHERE project = ? AND path IN ({', '.join('?' for _ in by_rel)})",
+                    [self.key, *by_rel])}
+            removed = [known[r][0] for r in by_rel if r in known and r not in wanted]
+            if removed:
+                with self.lock, self.conn:
+                    self.conn.executemany("DELETE FROM files WHERE id = ?", [(fid,) for fid in removed])
+                stats.removed = len(removed)
+            stats.files_seen = len(wanted)
+            if wanted:
+                self._index_batch(list(wanted.values()), known, stats)
         stats.seconds = time.perf_counter() - t0
         return stats
-
     def _entries_for(self, rels: list[str]):
         """FileEntry for each of these paths that the project's rules still admit."""
         wanted = set(rels)
@@ -240,14 +393,14 @@ class CodeIndex:
                 stats.skipped += 1
                 rows_files.append((entry, "binary", []))
                 continue
-            text = data.decode("utf-8", errors="replace")
+            # Secrets are masked before the text is chunked: nothing raw reaches the file.
+            text = self.project.scrub(data.decode("utf-8", errors="replace"), entry.rel)
             language = language_for(entry.path.name)
             rows_files.append((entry, language, chunk(text, language)))
         with self.lock, self.conn:
             for entry, language, chunks in rows_files:
-                old = known.get(entry.rel)
-                if old is not None:
-                    self.conn.execute("DELETE FROM files WHERE id = ?", [old[0]])
+                # By path, not by the id read earlier: the row may be newer than that.
+                self.conn.execute("DELETE FROM files WHERE project = ? AND path = ?", [self.key, entry.rel])
                 cur = self.conn.execute(
                     "INSERT INTO files (project, path, mtime, size, language) VALUES (?, ?, ?, ?, ?)",
                     [self.key, entry.rel, entry.mtime, entry.size, language],
@@ -265,28 +418,38 @@ class CodeIndex:
     # --- reading -----------------------------------------------------------------------
 
     def file_count(self) -> int:
-        with self.lock:
+        with self._guard(), self.lock:
             return self.conn.execute("SELECT count(*) FROM files WHERE project = ?", [self.key]).fetchone()[0]
+        return 0
 
     def paths(self) -> list[str]:
         """Every indexed text file, for the fuzzy file finder."""
-        with self.lock:
+        with self._guard(), self.lock:
             return [r[0] for r in self.conn.execute(
-                "SELECT path FROM files WHERE project = ? AND language IS NOT 'binary' ORDER BY path", [self.key])]
+                "SELECT path FROM files WHERE project = ? AND language IS NOT 'binary' ORDER BY path", [self.key])
+                if self.project.still_admitted(r[0])]
+        return []
 
     def search(self, text: str, limit: int = 10, exclude: set[str] | None = None) -> list[Hit]:
         words = query_words(text)
         if not words:
             return []
         wanted = limit + len(exclude or ())
-        with self.lock:
+        rows = []
+        with self._guard(), self.lock:
             words, prefixes = self._informative(words)
             rows = self._top(fts_query(words, prefixes), wanted)
             if not rows:
                 # Nothing for the cheap query: try every word as a prefix, slow as that can be.
                 rows = self._top(fts_query(words, set(words)), wanted)
-        hits = [Hit(p, s, e, n, -rank, snippet(t, words), t, cid) for cid, p, s, e, n, rank, t in rows
-                if not exclude or p not in exclude]
+        # Checked again on the way out: the rules may have changed since the file was indexed,
+        # and an index written by an older coda holds text that was never scrubbed.
+        hits = []
+        for cid, p, s, e, n, rank, t in rows:
+            if (exclude and p in exclude) or not self.project.still_admitted(p):
+                continue
+            t = self.project.scrub(t, p)
+            hits.append(Hit(p, s, e, n, -rank, snippet(t, words), t, cid))
         return hits[:limit]
 
     def _top(self, query: str, n: int) -> list[tuple]:
@@ -322,3 +485,13 @@ class CodeIndex:
             [word, upper, most + 1],
         ).fetchone()[0]
         return 0 < n <= most
+
+
+def _lower_priority() -> None:
+    """Lower this thread's scheduling priority (Linux gives each thread its own nice value;
+    elsewhere the call fails harmlessly and indexing runs at normal priority)."""
+    try:
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + NICENESS))
+    except (AttributeError, OSError):
+        pass

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from coda_tui import paths
 from coda_tui.providers.base import ChatMessage
 from coda_tui.store.db import BUSY_TIMEOUT_MS
 
@@ -84,7 +85,7 @@ class ResponseCache:
         self.path = Path(path)
         self.ttl_s = ttl_s
         self.max_entries = max_entries
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        paths.private_file(self.path)
         self._lock = threading.Lock()
         try:
             self.conn = self._open()

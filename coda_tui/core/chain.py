@@ -214,7 +214,7 @@ class _Run:
             if op.name == "review":
                 if self._diff is None:
                     project = self.runner.turns.project
-                    self._diff = await asyncio.to_thread(working_tree_diff, project.root, project.is_denied)
+                    self._diff = await asyncio.to_thread(working_tree_diff, project.root, project.is_denied, project.scrub)
                 subject = self._diff
             else:
                 subject = self.subject

@@ -35,10 +35,16 @@ def check_database(open_store) -> Check:
 
     try:
         store = open_store()
-        # Damage inside the file shows only when its pages are read: read them all.
-        problem = store.db.execute("PRAGMA quick_check").fetchone()[0]
+        # Damage inside the file shows only when its pages are read: read them all, and
+        # check that indexes and rows agree.
+        problem = store.db.execute("PRAGMA integrity_check(1)").fetchone()[0]
         if problem != "ok":
             return Check("database", False, damaged(store.path, problem))
+        # Sound pages can still hold text that is no longer UTF-8: every row read as coda would.
+        for table in ("sessions", "messages", "traces", "trace_stages"):
+            rows = store.db.conn.execute(f"SELECT * FROM {table}")
+            while rows.fetchmany(500):
+                pass
         version = schema_version(store.db)
         sessions = store.db.execute("SELECT count(*) FROM sessions").fetchone()[0]
     except StoreError as exc:

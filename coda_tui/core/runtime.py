@@ -34,15 +34,22 @@ class Runtime:
 
             check_workflows(self.config)
         self.redact = Redactor(self.config.secrets())
+        tightened = paths.secure_data_dir()  # before anything is written there
+        if tightened:
+            self.config.warnings.append(tightened)
         logs.setup(self.redact)
-        self.project = Project.discover(project, self.config.context)
+        self.project = Project.discover(project, self.config.context, self.redact.secrets)
 
     @cached_property
-    def index(self) -> CodeIndex:
+    def index_path(self):
         # One index file a project: searches need no project filter, and forgetting a
         # project is deleting a file.
         digest = hashlib.sha1(str(self.project.root).encode()).hexdigest()[:16]
-        return CodeIndex(paths.data_dir() / "index" / f"{self.project.root.name}-{digest}.db", self.project)
+        return paths.data_dir() / "index" / f"{self.project.root.name}-{digest}.db"
+
+    @cached_property
+    def index(self) -> CodeIndex:
+        return CodeIndex(self.index_path, self.project)
 
     @cached_property
     def semantic(self) -> SemanticIndex | None:
@@ -58,6 +65,10 @@ class Runtime:
         """Code search for a question: BM25, fused with semantic ranking when configured;
         None if this project has not been indexed (the CLI does not index on its own:
         `coda index` does, and the app keeps the index current while it runs)."""
+        # Looked for before it is opened: opening would create an index file for whatever
+        # folder a question was asked in ($HOME, /).
+        if "index" not in self.__dict__ and not self.index_path.exists():
+            return None
         if not self.index.file_count():
             return None
         if self.semantic is not None:

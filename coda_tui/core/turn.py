@@ -139,7 +139,7 @@ class TurnRunner:
         self.providers = providers
         self.bus = bus or EventBus()
         self.redact = Redactor(config.secrets())
-        self.project = project or Project.discover(None, config.context)
+        self.project = project or Project.discover(None, config.context, self.redact.secrets)
         self.search = search
         self.cache = cache
         self.roles = Roles(config.roles, providers)
@@ -147,7 +147,7 @@ class TurnRunner:
     def attach(self, path: str | Path, lines: tuple[int, int] | None = None) -> Attachment:
         """Read a file for a question, through the project's sandbox."""
         resolved = self.project.check(path)
-        return load_attachment(resolved, lines, label_path=self.project.rel(resolved))
+        return load_attachment(resolved, lines, label_path=self.project.rel(resolved), scrub=self.project.scrub)
 
     def resolve_session(self, ref: str | None, prompt: str, provider: str, model: str) -> Session:
         """`ref` names an existing session (id or name) or a new one to create by that name."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from coda_tui import paths
 from coda_tui.errors import CodaError
 from coda_tui.store.migrations import MIGRATIONS
 
@@ -22,6 +23,29 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
+class _Cursor(sqlite3.Cursor):
+    """Damage inside the file shows when its rows are read, after execute() returned: a
+    text column that is no longer UTF-8, a page that is no longer a page."""
+
+    def _read(self, fetch, *args):
+        try:
+            return fetch(*args)
+        except sqlite3.DatabaseError as exc:
+            raise _translate(self.connection.db_path, exc) from None
+
+    def fetchone(self):
+        return self._read(super().fetchone)
+
+    def fetchmany(self, *args):
+        return self._read(super().fetchmany, *args)
+
+    def fetchall(self):
+        return self._read(super().fetchall)
+
+    def __next__(self):
+        return self._read(super().__next__)
+
+
 class _Connection(sqlite3.Connection):
     """A connection whose failures a user must act on (a damaged file, a read-only directory,
     a full disk) become a StoreError naming the file and what to do, wherever they happen:
@@ -31,13 +55,13 @@ class _Connection(sqlite3.Connection):
 
     def execute(self, *args, **kwargs):
         try:
-            return super().execute(*args, **kwargs)
+            return self.cursor(_Cursor).execute(*args, **kwargs)
         except sqlite3.DatabaseError as exc:
             raise _translate(self.db_path, exc) from None
 
     def executemany(self, *args, **kwargs):
         try:
-            return super().executemany(*args, **kwargs)
+            return self.cursor(_Cursor).executemany(*args, **kwargs)
         except sqlite3.DatabaseError as exc:
             raise _translate(self.db_path, exc) from None
 
@@ -57,12 +81,16 @@ class _Connection(sqlite3.Connection):
 
 def _translate(path: Path, exc: sqlite3.DatabaseError) -> Exception:
     """A StoreError for conditions outside coda's control; anything else is a bug, kept as is."""
-    return StoreError(_explain(path, exc)) if _kind(exc) else exc
+    return StoreError(explain(path, exc)) if _kind(exc) else exc
+
+
+def is_damaged(exc: sqlite3.DatabaseError) -> bool:
+    return _kind(exc) == "damaged"
 
 
 def _kind(exc: sqlite3.DatabaseError) -> str | None:
     text = str(exc).lower()
-    if "not a database" in text or "malformed" in text:
+    if "not a database" in text or "malformed" in text or "could not decode" in text:
         return "damaged"
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return "readonly"
@@ -78,11 +106,11 @@ def open_database(path: Path | str, *, migrate_to: int | None = None) -> sqlite_
     a database as an older version of coda left it."""
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        paths.private_file(path)
     except OSError as exc:
         raise StoreError(
-            f"cannot create the data directory {path.parent}: {exc.strerror}. "
-            "Set CODA_DATA_DIR to a writable directory."
+            f"cannot create the database {path}: {exc.strerror}; {path.parent} is not writable. "
+            f"Make it writable (chmod u+w {path.parent}), or set CODA_DATA_DIR to a writable directory."
         ) from None
     try:
         # check_same_thread=False: writes may be handed to a worker thread; callers
@@ -98,19 +126,19 @@ def open_database(path: Path | str, *, migrate_to: int | None = None) -> sqlite_
         db = sqlite_utils.Database(conn)
         migrate(db, upto=migrate_to)
     except sqlite3.DatabaseError as exc:
-        raise StoreError(_explain(path, exc)) from None
+        raise StoreError(explain(path, exc)) from None
     return db
 
 
 def damaged(path: Path, detail: str) -> str:
     return (
         f"the database {path} is damaged or not a coda database ({detail}). "
-        f"Move it aside (mv {path} {path}.bad) and coda will start a new one; "
-        "'sqlite3 FILE .recover' may save its contents."
+        "Move it aside with 'coda db recover', which copies what can still be read into a new one "
+        f"and keeps the damaged file beside it (or mv {path} {path}.bad to start afresh)."
     )
 
 
-def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
+def explain(path: Path, exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
     kind = _kind(exc)
     if kind == "damaged":
@@ -138,6 +166,7 @@ def migrate(db: sqlite_utils.Database, upto: int | None = None) -> list[str]:
     """Apply the migrations not yet recorded; returns the names applied."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+    refuse_newer(db, done)
     applied = []
     for fn in MIGRATIONS[:upto]:
         if fn.__name__ in done:
@@ -151,7 +180,24 @@ def migrate(db: sqlite_utils.Database, upto: int | None = None) -> list[str]:
             raise
         db.conn.commit()
         applied.append(fn.__name__)
+    if applied:
+        # The schema's number, for a later coda to see and an earlier one to refuse.
+        db.conn.execute(f"PRAGMA user_version = {len(done) + len(applied)}")
     return applied
+
+
+def refuse_newer(db: sqlite_utils.Database, done: set[str]) -> None:
+    """A database a newer coda has migrated is not used: its rows would not fit this code."""
+    from coda_tui import __version__
+
+    unknown = done - {fn.__name__ for fn in MIGRATIONS}
+    stamped = db.execute("PRAGMA user_version").fetchone()[0]
+    if unknown or stamped > len(MIGRATIONS):
+        path = getattr(db.conn, "db_path", "the database")
+        raise StoreError(
+            f"the database {path} is from a newer coda (schema {max(stamped, len(done))}; coda {__version__} "
+            f"knows schema {len(MIGRATIONS)}): upgrade coda, or set CODA_DATA_DIR to keep a separate database"
+        )
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -9,6 +9,7 @@ widgets for refresh, so a fast stream costs one redraw a frame, not one per toke
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DirectoryTree, Footer
 
 from coda_tui.context.attachments import Attachment, AttachmentError
+from coda_tui.context.project import AUTO_INDEX_MAX_FILES
 from coda_tui.core import events as ev
 from coda_tui.core.export import to_markdown
 from coda_tui.core.runtime import Runtime
@@ -41,6 +43,7 @@ from coda_tui.ui.widgets.context import (
     AttachmentList,
     AttachPath,
     ContextPane,
+    IndexFolder,
     OpenPath,
 )
 from coda_tui.ui.widgets.messages import (
@@ -632,15 +635,33 @@ class CodaApp(App):
 
     def _project_files(self) -> list[str]:
         if self._files_cache is None:
-            self._files_cache = self.rt.index.paths() or [e.rel for e in self.rt.project.walk()]
+            # Unindexed (a home folder, say) the walk is cut short: this runs on the event loop.
+            walked = itertools.islice(self.rt.project.walk(), AUTO_INDEX_MAX_FILES)
+            self._files_cache = self.rt.index.paths() or [e.rel for e in walked]
         return self._files_cache
 
-    async def _keep_index_current(self) -> None:
+    async def _keep_index_current(self, asked: bool = False) -> None:
         """Index what changed since the last run (by mtime), then follow the disk with
-        watchfiles: re-index each changed file and reload the code pane if it is showing."""
-        stats = await asyncio.to_thread(self.rt.index.update)
+        watchfiles: re-index each changed file and reload the code pane if it is showing.
+        A home folder, / or a huge tree outside git is indexed only when asked (i in the tree)."""
+        filter_input = self.query_one("#context-filter")
+        if not asked and not (self.rt.index_path.exists() and self.rt.index.file_count()):
+            refusal = await asyncio.to_thread(self.rt.project.auto_index_refusal)
+            if refusal:
+                filter_input.placeholder = f"not indexed: {refusal} · press i in the tree to index it"
+                return
+        loop = asyncio.get_running_loop()
+
+        def progress(p) -> None:  # from the indexing thread
+            text = f"indexing {p.done:,}/{p.total:,} files…"
+            loop.call_soon_threadsafe(lambda: setattr(filter_input, "placeholder", text))
+
+        stats = await asyncio.to_thread(self.rt.index.update, progress)
+        if stats.cancelled:
+            return
         self._files_cache = None
-        self.query_one("#context-filter").placeholder = f"filter {stats.files_seen:,} files · /search"
+        skipped = f" · {len(stats.unreadable)} unreadable folder(s) skipped" if stats.unreadable else ""
+        filter_input.placeholder = f"filter {stats.files_seen:,} files · /search{skipped}"
         self.index_ready = True
         await self._embed_new_chunks()
         async for paths in self._watch(self.rt.project.root):
@@ -714,7 +735,15 @@ class CodaApp(App):
         for name in sorted(self.theme_specs):
             yield SystemCommand(f"Theme: {name}", "switch the colour theme (remembered)", lambda n=name: self.set_theme(n))
 
+    def on_index_folder(self, event: IndexFolder) -> None:
+        event.stop()
+        self.workers.cancel_group(self, "index")
+        self.run_worker(self._keep_index_current(asked=True), group="index", exit_on_error=False)
+
     async def on_unmount(self) -> None:
+        # Indexing stops after the file it is reading, not at the end of the tree.
+        if "index" in self.rt.__dict__:
+            self.rt.index.cancel()
         self._unsubscribe()
         # A recording still running would hold the exit until its end of speech.
         self.voice.close()

@@ -1,7 +1,8 @@
 """`review`: a review of the working tree's `git diff` (staged and unstaged changes).
 
 git runs as a subprocess with no shell, in the project root. Changes to files the
-sandbox protects (.env, keys) are cut out of the diff before it goes to a model.
+sandbox protects (.env, keys) are cut out of the diff before it goes to a model, and
+secrets in the rest (a password added to settings.py) are masked.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
         raise ReviewError(f"git diff took over {GIT_TIMEOUT_S} s in {root}") from None
 
 
-def working_tree_diff(root: Path, denied: Callable[[str], bool]) -> Subject:
-    """The diff of the working tree against HEAD, protected files left out."""
+def working_tree_diff(root: Path, denied: Callable[[str], bool],
+                      scrub: Callable[[str, str | None], str] | None = None) -> Subject:
+    """The diff of the working tree against HEAD, protected files left out, and each file's
+    part passed through `scrub` (the project's secret masking) with that file's name."""
     inside = _git(root, "rev-parse", "--is-inside-work-tree")
     if inside.returncode != 0 or inside.stdout.strip() != "true":
         raise ReviewError(f"{root} is not a git repository: review reads the changes from 'git diff'")
@@ -53,7 +56,7 @@ def working_tree_diff(root: Path, denied: Callable[[str], bool]) -> Subject:
     proc = _git(root, "diff", "--no-color", "--no-ext-diff", *base, "--", ".", *excludes)
     if proc.returncode != 0:
         raise ReviewError(f"git diff failed in {root}: {proc.stderr.strip()}")
-    kept, dropped = _without_denied(proc.stdout, denied)
+    kept, dropped = _without_denied(proc.stdout, denied, scrub)
     dropped = sorted(set(dropped) | set(protected))
     if not kept.strip():
         extra = f" (changes to {', '.join(dropped)} are protected and not reviewed)" if dropped else ""
@@ -63,9 +66,10 @@ def working_tree_diff(root: Path, denied: Callable[[str], bool]) -> Subject:
     return Subject(kept, path=None, rel="git diff")
 
 
-def _without_denied(diff: str, denied: Callable[[str], bool]) -> tuple[str, list[str]]:
+def _without_denied(diff: str, denied: Callable[[str], bool],
+                    scrub: Callable[[str, str | None], str] | None = None) -> tuple[str, list[str]]:
     starts = [m.start() for m in _FILE_HEADER.finditer(diff)] + [len(diff)]
-    kept, dropped = [diff[: starts[0]]], []
+    kept, dropped = [scrub(diff[: starts[0]], None) if scrub else diff[: starts[0]]], []
     for begin, end in itertools.pairwise(starts):
         section = diff[begin:end]
         m = _FILE_HEADER.match(section)
@@ -73,7 +77,7 @@ def _without_denied(diff: str, denied: Callable[[str], bool]) -> tuple[str, list
         if any(denied(n) for n in names):
             dropped.append(m.group(2))
         else:
-            kept.append(section)
+            kept.append(scrub(section, m.group(2)) if scrub else section)
     return "".join(kept), dropped
 
 

@@ -32,8 +32,12 @@ class AttachPath(Message):
         self.path, self.lines = path, lines
 
 
+class IndexFolder(Message):
+    """Index the project although the app would not on its own (a big folder outside git)."""
+
+
 class ProjectTree(DirectoryTree):
-    BINDINGS = [Binding("a", "attach", "Attach file", id="attach")]
+    BINDINGS = [Binding("a", "attach", "Attach file", id="attach"), Binding("i", "index", "Index folder", id="index_folder")]
     # Set by the app: the project's rules (.gitignore, .codaignore, denied files).
     admits: Callable[[Path], bool] = staticmethod(lambda path: True)
 
@@ -46,6 +50,9 @@ class ProjectTree(DirectoryTree):
         # A file name may hold escape sequences or bidi controls; show them, do not send them.
         plain = label.plain if isinstance(label, Text) else str(label)
         return super().process_label(Text(inert(plain), style=label.style if isinstance(label, Text) else ""))
+
+    def action_index(self) -> None:
+        self.post_message(IndexFolder())
 
     def action_attach(self) -> None:
         node = self.cursor_node
