@@ -16,6 +16,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DirectoryTree, Footer
 
+from coda_tui.actions import APP, BY_NAME, describe
 from coda_tui.config import ConfigError
 from coda_tui.context.attachments import Attachment, AttachmentError
 from coda_tui.core import events as ev
@@ -134,7 +135,9 @@ class CodaApp(App):
         self.theme = wanted if wanted in self.theme_specs else "dark"
         self._apply_code_style()
         self._apply_layout()
-        self.query_one(ChatInput).focus()
+        chat_input = self.query_one(ChatInput)
+        chat_input.keys = {action: self.keymap.bindings[action] for action in chat_input.keys}
+        chat_input.focus()
         session = None
         if self._session_ref:
             session = self.rt.store.sessions.find(self._session_ref) or self.rt.store.sessions.create(self._session_ref)
@@ -499,9 +502,9 @@ class CodaApp(App):
         self.push_screen(HelpScreen(self.keymap.name, [(", ".join(keys), action, desc) for action, keys, desc in self._key_rows()]))
 
     def _key_rows(self) -> list[tuple[str, list[str], str]]:
-        from coda_tui.ui.keys import describe
-
-        return [(action, keys, describe(action)) for action, keys in sorted(self.keymap.bindings.items())]
+        # The main screen's keys, then the dialogs' (those may repeat a main-screen key).
+        rows = sorted(self.keymap.bindings.items()) + sorted(self.keymap.dialog_bindings.items())
+        return [(action, keys, describe(action)) for action, keys in rows]
 
     def action_sessions(self) -> None:
         def chosen(session_id: int | None) -> None:
@@ -704,12 +707,8 @@ class CodaApp(App):
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
-        from coda_tui.ui.keys import describe
-
         for action, keys in sorted(self.keymap.bindings.items()):
-            if action in ("command_palette", "send", "newline", "history_previous", "history_next", "cancel"):
-                continue
-            if hasattr(self, f"action_{action}"):
+            if BY_NAME[action].palette and BY_NAME[action].scope == APP:
                 yield SystemCommand(describe(action), f"{action} ({', '.join(keys)})", getattr(self, f"action_{action}"))
         yield from self.ops.commands()
         for name in sorted(self.theme_specs):
@@ -726,7 +725,9 @@ class CodaApp(App):
 
 
 def run_app(runtime: Runtime, **kwargs) -> None:
+    from coda_tui.ui.alt_keys import read_escaped_top_row_as_alt
     from coda_tui.ui.terminal import screen_apart_from_stderr
 
+    read_escaped_top_row_as_alt()
     with screen_apart_from_stderr():
         CodaApp(runtime, **kwargs).run()
