@@ -533,9 +533,11 @@ class CodaApp(App):
         if self.turn_running:
             return
         question = self._last_question
-        if question is None and self.session is not None:
+        if (question is None or question[1] is None) and self.session is not None:
+            # A turn cancelled (or failed) after storing its question never got to note the
+            # question's id: the stored one is it, when its text matches.
             last_user = [m for m in self.rt.store.sessions.messages(self.session.id, limit=4) if m.role == "user"]
-            if last_user:
+            if last_user and (question is None or last_user[-1].content in (question[0], self.rt.redact.exact(question[0]))):
                 question = (last_user[-1].content, last_user[-1].id)
         if question is None or question[1] is None:
             self.notify("No question to answer again.", severity="warning")
