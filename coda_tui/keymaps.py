@@ -305,10 +305,10 @@ def _parse(path: Path) -> _File:
 
 
 def _is_name(value: str) -> bool:
-    return bool(value.strip()) and not _looks_like_path(value)
+    return bool(value.strip()) and not looks_like_path(value)
 
 
-def _looks_like_path(value: str) -> bool:
+def looks_like_path(value: str) -> bool:
     seps = [s for s in ("/", os.sep, os.altsep) if s]
     return value.endswith(".toml") or value.startswith(("~", ".")) or any(s in value for s in seps)
 
@@ -331,7 +331,7 @@ def load_keymap(name_or_path: str | os.PathLike[str] | None = None, *, user_dir:
     builtin = resources.builtin_dir("keymaps")
     root = (builtin / f"{_ROOT}.toml").resolve()
     target = os.fspath(name_or_path) if name_or_path is not None else _ROOT
-    if _looks_like_path(target):
+    if looks_like_path(target):
         try:
             path = Path(target).expanduser()
         except RuntimeError as exc:  # ~user that does not exist

@@ -26,6 +26,7 @@ from coda_tui.keymaps import Keymap
 from coda_tui.store import StoreError
 from coda_tui.store.sessions import Message, Session
 from coda_tui.textsafe import inert
+from coda_tui.ui_names import check_name, named
 from coda_tui.ui import theming
 from coda_tui.ui.clipboard import copy
 from coda_tui.ui.keys import ACTION_BINDINGS, keymap_for_textual, load_active_keymap
@@ -89,6 +90,7 @@ class CodaApp(App):
         self.keymap = keymap or load_active_keymap(runtime.config)
         self.set_keymap(keymap_for_textual(self.keymap))
         self.theme_specs = theming.register_all(self)
+        check_name(runtime.config, "theme", sorted(self.theme_specs))
         self.session: Session | None = None
         self._session_ref = session_ref
         self.provider_name = runtime.config.provider(provider).name
@@ -131,7 +133,8 @@ class CodaApp(App):
         yield Footer()
 
     async def on_mount(self) -> None:
-        wanted = self.state.theme or self.rt.config.ui.theme
+        # The configured theme when the config names one, else the last one picked here.
+        wanted = self.rt.config.ui.theme if named(self.rt.config, "theme") else self.state.theme or self.rt.config.ui.theme
         self.theme = wanted if wanted in self.theme_specs else "dark"
         self._apply_code_style()
         self._apply_layout()
@@ -731,5 +734,6 @@ def run_app(runtime: Runtime, **kwargs) -> None:
     from coda_tui.ui.terminal import screen_apart_from_stderr
 
     read_escaped_top_row_as_alt()
+    app = CodaApp(runtime, **kwargs)  # a config naming no theme stops here, before the screen changes
     with screen_apart_from_stderr():
-        CodaApp(runtime, **kwargs).run()
+        app.run()

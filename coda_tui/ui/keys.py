@@ -12,7 +12,8 @@ from textual.binding import Binding
 
 from coda_tui.actions import APP, BY_NAME, REGISTRY, describe
 from coda_tui.config import Config
-from coda_tui.keymaps import Keymap, load_keymap
+from coda_tui.keymaps import Keymap, available_keymaps, load_keymap, looks_like_path
+from coda_tui.ui_names import check_name
 
 _DEFAULT = load_keymap("default")
 
@@ -41,7 +42,10 @@ ACTION_BINDINGS = [bind(a.name) for a in REGISTRY if a.scope == APP]
 
 
 def load_active_keymap(config: Config) -> Keymap:
-    return load_keymap(config.ui.keymap or "default")
+    name = config.ui.keymap or "default"
+    if not looks_like_path(name):
+        check_name(config, "keymap", available_keymaps())
+    return load_keymap(name)
 
 
 def keymap_for_textual(keymap: Keymap) -> dict[str, str]:

@@ -36,9 +36,9 @@ NAMED = {
     "f10": "\x1b[21~", "f11": "\x1b[23~", "f12": "\x1b[24~",
 }
 # Open a dialog: closed again with the keymap's cancel key (which runs the dialog's action
-# named here) before the next key.
+# named here) before the next key. Export opens none until a session has been saved.
 DIALOGS = {"help": "dismiss", "command_palette": "escape", "sessions": "dismiss", "open_file": "dismiss",
-           "pick_model": "back", "export_session": "dismiss", "go_to_line": "dismiss"}
+           "pick_model": "back", "export_session": ("dismiss", "cancel"), "go_to_line": "dismiss"}
 # Change what is shown: pressed again to put it back.
 TWICE = {"toggle_context", "toggle_code", "toggle_pipeline", "zoom"}
 # Move the focus away from the chat input: brought back with focus_chat.
@@ -74,11 +74,13 @@ class Session:
     def first_key(self, action: str) -> str:
         return self.keymap.every_binding()[action][0]
 
-    def press(self, key: str, expect: str, where: str) -> None:
+    def press(self, key: str, expect: str | tuple[str, ...], where: str) -> None:
+        """Send `key` and wait for the action `expect` (or one of them) to have run."""
+        expected = (expect,) if isinstance(expect, str) else expect
         self.term.send(terminal_bytes(key))
         deadline = time.monotonic() + 5
         ran: list[str] = []
-        while expect not in ran:
+        while not set(expected) & set(ran):
             if time.monotonic() > deadline:
                 # Noted, and on to the next key: the report lists every key that failed.
                 self.failures.append(f"{key!r} (sent as {terminal_bytes(key)!r}) {where} did not run '{expect}' (ran: {ran or 'nothing'})")

@@ -462,6 +462,18 @@ def test_theme_switch_is_remembered(harness, project):
     run(go())
 
 
+def test_the_configured_theme_wins_over_the_last_one_picked(harness, project):
+    async def go():
+        UIState(theme="dark").save()  # the last Ctrl+T of an earlier run
+        h = harness(extra='[ui]\ntheme = "light"\n')
+        app = h.app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            assert app.theme == "light"
+
+    run(go())
+
+
 def test_context_attach_detach_and_open_file(harness, project):
     async def go():
         h = harness()
