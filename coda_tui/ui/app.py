@@ -20,6 +20,7 @@ from coda_tui.actions import APP, BY_NAME, describe
 from coda_tui.config import ConfigError
 from coda_tui.context.attachments import Attachment, AttachmentError
 from coda_tui.core import events as ev
+from coda_tui.core.choice import Choice, next_turn
 from coda_tui.core.export import to_markdown
 from coda_tui.core.runtime import Runtime
 from coda_tui.keymaps import Keymap
@@ -93,10 +94,10 @@ class CodaApp(App):
         check_name(runtime.config, "theme", sorted(self.theme_specs))
         self.session: Session | None = None
         self._session_ref = session_ref
-        self.provider_name = runtime.config.provider(provider).name
-        self.model = model
-        # With roles on, the router picks who answers, unless a provider or model was chosen.
-        self._chosen = provider is not None or model is not None
+        runtime.config.provider(provider)  # an unknown --provider stops here
+        # What the user named for the next turns (core.choice decides from it).
+        self._named = (provider, model) if provider is not None or model is not None else None
+        self._why_named = "--provider" if provider is not None else "--model"
         self.attachments: list[Attachment] = []
         self._turn_view: MessageView | None = None
         self._last_question: tuple[str, int | None] | None = None
@@ -143,7 +144,8 @@ class CodaApp(App):
         chat_input.focus()
         session = None
         if self._session_ref:
-            session = self.rt.store.sessions.find(self._session_ref) or self.rt.store.sessions.create(self._session_ref)
+            choice = self.choice
+            session = self.rt.pipeline.resolve_session(self._session_ref, "", choice.provider, choice.model)
         await self.open_session(session)
         for warning in self.rt.config.warnings:  # e.g. a config file with a key that others can read
             self.notify(warning, severity="warning", timeout=15)
@@ -215,9 +217,9 @@ class CodaApp(App):
             await messages.show([], None, self._meta_for)
             status.session = ""
         else:
-            if session.provider and session.provider in self.rt.config.providers:
-                self.provider_name = session.provider
-                self.model = session.model
+            if self._named is not None and session.provider in self.rt.config.providers:
+                # A session opened after a choice keeps its own provider and model.
+                self._named, self._why_named = (session.provider, session.model), "the session's"
             window = self.rt.store.sessions.messages(session.id, limit=WINDOW)
             self._timings = self.rt.store.traces.timings_for([m.id for m in window if m.role == "assistant"])
             await messages.show(window, self._older, self._meta_for)
@@ -236,12 +238,21 @@ class CodaApp(App):
         ttft, total, tokens = getattr(self, "_timings", {}).get(m.id, (None, None, None))
         return meta_line(m.model, m.completion_tokens or tokens, ttft, total)
 
+    @property
+    def choice(self) -> Choice:
+        """Who answers the next turn, and why."""
+        return next_turn(self.rt.config, self.rt.providers, self.session, self._named, self._why_named,
+                         roles=self.rt.pipeline.roles.enabled)
+
+    @property
+    def provider_name(self) -> str:
+        return self.choice.provider
+
     def _show_model(self) -> None:
-        name, default, _ = self.rt.providers.describe(self.provider_name)
+        choice = self.choice
         status = self.query_one(StatusBar)
-        status.provider = name
-        status.model = self.rt.pipeline.pick_model(name, default, self.model, self.session)
-        known = self.rt.watchdog.latest.get(name)
+        status.provider, status.model = choice.provider, choice.model
+        known = self.rt.watchdog.latest.get(choice.provider)
         status.circuit = known.breaker if known else "closed"
 
     def check_health(self) -> None:
@@ -287,14 +298,14 @@ class CodaApp(App):
         self.run_worker(self._run_turn(prompt, answer_to, spoken), group="turn", exclusive=True, exit_on_error=False)
 
     async def _run_turn(self, prompt: str, answer_to: int | None, spoken=None) -> None:
-        routed = self.rt.pipeline.roles.enabled and not self._chosen
+        provider, model = self.choice.for_turn()
         try:
             result = await self.rt.pipeline.run(
                 prompt,
                 session=self.session,
                 attachments=list(self.attachments),
-                provider=None if routed else self.provider_name,
-                model=None if routed else self.model,
+                provider=provider,
+                model=model,
                 answer_to=answer_to,
                 spoken=spoken,
             )
@@ -522,11 +533,8 @@ class CodaApp(App):
         def chosen(choice: tuple[str, str] | None) -> None:
             if choice is None:
                 return
-            self.provider_name, self.model = choice
-            self._chosen = True
-            if self.session is not None:
-                self.rt.store.sessions.set_model(self.session.id, *choice)
-                self.session.provider, self.session.model = choice
+            # The session records it when a turn runs with it (only core writes a session's model).
+            self._named, self._why_named = choice, "picked in the app"
             self._show_model()
             self.check_health()
 

@@ -105,7 +105,7 @@ class OperationsUI:
 
         try:
             chain = await ChainRunner(self.app.rt.pipeline).run(
-                command.spec, input_path=path, provider=self.app.provider_name, model=self.app.model)
+                command.spec, input_path=path, provider=self.app.choice.provider, model=self.app.choice.model)
         except (ChainError, AttachmentError, ConfigError, StoreError) as exc:
             await self._end_view("error", str(exc))
             return
