@@ -9,7 +9,6 @@ widgets for refresh, so a fast stream costs one redraw a frame, not one per toke
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -19,6 +18,7 @@ from textual.widgets import DirectoryTree, Footer
 from coda_tui.actions import APP, BY_NAME, describe
 from coda_tui.config import ConfigError
 from coda_tui.context.attachments import Attachment, AttachmentError
+from coda_tui.context.watch import keep_index_current
 from coda_tui.core import events as ev
 from coda_tui.core.choice import Choice, next_turn
 from coda_tui.core.export import to_markdown
@@ -27,7 +27,6 @@ from coda_tui.keymaps import Keymap
 from coda_tui.store import StoreError
 from coda_tui.store.sessions import Message, Session
 from coda_tui.textsafe import inert
-from coda_tui.ui_names import check_name, named
 from coda_tui.ui import theming
 from coda_tui.ui.clipboard import copy
 from coda_tui.ui.keys import ACTION_BINDINGS, keymap_for_textual, load_active_keymap
@@ -56,8 +55,7 @@ from coda_tui.ui.widgets.messages import (
 )
 from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.status import StatusBar
-
-log = logging.getLogger(__name__)
+from coda_tui.ui_names import check_name, named
 
 NARROW = 100
 # Tab stops, in order: the chat input, the conversation, then the other panes.
@@ -653,49 +651,23 @@ class CodaApp(App):
         return self._files_cache
 
     async def _keep_index_current(self) -> None:
-        """Index what changed since the last run (by mtime), then follow the disk with
-        watchfiles: re-index each changed file and reload the code pane if it is showing."""
-        stats = await asyncio.to_thread(self.rt.index.update)
-        self._files_cache = None
-        self.query_one("#context-filter").placeholder = f"filter {stats.files_seen:,} files · /search"
-        self.index_ready = True
-        await self._embed_new_chunks()
-        async for paths in self._watch(self.rt.project.root):
+        """The index follows the disk (context.watch); the code pane reloads a file that
+        changed while it shows it."""
+
+        async def indexed(stats) -> None:
+            self._files_cache = None
+            self.query_one("#context-filter").placeholder = f"filter {stats.files_seen:,} files · /search"
+            self.index_ready = True
+            await self._embed_new_chunks()
+
+        async def changed(paths: list[Path]) -> None:
             code = self.query_one(CodePane)
-            if code.view.path is not None and any(p == code.view.path for p in paths):
+            if code.view.path is not None and code.view.path in paths:
                 code.reload()
-            await asyncio.to_thread(self.rt.index.update_paths, paths)
             self._files_cache = None
             await self._embed_new_chunks()
 
-    async def _watch(self, root: Path):
-        """Batches of changed paths under `root`. watchfiles runs in a thread: setting up
-        its watches on a large tree takes over 100 ms, which the event loop must not wait on."""
-        import threading
-
-        from watchfiles import watch
-
-        queue: asyncio.Queue[list[Path]] = asyncio.Queue()
-        stop = threading.Event()
-        loop = asyncio.get_running_loop()
-
-        def wanted(change, path: str) -> bool:
-            return "/.git/" not in path and "__pycache__" not in path and not path.endswith((".db-wal", ".db-shm", ".db-journal"))
-
-        def run() -> None:
-            try:
-                for changes in watch(root, watch_filter=wanted, debounce=100, step=50, stop_event=stop, yield_on_timeout=False):
-                    loop.call_soon_threadsafe(queue.put_nowait, sorted({Path(p) for _, p in changes}))
-            except Exception:
-                log.exception("file watcher stopped")
-
-        thread = threading.Thread(target=run, name="coda-watch", daemon=True)
-        thread.start()
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            stop.set()
+        await keep_index_current(self.rt.index, self.rt.project.root, indexed=indexed, changed=changed)
 
     async def _embed_new_chunks(self) -> None:
         """With semantic ranking configured, vectors for chunks that have none yet."""
