@@ -11,6 +11,8 @@ ctrl+letter, SS3/CSI for function keys, as xterm, tmux and screen send them.
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -20,6 +22,7 @@ import pytest
 from coda_tui.actions import BY_NAME, SCREEN
 from coda_tui.keymaps import load_keymap
 from tests.conftest import ROOT, write_config
+from tests.e2e.test_tmux import Tmux
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from ptyterm import Term, panes_drawn
@@ -47,6 +50,36 @@ MOVES_FOCUS = {"focus_next", "focus_previous", "focus_code", "focus_context", "f
 RUNS_AS = {"rename_session": "rename", "delete_session": "delete", "branch_session": "branch"}
 
 
+# tmux's names for keys: tmux encodes them for the program in its pane, as a user's M-1
+# typed into a tmux client is. shift+enter has none (tmux sends Enter), so it is left out.
+TMUX_NAMED = {"escape": "Escape", "enter": "Enter", "tab": "Tab", "shift+tab": "BTab", "delete": "DC",
+              "up": "Up", "down": "Down", "ctrl+up": "C-Up", "ctrl+down": "C-Down"}
+NOT_IN_TMUX = {"shift+enter"}
+
+
+def tmux_key(key: str) -> str:
+    if key in TMUX_NAMED:
+        return TMUX_NAMED[key]
+    *mods, base = key.split("+")
+    if base.startswith("f") and base[1:].isdigit() and not mods:
+        return base.upper()
+    prefix = "".join({"ctrl": "C-", "alt": "M-"}[m] for m in mods if m != "shift")
+    return prefix + (base.upper() if "shift" in mods else base)
+
+
+class TmuxTerm:
+    """The app in a tmux pane, driven like Term: keys by tmux's names, the pane's text."""
+
+    def __init__(self, tmux: Tmux) -> None:
+        self.tmux = tmux
+
+    def send(self, key: str) -> None:
+        self.tmux.keys(key)
+
+    def text(self) -> str:
+        return self.tmux.screen()
+
+
 def terminal_bytes(key: str) -> str:
     if key in NAMED:
         return NAMED[key]
@@ -66,8 +99,9 @@ def terminal_bytes(key: str) -> str:
 class Session:
     """The app on a pty, and the actions it has run so far."""
 
-    def __init__(self, term: Term, log: Path, keymap_name: str) -> None:
+    def __init__(self, term: Term | TmuxTerm, log: Path, keymap_name: str, encode=terminal_bytes) -> None:
         self.term, self.log, self.keymap = term, log, load_keymap(keymap_name)
+        self.encode = encode
         self.seen = 0
         self.failures: list[str] = []
 
@@ -77,13 +111,13 @@ class Session:
     def press(self, key: str, expect: str | tuple[str, ...], where: str) -> None:
         """Send `key` and wait for the action `expect` (or one of them) to have run."""
         expected = (expect,) if isinstance(expect, str) else expect
-        self.term.send(terminal_bytes(key))
+        self.term.send(self.encode(key))
         deadline = time.monotonic() + 5
         ran: list[str] = []
         while not set(expected) & set(ran):
             if time.monotonic() > deadline:
                 # Noted, and on to the next key: the report lists every key that failed.
-                self.failures.append(f"{key!r} (sent as {terminal_bytes(key)!r}) {where} did not run '{expect}' (ran: {ran or 'nothing'})")
+                self.failures.append(f"{key!r} (sent as {self.encode(key)!r}) {where} did not run '{expect}' (ran: {ran or 'nothing'})")
                 return
             time.sleep(0.05)
             ran += self._new()
@@ -117,6 +151,8 @@ def every_key(app: Session) -> None:
     # The app's keys, and the chat input's own, with the input focused.
     for action in app_actions + ["history_previous", "history_next", "newline", "send"]:
         for key in bindings[action]:
+            if app.encode is tmux_key and key in NOT_IN_TMUX:
+                continue
             app.run(action, key)
     # The conversation's keys (tab from the input reaches it).
     for action in ("branch", "copy_message"):
@@ -149,9 +185,8 @@ def every_key(app: Session) -> None:
         app.press(key, "quit", "in the chat input")
 
 
-@pytest.mark.parametrize("term", ["xterm-256color", "screen-256color"])
-@pytest.mark.parametrize("keymap", KEYMAPS)
-def test_every_key_of_every_keymap_runs_its_action(tmp_path, keymap, term):
+def setup(tmp_path: Path, keymap: str) -> tuple[list[str], dict[str, str], Path]:
+    """The command, its environment, and the file it records actions in."""
     project = tmp_path / "proj"
     project.mkdir()
     (project / "util.py").write_text("def double(x):\n    return 2 * x\n")
@@ -160,12 +195,18 @@ def test_every_key_of_every_keymap_runs_its_action(tmp_path, keymap, term):
     log.write_text("")
     home = tmp_path / "home"
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith("CODA_")
-    } | {
         "CODA_DATA_DIR": str(tmp_path / "data"), "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
         "CODA_ACTION_LOG": str(log), "PYTHONPATH": str(ROOT),
     }
     args = [sys.executable, str(ROOT / "tests" / "e2e" / "record_actions.py"), "--config", str(config), "--project", str(project)]
+    return args, env, log
+
+
+@pytest.mark.parametrize("term", ["xterm-256color", "screen-256color"])
+@pytest.mark.parametrize("keymap", KEYMAPS)
+def test_every_key_of_every_keymap_runs_its_action(tmp_path, keymap, term):
+    args, env, log = setup(tmp_path, keymap)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODA_")} | env
     with Term(args, env, 120, 40, term=term) as t:
         t.wait_for(panes_drawn, timeout=60)
         app = Session(t, log, keymap)
@@ -174,3 +215,24 @@ def test_every_key_of_every_keymap_runs_its_action(tmp_path, keymap, term):
         assert app.failures == [], f"keymap '{keymap}', TERM={term}:\n" + "\n".join(app.failures) + "\n" + t.screen.text()
         t.proc.wait(10)
     assert t.proc.returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by scripts/install.sh")
+@pytest.mark.parametrize("keymap", KEYMAPS)
+def test_every_key_of_every_keymap_runs_its_action_in_tmux(tmp_path, keymap):
+    args, env, log = setup(tmp_path, keymap)
+    exit_file = tmp_path / "exit-status"
+    command = " ".join(shlex.quote(a) for a in args) + f"; echo $? > {shlex.quote(str(exit_file))}"
+    tmux = Tmux(env | {"TERM": "xterm-256color"})
+    tmux.start(f"bash -c {shlex.quote(command)}")
+    try:
+        tmux.wait_for(panes_drawn)
+        app = Session(TmuxTerm(tmux), log, keymap, encode=tmux_key)
+        every_key(app)
+        assert app.failures == [], f"keymap '{keymap}', in tmux:\n" + "\n".join(app.failures) + "\n" + tmux.screen()
+        deadline = time.monotonic() + 10
+        while not exit_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert exit_file.read_text().strip() == "0"
+    finally:
+        tmux.kill()

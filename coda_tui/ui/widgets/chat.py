@@ -7,8 +7,10 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import TextArea
 
+from coda_tui.core import events as ev
+from coda_tui.ui.dispatch import Dispatcher
 from coda_tui.ui.keys import bind, default_keys
-from coda_tui.ui.widgets.messages import MessageList
+from coda_tui.ui.widgets.messages import MessageList, MessageView, meta_line
 from coda_tui.ui.widgets.voice import VoiceMeter
 
 HISTORY_LIMIT = 200
@@ -108,6 +110,29 @@ class ChatPane(Vertical):
     DEFAULT_CSS = """
     ChatPane MessageList { height: 1fr; }
     """
+
+    # The answer streaming in, while a turn runs.
+    turn_view: MessageView | None = None
+
+    def follow(self, events: Dispatcher, retry_key: str) -> None:
+        """Stream the running turn's answer into its message, and close it with the outcome."""
+        self._retry_key = retry_key
+        events.on(ev.TokenChunk, self._token)
+        events.on(ev.TurnFinished, self._turn_finished)
+
+    def _token(self, event: ev.TokenChunk) -> None:
+        if self.turn_view is not None:
+            self.turn_view.append(event.text)
+
+    def _turn_finished(self, event: ev.TurnFinished) -> None:
+        view, self.turn_view = self.turn_view, None
+        if view is None:
+            return
+        t = event.trace
+        error = event.error
+        if error and event.status in ("error", "partial"):
+            error += f"  —  {self._retry_key} retries"
+        self.call_later(view.finish, event.status, meta_line(t.model, t.tokens, t.ttft_ms, t.total_ms), error, event.message_id)
 
     def compose(self) -> ComposeResult:
         yield MessageList(id="messages")
