@@ -31,7 +31,8 @@ class Layout:
     def apply(self) -> None:
         screen = self.screen
         for pane in PANES:
-            screen.query_one(f"#{pane.id}").display = self.shown(pane)
+            if pane.toggle_action is not None:  # the others are always shown
+                screen.query_one(f"#{pane.id}").display = self.shown(pane)
         # The right column holds the code and pipeline panes.
         screen.query_one("#right").display = screen.query_one("#code").display or screen.query_one("#pipeline").display
 
