@@ -123,7 +123,8 @@ class Watch:
 class Term:
     """A command on a pty: `wait_for(pred)` returns the time the screen first satisfied it."""
 
-    def __init__(self, args: list[str], env: dict[str, str], cols: int = 120, rows: int = 40) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], cols: int = 120, rows: int = 40,
+                 term: str = "xterm-256color") -> None:
         self.cols, self.rows = cols, rows
         self.screen = Screen(cols, rows)
         self.master, slave = os.openpty()
@@ -134,7 +135,7 @@ class Term:
         self._watches: list[Watch] = []
         self._last_at = 0.0
         self._closed = False
-        env = dict(env, TERM="xterm-256color", COLUMNS=str(cols), LINES=str(rows))
+        env = dict(env, TERM=term, COLUMNS=str(cols), LINES=str(rows))
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen(
             args, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, start_new_session=True, close_fds=True

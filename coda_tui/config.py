@@ -112,7 +112,8 @@ class ContextConfig:
 class UIConfig:
     # A built-in keymap (default, vim, emacs), one in <config dir>/keymaps, or a file path.
     keymap: str = "default"
-    # The theme to start with until one is picked in the app (then that one is remembered).
+    # The theme to start with. Named here (or in CODA_UI_THEME) it wins at every start;
+    # otherwise the one last picked in the app (Ctrl+T) is remembered.
     theme: str = "dark"
 
 

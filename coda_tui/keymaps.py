@@ -43,47 +43,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coda_tui import resources
-from coda_tui.tomlfile import Locator, UserFileError, choices, did_you_mean, got, read_toml
+from coda_tui.actions import REGISTRY, SCREEN, can_clash
+from coda_tui.tomlfile import (
+    Locator,
+    UserFileError,
+    choices,
+    did_you_mean,
+    got,
+    read_toml,
+)
 
-# The ids ui/ gives its Bindings. Order is the order of the help screen.
-ACTIONS: dict[str, str] = {
-    "quit": "Quit coda",
-    "help": "Show the keys and what they do",
-    "command_palette": "Open the command palette",
-    "cancel": "Cancel the running answer, or close the open dialog",
-    "send": "Send the message in the chat input",
-    "newline": "Start a new line in the chat input",
-    "history_previous": "Put the previous message you sent in the chat input",
-    "history_next": "Put the next message you sent in the chat input",
-    "focus_next": "Focus the next pane",
-    "focus_previous": "Focus the previous pane",
-    "focus_chat": "Focus the chat",
-    "focus_code": "Focus the code pane",
-    "focus_context": "Focus the context pane",
-    "focus_pipeline": "Focus the pipeline pane",
-    "toggle_context": "Show or hide the context pane",
-    "toggle_code": "Show or hide the code pane",
-    "toggle_pipeline": "Show or hide the pipeline pane",
-    "zoom": "Zoom the focused pane to the whole screen, or back",
-    "new_session": "Start a new session",
-    "clear_session": "Clear the conversation on screen",
-    "export_session": "Export the session as Markdown",
-    "sessions": "Browse past sessions",
-    "open_file": "Open a file in the code pane",
-    "pick_model": "Choose the provider and model",
-    "regenerate": "Answer the last message again",
-    "retry": "Retry the request that failed",
-    "edit_last": "Edit the last message you sent",
-    "copy_answer": "Copy the last answer",
-    "copy_code": "Copy the last code block of the last answer",
-    "theme_next": "Switch to the next theme",
-    "branch": "Branch a new session from the selected message (in the conversation)",
-    "copy_message": "Copy the selected message (in the conversation)",
-    "attach": "Attach the file under the cursor, or the selected lines, to the next question",
-    "go_to_line": "Go to a line of the file in the code pane",
-    "detach": "Remove the selected attachment (in the attachment list)",
-    "talk": "Speak a question: press to record, again to stop (it also stops when you stop speaking)",
-}
+# The ids ui/ gives its Bindings (the registry in coda_tui.actions), in the help screen's
+# order: the main screen's actions, and apart from them a dialog's, whose keys may repeat them.
+ACTIONS: dict[str, str] = {a.name: a.description for a in REGISTRY if a.scope != SCREEN}
+DIALOG_ACTIONS: dict[str, str] = {a.name: a.description for a in REGISTRY if a.scope == SCREEN}
+_ALL = {**ACTIONS, **DIALOG_ACTIONS}
 
 MODIFIERS = ("alt", "ctrl", "hyper", "meta", "shift", "super")  # sorted: Textual's order
 
@@ -129,12 +103,17 @@ class Keymap:
     # action -> keys, resolved through `extends`: every action in ACTIONS is present.
     bindings: dict[str, list[str]]
     description: str = ""
+    # The same for DIALOG_ACTIONS: keys of the sessions list and other dialogs.
+    dialog_bindings: dict[str, list[str]] = field(default_factory=dict)
     # The files read, this keymap's first and the built-in default last.
     chain: list[Path] = field(default_factory=list)
 
     def key_string(self, action: str) -> str:
         """The keys of `action` as Textual's comma-separated Binding key ("" when unbound)."""
-        return ",".join(self.bindings[action])
+        return ",".join(self.bindings.get(action) or self.dialog_bindings.get(action, []))
+
+    def every_binding(self) -> dict[str, list[str]]:
+        return {**self.bindings, **self.dialog_bindings}
 
 
 # --- keys ------------------------------------------------------------------------------
@@ -300,8 +279,8 @@ def _parse(path: Path) -> _File:
 
     f = _File(path, loc, strings["name"] or path.stem, strings["description"] or "", extends, {})
     for action, value in table.items():
-        if action not in ACTIONS:
-            raise f.error("unknown action", action, **choices(action, ACTIONS))
+        if action not in _ALL:
+            raise f.error("unknown action", action, **choices(action, _ALL))
         if isinstance(value, str):
             specs = [value]
         elif isinstance(value, list):
@@ -326,10 +305,10 @@ def _parse(path: Path) -> _File:
 
 
 def _is_name(value: str) -> bool:
-    return bool(value.strip()) and not _looks_like_path(value)
+    return bool(value.strip()) and not looks_like_path(value)
 
 
-def _looks_like_path(value: str) -> bool:
+def looks_like_path(value: str) -> bool:
     seps = [s for s in ("/", os.sep, os.altsep) if s]
     return value.endswith(".toml") or value.startswith(("~", ".")) or any(s in value for s in seps)
 
@@ -352,7 +331,7 @@ def load_keymap(name_or_path: str | os.PathLike[str] | None = None, *, user_dir:
     builtin = resources.builtin_dir("keymaps")
     root = (builtin / f"{_ROOT}.toml").resolve()
     target = os.fspath(name_or_path) if name_or_path is not None else _ROOT
-    if _looks_like_path(target):
+    if looks_like_path(target):
         try:
             path = Path(target).expanduser()
         except RuntimeError as exc:  # ~user that does not exist
@@ -402,6 +381,7 @@ def load_keymap(name_or_path: str | os.PathLike[str] | None = None, *, user_dir:
         name=leaf.name,
         path=leaf.path,
         bindings={action: bindings[action] for action in ACTIONS},
+        dialog_bindings={action: bindings[action] for action in DIALOG_ACTIONS},
         description=leaf.description,
         chain=[f.path for f in chain],
     )
@@ -432,20 +412,29 @@ def _merge(chain: list[_File]) -> tuple[dict[str, list[str]], dict[str, _File]]:
             bindings[action] = keys
             owner[action] = f
     root = chain[-1]
-    for action in ACTIONS:
+    for action in _ALL:
         if action not in bindings:
             raise root.error("missing from the base keymap", action, "every action bound in the default keymap", line=root.locator.key("bindings", None))
     return bindings, owner
 
 
+def _clashing(actions: list[str]) -> list[str]:
+    """The actions of one clash: a key may repeat between a dialog and the main screen."""
+    for a, b in itertools.combinations(actions, 2):
+        if can_clash(a, b):
+            return [a, b]
+    return []
+
+
 def _check_unique(bindings: dict[str, list[str]], owner: dict[str, _File], chain: list[_File]) -> None:
     holders: dict[str, list[str]] = {}
-    for action in ACTIONS:
+    for action in _ALL:
         for key in bindings[action]:
             holders.setdefault(key, []).append(action)
     depth = {id(f): i for i, f in enumerate(chain)}
     for key, actions in holders.items():
-        if len(actions) < 2:
+        actions = _clashing(actions)
+        if not actions:
             continue
         # Blame the action written last: in the most derived file, then lowest in it.
         def rank(action: str) -> tuple[int, int]:

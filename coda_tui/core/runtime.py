@@ -107,12 +107,6 @@ class Runtime:
     def turns(self) -> TurnRunner:
         return TurnRunner(self.config, self.store, self.providers, self.bus, self.project, self.search, cache=self.cache)
 
-    @property
-    def pipeline(self) -> TurnRunner:
-        # The old name, kept only while ui/ is restructured on another branch: it moves to
-        # `turns` there, then this goes. A pipeline is an operation chain (core.chain).
-        return self.turns
-
     async def aclose(self) -> None:
         if "providers" in self.__dict__:
             await self.providers.aclose()

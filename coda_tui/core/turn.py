@@ -22,6 +22,7 @@ from coda_tui.context.index import Hit
 from coda_tui.context.project import Project
 from coda_tui.core import instructions, memory
 from coda_tui.core.cache import ResponseCache
+from coda_tui.core.choice import model_for
 from coda_tui.core.events import (
     CacheLookup,
     EventBus,
@@ -164,14 +165,8 @@ class TurnRunner:
 
     def pick_model(self, provider: str, default: str, explicit: str | None, session: Session | None) -> str:
         """--model, else what the session last used with this provider, else the config's,
-        else the provider's own default."""
-        if explicit:
-            return explicit
-        if session and session.provider == provider and session.model:
-            return session.model
-        if provider == self.config.general.provider and self.config.general.model:
-            return self.config.general.model
-        return default
+        else the provider's own default (core.choice decides, for the status bar too)."""
+        return model_for(self.config, provider, default, explicit, session)
 
     def _tracer(self, spoken: Utterance | None):
         """A turn's clock starts at its first stage. For a spoken question that is the

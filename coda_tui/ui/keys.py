@@ -1,59 +1,53 @@
-"""Keymaps (coda_tui.keymaps, plain TOML) turned into Textual bindings.
+"""The action registry (coda_tui.actions) and a keymap (coda_tui.keymaps) turned into
+Textual bindings.
 
-Every action is a `Binding` with `id=` the action's name, so `App.set_keymap` rebinds any
-of them from the keymap in force; the footer, the help screen and the command palette
-are all generated from that same keymap.
+Every binding of an action carries `id=` the action's name, so `App.set_keymap` rebinds it
+from the keymap in force wherever it is declared (the app, a dialog, a widget); the keys
+written here are the default keymap's, never a widget's own.
 """
 
 from __future__ import annotations
 
 from textual.binding import Binding
 
+from coda_tui.actions import APP, BY_NAME, REGISTRY, describe
 from coda_tui.config import Config
-from coda_tui.keymaps import ACTIONS, Keymap, load_keymap
+from coda_tui.keymaps import Keymap, available_keymaps, load_keymap, looks_like_path
+from coda_tui.ui_names import check_name
 
-# Actions bound on a widget rather than the app (the chat input, the message list, …).
-WIDGET_ACTIONS = {"send", "newline", "history_previous", "history_next", "branch", "copy_message", "attach", "detach", "go_to_line"}
-# Shown in the footer; the rest are in F1 help and the command palette.
-FOOTER = {"quit": "Quit", "help": "Help", "sessions": "Sessions", "pick_model": "Model", "new_session": "New", "toggle_context": "Context", "toggle_code": "Code", "toggle_pipeline": "Pipeline",
-          "talk": "Talk"}
-# Must work even where a widget would take the key first (a text input, a tree).
-PRIORITY = {"quit", "focus_next", "focus_previous", "command_palette", "help", "toggle_context",
-            "toggle_code", "toggle_pipeline", "new_session", "clear_session", "export_session",
-            "open_file", "sessions", "pick_model", "focus_chat", "focus_code", "focus_context", "focus_pipeline",
-            "talk"}
+_DEFAULT = load_keymap("default")
+
+__all__ = ["ACTION_BINDINGS", "bind", "default_keys", "describe", "keymap_for_textual", "load_active_keymap"]
 
 
-def describe(action: str) -> str:
-    return ACTIONS.get(action, action.replace("_", " "))
+def bind(name: str, action: str | None = None, label: str | None = None, *, show: bool | None = None) -> Binding:
+    """The binding of registry action `name`; `action` is the Textual action it runs when
+    that differs (a dialog's Esc runs "dismiss(None)" under the id "cancel")."""
+    spec = BY_NAME[name]
+    return Binding(
+        _DEFAULT.key_string(name) or "coda_unbound",
+        action or name,
+        label or spec.footer or spec.description,
+        id=name,
+        show=spec.footer is not None if show is None else show,
+        priority=spec.priority,
+    )
 
 
-def _bindings() -> list[Binding]:
-    default = load_keymap("default")
-    out = []
-    for action in ACTIONS:
-        if action in WIDGET_ACTIONS or not default.bindings.get(action):
-            continue
-        out.append(
-            Binding(
-                ",".join(default.bindings[action]),
-                action,
-                FOOTER.get(action, describe(action)),
-                id=action,
-                show=action in FOOTER,
-                priority=action in PRIORITY,
-            )
-        )
-    return out
+def default_keys(name: str) -> list[str]:
+    return list(_DEFAULT.every_binding()[name])
 
 
-ACTION_BINDINGS = _bindings()
+ACTION_BINDINGS = [bind(a.name) for a in REGISTRY if a.scope == APP]
 
 
 def load_active_keymap(config: Config) -> Keymap:
-    return load_keymap(config.ui.keymap or "default")
+    name = config.ui.keymap or "default"
+    if not looks_like_path(name):
+        check_name(config, "keymap", available_keymaps())
+    return load_keymap(name)
 
 
 def keymap_for_textual(keymap: Keymap) -> dict[str, str]:
     """Binding id -> comma-separated keys; an unbound action gets a key nobody can press."""
-    return {action: ",".join(keys) if keys else "coda_unbound" for action, keys in keymap.bindings.items()}
+    return {action: ",".join(keys) if keys else "coda_unbound" for action, keys in keymap.every_binding().items()}

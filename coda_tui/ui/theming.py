@@ -25,15 +25,15 @@ def register_all(app) -> dict[str, ThemeSpec]:
 
 
 def watch_user_themes(app) -> None:
-    """Re-read the user themes folder whenever a file in it changes (watchfiles)."""
+    """Re-read the user themes folder whenever a file in it changes (context.watch)."""
     folder = resources.user_dir("themes")
     if not folder.is_dir():
         return
 
     async def watch() -> None:
-        from watchfiles import awatch
+        from coda_tui.context.watch import changes
 
-        async for _changes in awatch(folder, debounce=200, step=50):
+        async for _paths in changes(folder, debounce_ms=200):
             specs = register_all(app)
             app.theme_specs = specs
             current = app.theme

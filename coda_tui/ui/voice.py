@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from textual.app import App
 from textual.message import Message
 
 from coda_tui.core import events as ev
@@ -18,7 +19,6 @@ from coda_tui.ui.widgets.voice import VoiceLevel, VoiceMeter
 
 if TYPE_CHECKING:
     from coda_tui.core.listen import Listener, Utterance
-    from coda_tui.ui.app import CodaApp
 
 LEVEL_EVERY_S = 0.06
 
@@ -30,7 +30,7 @@ class VoiceEvent(Message):
 
 
 class PushToTalk:
-    def __init__(self, app: CodaApp) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
         self.listener: Listener | None = None
         # The last transcript put in the input: the next question sent carries its stages.

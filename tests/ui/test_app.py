@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from textual.widgets import DataTable
 
 from coda_tui.ui.screens.help import HelpScreen
@@ -147,6 +148,29 @@ def test_escape_cancels_and_keeps_what_arrived(harness, project):
             stored = app.rt.store.sessions.messages(app.session.id)[-1]
             assert stored.status == "cancelled" and stored.content == answer.text
             assert "cancelled" in app.query_one(StatusBar).activity
+
+    run(go())
+
+
+@pytest.mark.parametrize("key", ["ctrl+r", "alt+r"])
+def test_answer_again_after_cancelling_a_new_sessions_first_answer(harness, project, key):
+    async def go():
+        h = harness([Action(chunks=[f"w{i} " for i in range(200)], delay=0.03), Action(chunks=["answered again"])])
+        app = h.app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.query_one(ChatInput).load_text("first of a new session")
+            await pilot.press("enter")
+            await wait_for(lambda: app._turn_view is not None and len(app._turn_view.text) > 20, pilot=pilot)
+            await pilot.press("escape")
+            await wait_for(lambda: not app.turn_running and app._turn_view is None, pilot=pilot)
+            await pilot.press(key)
+            await wait_for(lambda: len(h.server.chat_requests()) == 2, pilot=pilot)
+            await wait_for(lambda: not app.turn_running and app._turn_view is None, pilot=pilot)
+            await pilot.pause(0.1)
+            views = app.query_one(MessageList).views
+            assert [v.text for v in views] == ["first of a new session", "answered again"]
+            stored = app.rt.store.sessions.messages(app.session.id)
+            assert [m.role for m in stored].count("user") == 1
 
     run(go())
 
@@ -434,6 +458,18 @@ def test_theme_switch_is_remembered(harness, project):
         async with app2.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
             assert app2.theme == "light"
+
+    run(go())
+
+
+def test_the_configured_theme_wins_over_the_last_one_picked(harness, project):
+    async def go():
+        UIState(theme="dark").save()  # the last Ctrl+T of an earlier run
+        h = harness(extra='[ui]\ntheme = "light"\n')
+        app = h.app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            assert app.theme == "light"
 
     run(go())
 

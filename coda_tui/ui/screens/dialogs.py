@@ -8,11 +8,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from coda_tui.ui.keys import bind
+
 
 class Ask(ModalScreen[str | None]):
     """One line of text; Enter gives it, Esc gives None."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = [bind("cancel", "dismiss(None)", "Cancel", show=True)]
     DEFAULT_CSS = """
     Ask { align: center middle; }
     Ask > Vertical { width: 70%; max-width: 90; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
@@ -36,7 +38,7 @@ class Confirm(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "dismiss(True)", "Yes"),
         Binding("n", "dismiss(False)", "No"),
-        Binding("escape", "dismiss(False)", "No", show=False),
+        bind("cancel", "dismiss(False)", "No", show=False),
     ]
     DEFAULT_CSS = """
     Confirm { align: center middle; }

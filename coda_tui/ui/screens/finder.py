@@ -11,13 +11,14 @@ from textual.widgets.option_list import Option
 
 from coda_tui.context.fuzzy import rank
 from coda_tui.textsafe import inert
+from coda_tui.ui.keys import bind
 
 
 class FileFinder(ModalScreen[str | None]):
     """Dismisses with a path relative to the project (or None)."""
 
     BINDINGS = [
-        Binding("escape", "dismiss(None)", "Close"),
+        bind("cancel", "dismiss(None)", "Close", show=True),
         Binding("down", "move(1)", show=False, priority=True),
         Binding("up", "move(-1)", show=False, priority=True),
     ]

@@ -8,9 +8,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
+from coda_tui.ui.keys import bind
+
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("f1", "dismiss", show=False), Binding("q", "dismiss", show=False)]
+    BINDINGS = [bind("cancel", "dismiss", "Close", show=True), Binding("f1", "dismiss", show=False), Binding("q", "dismiss", show=False)]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > Vertical { width: 80%; height: 85%; border: thick $accent; background: $surface; padding: 0 1; }

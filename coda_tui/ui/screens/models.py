@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
@@ -12,10 +11,11 @@ from textual.widgets.option_list import Option
 
 from coda_tui.providers.registry import Providers
 from coda_tui.textsafe import inert
+from coda_tui.ui.keys import bind
 
 
 class ModelPicker(ModalScreen[tuple[str, str] | None]):
-    BINDINGS = [Binding("escape", "back", "Back")]
+    BINDINGS = [bind("cancel", "back", "Back", show=True)]
     DEFAULT_CSS = """
     ModelPicker { align: center middle; }
     ModelPicker > Vertical { width: 70%; height: 70%; border: thick $accent; background: $surface; padding: 0 1; }

@@ -11,6 +11,7 @@ from textual.widgets.option_list import Option
 
 from coda_tui.store.sessions import Session, SessionStore
 from coda_tui.textsafe import inert
+from coda_tui.ui.keys import bind
 from coda_tui.ui.screens.dialogs import Ask, Confirm
 
 
@@ -18,13 +19,13 @@ class SessionsScreen(ModalScreen[int | None]):
     """Dismisses with the id of the session to open (or None)."""
 
     BINDINGS = [
-        Binding("escape", "dismiss(None)", "Close"),
+        bind("cancel", "dismiss(None)", "Close", show=True),
         Binding("down", "move(1)", show=False),
         Binding("up", "move(-1)", show=False),
         # Priority: the search box is focused, and Input keeps ctrl+d for itself.
-        Binding("f2", "rename", "Rename", priority=True),
-        Binding("ctrl+d", "delete", "Delete", priority=True),
-        Binding("ctrl+b", "branch", "Branch", priority=True),
+        bind("rename_session", "rename"),
+        bind("delete_session", "delete"),
+        bind("branch_session", "branch"),
     ]
     DEFAULT_CSS = """
     SessionsScreen { align: center middle; }

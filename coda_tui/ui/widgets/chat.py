@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import TextArea
 
-from coda_tui.ui.widgets.messages import MessageList
+from coda_tui.core import events as ev
+from coda_tui.ui.dispatch import Dispatcher
+from coda_tui.ui.keys import bind, default_keys
+from coda_tui.ui.widgets.messages import MessageList, MessageView, meta_line
 from coda_tui.ui.widgets.voice import VoiceMeter
 
 HISTORY_LIMIT = 200
@@ -25,10 +27,10 @@ class ChatInput(TextArea):
     BINDINGS = [
         # Shown in the footer and rebindable; the keys themselves are handled in _on_key,
         # in order with the typing before them (see there).
-        Binding("enter", "send", "Send", id="send"),
-        Binding("shift+enter,ctrl+j", "newline", "New line", id="newline", show=False),
-        Binding("ctrl+up,alt+p", "history_previous", "Previous question", id="history_previous", show=False),
-        Binding("ctrl+down,alt+n", "history_next", "Next question", id="history_next", show=False),
+        bind("send"),
+        bind("newline"),
+        bind("history_previous"),
+        bind("history_next"),
     ]
 
     class Submitted(Message):
@@ -41,21 +43,19 @@ class ChatInput(TextArea):
         self.sent: list[str] = []
         self._history_pos: int | None = None
         self._draft = ""
-
-    def _keys_for(self, action: str, default: list[str]) -> list[str]:
-        keymap = getattr(self.app, "keymap", None)
-        return keymap.bindings.get(action, default) if keymap is not None else default
+        # The keys that send and start a line, set by the app from the keymap in force.
+        self.keys: dict[str, list[str]] = {"send": default_keys("send"), "newline": default_keys("newline")}
 
     async def _on_key(self, event) -> None:
         # Sending is decided here, in the input's own queue, rather than by a priority
         # binding: a priority binding runs as the key arrives, ahead of letters typed just
         # before it that this widget has not processed yet, and would send half a line.
-        if event.key in self._keys_for("send", ["enter"]):
+        if event.key in self.keys["send"]:
             event.stop()
             event.prevent_default()
             self.action_send()
             return
-        if event.key in self._keys_for("newline", ["shift+enter", "ctrl+j"]):
+        if event.key in self.keys["newline"]:
             event.stop()
             event.prevent_default()
             self.action_newline()
@@ -110,6 +110,29 @@ class ChatPane(Vertical):
     DEFAULT_CSS = """
     ChatPane MessageList { height: 1fr; }
     """
+
+    # The answer streaming in, while a turn runs.
+    turn_view: MessageView | None = None
+
+    def follow(self, events: Dispatcher, retry_key: str) -> None:
+        """Stream the running turn's answer into its message, and close it with the outcome."""
+        self._retry_key = retry_key
+        events.on(ev.TokenChunk, self._token)
+        events.on(ev.TurnFinished, self._turn_finished)
+
+    def _token(self, event: ev.TokenChunk) -> None:
+        if self.turn_view is not None:
+            self.turn_view.append(event.text)
+
+    def _turn_finished(self, event: ev.TurnFinished) -> None:
+        view, self.turn_view = self.turn_view, None
+        if view is None:
+            return
+        t = event.trace
+        error = event.error
+        if error and event.status in ("error", "partial"):
+            error += f"  —  {self._retry_key} retries"
+        self.call_later(view.finish, event.status, meta_line(t.model, t.tokens, t.ttft_ms, t.total_ms), error, event.message_id)
 
     def compose(self) -> ComposeResult:
         yield MessageList(id="messages")

@@ -25,6 +25,7 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from coda_tui.textsafe import inert
+from coda_tui.ui.keys import bind
 
 MAX_BYTES = 8 * 1024 * 1024
 SNIFF = 8192
@@ -45,8 +46,8 @@ class CodeView(ScrollView, can_focus=True):
         Binding("end", "jump(-1)", show=False),
         Binding("shift+up", "move(-1, True)", show=False),
         Binding("shift+down", "move(1, True)", show=False),
-        Binding("a", "attach", "Attach lines", id="attach"),
-        Binding("alt+g", "go_to_line", "Go to line", id="go_to_line"),
+        bind("attach", label="Attach lines"),
+        bind("go_to_line"),
     ]
     DEFAULT_CSS = "CodeView { height: 1fr; }"
     COMPONENT_CLASSES = {"code--gutter", "code--cursor", "code--selection"}

@@ -9,7 +9,6 @@ from typing import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DirectoryTree, Input, OptionList, Static
@@ -18,6 +17,7 @@ from textual.widgets.option_list import Option
 from coda_tui.context.attachments import Attachment
 from coda_tui.context.fuzzy import rank
 from coda_tui.textsafe import inert
+from coda_tui.ui.keys import bind
 
 
 class OpenPath(Message):
@@ -37,7 +37,7 @@ class IndexFolder(Message):
 
 
 class ProjectTree(DirectoryTree):
-    BINDINGS = [Binding("a", "attach", "Attach file", id="attach"), Binding("i", "index", "Index folder", id="index_folder")]
+    BINDINGS = [bind("attach", label="Attach file"), bind("index_folder", action="index")]
     # Set by the app: the project's rules (.gitignore, .codaignore, denied files).
     admits: Callable[[Path], bool] = staticmethod(lambda path: True)
 
@@ -70,7 +70,7 @@ class Result:
 class ResultList(OptionList):
     """Files matching the filter, or code search hits; Enter opens, `a` attaches."""
 
-    BINDINGS = [Binding("a", "attach", "Attach", id="attach")]
+    BINDINGS = [bind("attach")]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -101,7 +101,7 @@ class ResultList(OptionList):
 
 
 class AttachmentList(OptionList):
-    BINDINGS = [Binding("delete,x", "detach", "Remove", id="detach")]
+    BINDINGS = [bind("detach")]
 
     class Detach(Message):
         def __init__(self, index: int) -> None:

@@ -14,6 +14,7 @@ from textual.widgets import Markdown, Static
 
 from coda_tui.store.sessions import Message
 from coda_tui.textsafe import inert
+from coda_tui.ui.keys import bind
 
 # Messages mounted when a session opens, and fetched each time the top is reached.
 WINDOW = 16
@@ -230,8 +231,8 @@ class MessageList(VerticalScroll, can_focus=True):
     BINDINGS = [
         Binding("up", "select(-1)", "Previous message", show=False),
         Binding("down", "select(1)", "Next message", show=False),
-        Binding("b", "branch", "Branch here", id="branch"),
-        Binding("c", "copy_message", "Copy message", id="copy_message"),
+        bind("branch"),
+        bind("copy_message"),
     ]
 
     class Branch(TMessage):

@@ -13,9 +13,11 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Sparkline, Static
 
+from coda_tui.core import events as ev
 from coda_tui.core.events import CacheLookup, ProviderStatus
 from coda_tui.store.traces import TraceRecord
 from coda_tui.textsafe import inert
+from coda_tui.ui.dispatch import Dispatcher
 from coda_tui.ui.widgets.steps import StepsView
 
 NAME_W = 8
@@ -239,6 +241,28 @@ class PipelinePane(Vertical):
         for label in ("turn", "ttft ms", "total ms", "tok/s", "provider/model", "status"):
             table.add_column(label, key=label)
         yield table
+
+    def follow(self, events: Dispatcher) -> None:
+        """Draw each turn as the core reports it: stages and tokens live, then its row."""
+        waterfall, providers = self.waterfall, self.providers_line
+        events.on(ev.TokenChunk, lambda e: waterfall.token(e.count, e.ttft_ms))
+        events.on(ev.StageStarted, lambda e: waterfall.stage_started(e.name, e.start_ms))
+        events.on(ev.StageFinished, lambda e: waterfall.stage_finished(e.name, e.start_ms, e.duration_ms, e.summary))
+        events.on(ev.TurnStarted, self._turn_started)
+        events.on(ev.ProviderStatus, providers.set_status)
+        events.on(ev.CacheLookup, providers.set_cache)
+        events.on(ev.TurnFinished, self._turn_finished)
+
+    def _turn_started(self, event: ev.TurnStarted) -> None:
+        self.waterfall.start(f"turn · {event.provider}/{event.model}", event.elapsed_ms)
+        self._live_timer = self.set_interval(1 / 10, self.waterfall.refresh)
+
+    def _turn_finished(self, event: ev.TurnFinished) -> None:
+        timer, self._live_timer = getattr(self, "_live_timer", None), None
+        if timer is not None:
+            timer.stop()
+        self.waterfall.finish(event.trace)
+        self.add_trace(event.trace)
 
     @property
     def waterfall(self) -> Waterfall:

@@ -6,7 +6,9 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from coda_tui.core import events as ev
 from coda_tui.textsafe import inert
+from coda_tui.ui.dispatch import Dispatcher
 
 
 class StatusBar(Widget):
@@ -21,6 +23,30 @@ class StatusBar(Widget):
     session = reactive("")
     activity = reactive("")
     hint = reactive("F1 help · ctrl+p commands")
+
+    def follow(self, events: Dispatcher, retry_key: str) -> None:
+        """Say what the running turn is doing, and the state of the provider it shows."""
+        self._retry_key = retry_key
+        events.on(ev.TurnStarted, lambda e: setattr(self, "activity", "answering… (Esc cancels)"))
+        events.on(ev.Retrying, lambda e: setattr(self, "activity", f"retrying in {e.delay_s:.1f} s: {e.reason[:60]}"))
+        events.on(ev.FallingBack, self._falling_back)
+        events.on(ev.ProviderStatus, self._provider_status)
+        events.on(ev.TurnFinished, self._turn_finished)
+
+    def _falling_back(self, event: ev.FallingBack) -> None:
+        target = event.next_provider + (f"/{event.next_model}" if event.next_model else "")
+        self.activity = f"{event.provider} failed, asking {target}: {event.reason[:50]}"
+
+    def _provider_status(self, event: ev.ProviderStatus) -> None:
+        if event.provider == self.provider:
+            self.circuit = event.breaker
+            if event.health != "unknown":
+                self.health, self.health_detail = event.health, event.detail
+
+    def _turn_finished(self, event: ev.TurnFinished) -> None:
+        self.activity = {"complete": "", "cancelled": "cancelled: the partial answer is kept"}.get(
+            event.status, ("failed" if event.status == "error" else "cut short") + f": {self._retry_key} retries"
+        )
 
     def render(self) -> Text:
         dot = {"ok": ("●", "green"), "down": ("●", "red")}.get(self.health, ("○", "yellow"))

@@ -25,14 +25,19 @@ from coda_tui.core.chain_events import (
 from coda_tui.core.chain_stream import ChainStream
 from coda_tui.errors import CodaError
 from coda_tui.ui.screens.dialogs import Confirm
-from coda_tui.ui.widgets.messages import MessageView
+from coda_tui.ui.widgets.chat import ChatInput
+from coda_tui.ui.widgets.code import CodeView
+from coda_tui.ui.widgets.messages import MessageList, MessageView
 from coda_tui.ui.widgets.pipeline import PipelinePane
+from coda_tui.ui.widgets.status import StatusBar
 from coda_tui.ui.widgets.steps import StepsView
 
 log = logging.getLogger(__name__)
 
 
-class OperationsUI:
+class SlashCommands:
+    """The chat's slash commands: operations and pipelines run from the chat or the palette."""
+
     def __init__(self, app) -> None:
         self.app = app
         self.last_refactor = None  # the OperationResult of the last refactoring shown
@@ -61,7 +66,7 @@ class OperationsUI:
 
         if not is_command(text):
             return False
-        messages = self.app.query_one("#messages")
+        messages = self.app.query_one(MessageList)
         await messages.add(MessageView("user", text))
         try:
             command = parse_command(text, workflows(self.app.rt.config))
@@ -89,16 +94,16 @@ class OperationsUI:
         return True
 
     async def _say_error(self, message: str, text: str) -> None:
-        view = await self.app.query_one("#messages").add(MessageView("assistant", "", status="error"))
+        view = await self.app.query_one(MessageList).add(MessageView("assistant", "", status="error"))
         await view.finish("error", "", message)
-        self.app.query_one("#chat-input").load_text(text)
+        self.app.query_one(ChatInput).load_text(text)
 
     async def start(self, command) -> None:
         path = command.path
         if path is not None and not Path(path).is_absolute():
             path = str(self.app.project / path)
         if path is None:
-            shown = self.app.query_one("#code-view").path
+            shown = self.app.query_one(CodeView).path
             needs = command.spec.needs_file()
             if shown is not None and (needs or command.name in ("generate", "pipeline")):
                 path = str(shown)
@@ -106,7 +111,7 @@ class OperationsUI:
                 await self._say_error(f"/{command.name} works on a file: open one in the code pane "
                                       f"({self.app.keymap.key_string('open_file')}) or name it after the command", "")
                 return
-        self._view = await self.app.query_one("#messages").add(
+        self._view = await self.app.query_one(MessageList).add(
             MessageView("assistant", "", model=command.spec.canonical(), status="partial"))
         self.app.run_worker(self._run(command, path), group="turn", exclusive=True, exit_on_error=False)
 
@@ -114,8 +119,8 @@ class OperationsUI:
         from coda_tui.core.chain import ChainRunner
 
         try:
-            chain = await ChainRunner(self.app.rt.pipeline).run(
-                command.spec, input_path=path, provider=self.app.provider_name, model=self.app.model)
+            chain = await ChainRunner(self.app.rt.turns).run(
+                command.spec, input_path=path, provider=self.app.choice.provider, model=self.app.choice.model)
         except CodaError as exc:
             await self._end_view("error", str(exc))
             return
@@ -142,7 +147,7 @@ class OperationsUI:
         failed = [s for s in chain.steps if s.status in ("error", "partial")]
         error = "; ".join(f"step {s.index + 1}: {s.note}" for s in failed) or None
         meta = " · ".join(s.summary() for s in chain.steps) if single else f"{len(chain.steps)} steps · {chain.status}"
-        await self.app.query_one("#messages").add(
+        await self.app.query_one(MessageList).add(
             MessageView("assistant", body, status=chain.status, model=chain.spec.canonical(), meta=meta,
                         error=error, stored=True))
         refactors = [s.result for s in chain.steps if s.result is not None and s.result.diff]
@@ -226,14 +231,14 @@ class OperationsUI:
         elif isinstance(event, ChainStarted):
             self.steps.start(event.spec, event.steps)
             self._many = len(event.steps) > 1
-            self.app.query_one("#status").activity = "pipeline running… (Esc cancels)"
+            self.app.query_one(StatusBar).activity = "pipeline running… (Esc cancels)"
             self._timer = self.app.set_interval(1 / 5, self.steps.refresh)
         elif isinstance(event, ChainFinished):
             if self._timer is not None:
                 self._timer.stop()
                 self._timer = None
             self.steps.finish(event.result.status)
-            self.app.query_one("#status").activity = "" if event.result.status == "complete" else f"pipeline {event.result.status}"
+            self.app.query_one(StatusBar).activity = "" if event.result.status == "complete" else f"pipeline {event.result.status}"
             if event.result.trace is not None:
                 # The steps on the run's shared clock: parallel ones overlap.
                 pane = self.app.query_one(PipelinePane)
