@@ -16,6 +16,10 @@ class AttachmentError(Exception):
     pass
 
 
+class ContextTooLarge(AttachmentError):
+    """The question (with what must come with it) cannot fit the model's window at all."""
+
+
 @dataclass
 class Attachment:
     path: Path
