@@ -12,7 +12,7 @@ import click
 
 from coda_tui import __version__, paths
 from coda_tui.config import ConfigError
-from coda_tui.context.attachments import AttachmentError
+from coda_tui.context.attachments import AttachmentError, ContextTooLarge
 from coda_tui.providers.errors import ProviderError
 from coda_tui.textsafe import escape_controls, inert
 from coda_tui.voice.errors import AudioFileError, VoiceError
@@ -43,6 +43,8 @@ class CodaGroup(click.Group):
             raise _Fail(str(exc), EXIT_CONFIG) from None
         except StoreError as exc:
             raise _Fail(str(exc)) from None
+        except ContextTooLarge as exc:
+            raise _Fail(str(exc), EXIT_CONFIG) from None
         except AttachmentError as exc:
             raise _Fail(f"cannot attach {exc}", EXIT_CONFIG) from None
         except ProviderError as exc:
@@ -174,10 +176,15 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
     rt.config.provider(provider_name)  # config problems (e.g. a missing key) exit 2 before anything runs
     out = sys.stdout
     passthrough = raw and not out.isatty()
-    from coda_tui.core.events import FallingBack, Retrying, TokenChunk
+    from coda_tui.core.events import FallingBack, Retrying, StageFinished, TokenChunk
 
     def on_event(event) -> None:
-        if isinstance(event, TokenChunk) and not as_json:
+        if isinstance(event, StageFinished) and event.name == "context" and event.detail.get("trimmed"):
+            from coda_tui.context.select import trim_note
+
+            for trimmed in event.detail["trimmed"]:
+                click.echo(f"coda: {inert(trim_note(trimmed))}", err=True)
+        elif isinstance(event, TokenChunk) and not as_json:
             out.write(event.text if passthrough else inert(event.text))
             out.flush()
         elif isinstance(event, Retrying):
