@@ -166,3 +166,26 @@ def test_a_lone_provider_error_is_reported_once_and_not_as_a_fallback(books, tmp
     llm = next(s for s in trace["stages"] if s["name"] == "llm")
     assert out.returncode == 1 and trace["status"] == "error"
     assert "fell back" not in llm["summary"]
+
+
+@pytest.mark.slow
+def test_embedded_model_in_a_project_gets_hits_only_for_code_questions(books, tmp_path):
+    """The default model, end to end, in a project with a README, an issue template and a
+    package: the trace's context stage shows what went in and why."""
+    cfg = write_config(tmp_path, "[providers.local]\nmax_tokens = 24\n")
+    assert run_coda("--config", str(cfg), "index", str(books)).returncode == 0
+
+    def ask(question: str) -> dict:
+        out = run_coda("--config", str(cfg), "--project", str(books), "ask", "--json", question, timeout=300)
+        assert out.returncode == 0, out.stderr
+        answer = json.loads(out.stdout)
+        assert answer["status"] == "complete" and answer["response"].strip()
+        return answer["trace"]["stages"][0]
+
+    off_topic = ask("Write a Python function that reverses a string")
+    about_code = ask("What does the Ledger class do?")
+    assert off_topic["detail"]["files"] == [] and "relevant" in off_topic["summary"]
+    assert off_topic["detail"]["budget"] == 256  # a 4k window: a sixteenth of it
+    first = about_code["detail"]["files"][0]
+    assert first["path"] == "books/ledger.py" and first["why"].startswith("defines Ledger")
+    assert all(f["path"] not in ("README.md", ".github/ISSUE_TEMPLATE/bug_report.md") for f in about_code["detail"]["files"])
