@@ -61,7 +61,7 @@ def ask(tree: Path, data: Path, project: Path, question: str, timeout: float) ->
     try:
         out = subprocess.run(
             [sys.executable, "-m", "coda_tui", "--project", str(project), "ask", "--json", question],
-            cwd=project, env=env, capture_output=True, text=True, timeout=timeout,
+            cwd=project, env=env, capture_output=True, text=True, timeout=timeout, check=False,
         )
     except subprocess.TimeoutExpired:
         # The answer is stored while it streams: its length so far is a lower bound.

@@ -17,7 +17,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coda_tui.context.chunker import CODE_LANGUAGES, chunk, defined_names, definition_depth, language_for
+from coda_tui.context.chunker import (
+    CODE_LANGUAGES,
+    chunk,
+    defined_names,
+    definition_depth,
+    language_for,
+)
 from coda_tui.context.project import Project
 from coda_tui.core.tokens import estimate_tokens
 

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coda_tui.context.attachments import Attachment, ContextTooLarge
-from coda_tui.context.chunker import CODE_LANGUAGES, chunk, definition_depth, language_for
+from coda_tui.context.chunker import (
+    CODE_LANGUAGES,
+    chunk,
+    definition_depth,
+    language_for,
+)
 from coda_tui.context.index import Hit, query_words
 from coda_tui.core.tokens import estimate_tokens
 
@@ -37,7 +42,7 @@ _BACKTICKED = re.compile(r"`([^`\n]+)`")
 _CODE_SHAPED = re.compile(r"[A-Za-z_]\w*(?:_\w*|[a-z][A-Z]\w*)|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|\w+\(\)")
 _FILE_NAMED = re.compile(r"[\w./-]+\.[A-Za-z]{1,5}\b")
 _ABOUT_PROJECT = re.compile(
-    r"\b(?:this|the|our|my)\s+(?:project|repo|repository|codebase|code\s*base|package|library|app)\b", re.I
+    r"\b(?:this|the|our|my)\s+(?:project|repo|repository|codebase|code\s*base|package|library|app)\b", re.IGNORECASE
 )
 
 

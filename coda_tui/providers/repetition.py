@@ -56,7 +56,6 @@ class RepeatGuard:
             if unit < MIN_UNIT:
                 continue
             last = text[-unit:]
-            if all(text[-unit * (k + 1):-unit * k] == last for k in range(1, COPIES)):
-                if len(set(last)) >= MIN_DISTINCT:
-                    return True
+            if len(set(last)) >= MIN_DISTINCT and all(text[-unit * (k + 1):-unit * k] == last for k in range(1, COPIES)):
+                return True
         return False

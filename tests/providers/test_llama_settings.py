@@ -5,6 +5,8 @@ so these run without the model."""
 from __future__ import annotations
 
 import os
+from typing import ClassVar
+
 import pytest
 
 from coda_tui import config as config_mod
@@ -18,9 +20,9 @@ from tests.providers.helpers import collect, provider
 class FakeLlama:
     """Records how it was made and called; streams `answer` piece by piece."""
 
-    made: list[dict] = []
-    calls: list[dict] = []
-    answer: list[str] = []
+    made: ClassVar[list[dict]] = []
+    calls: ClassVar[list[dict]] = []
+    answer: ClassVar[list[str]] = []
 
     def __init__(self, **kwargs) -> None:
         FakeLlama.made.append(kwargs)
