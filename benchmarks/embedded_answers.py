@@ -8,6 +8,8 @@ process a question, with the figures read from each turn's trace.
   reverse    "Write a Python function that reverses a string" in an empty folder and in
              --project, alternating, --rounds each, with --after's code. Target: the
              project's medians within 1.5× of the empty folder's.
+  threads    bare llama_cpp on the same question with the thread counts coda now picks
+             against llama.cpp's defaults and 2/2, alternating, --rounds each (issue 15).
 
 Times leave out loading the model (a cold process loads it once; the trace shows it apart).
 Run it on a real repository, e.g. a clone of pallets/click:
@@ -157,17 +159,48 @@ def reverse(args) -> None:
     report("project / empty folder: turn", total["project"] / total["empty folder"], "×", "≤ 1.5")
 
 
+def threads(args) -> None:
+    import llama_cpp
+    import llama_cpp._logger as llama_logger
+
+    from coda_tui.config import ProviderConfig
+    from coda_tui.providers.llama_cpp import default_model_path, thread_counts
+
+    llama_logger.logger.setLevel(100)
+    chosen = thread_counts(ProviderConfig(name="local", type="llama_cpp"))
+    settings = {f"coda's choice {chosen[0]}/{chosen[1]}": chosen, "llama.cpp default": (None, None), "2/2": (2, 2)}
+    models = {name: llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=4096, n_threads=t,
+                                    n_threads_batch=b, verbose=False) for name, (t, b) in settings.items()}
+    got: dict[str, list[tuple[float, float]]] = {name: [] for name in settings}
+    for i in range(args.rounds):
+        for name in list(settings) if i % 2 == 0 else list(reversed(settings)):
+            llm = models[name]
+            llm.reset()
+            t0 = time.perf_counter()
+            first, n = None, 0
+            for chunk in llm.create_chat_completion(messages=[{"role": "user", "content": REVERSE}], stream=True,
+                                                    max_tokens=64, temperature=0.0):
+                if chunk["choices"][0]["delta"].get("content"):
+                    n += 1
+                    first = first or time.perf_counter() - t0
+            rest = time.perf_counter() - t0 - first
+            got[name].append((first * 1000, (n - 1) / rest if rest > 0 else 0.0))
+    for name in settings:
+        report(f"{name}: first token", median([f for f, _ in got[name]]), "ms", "lowest")
+        report(f"{name}: generation", median([r for _, r in got[name]]), "tok/s", "highest")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["questions", "reverse"])
+    parser.add_argument("mode", choices=["questions", "reverse", "threads"])
     parser.add_argument("--before", default=str(ROOT), help="checkout of coda before the change")
     parser.add_argument("--after", default=str(ROOT), help="checkout of coda after the change (default: this one)")
-    parser.add_argument("--project", required=True, help="the folder questions are asked in (indexed first)")
+    parser.add_argument("--project", default=".", help="the folder questions are asked in (indexed first)")
     parser.add_argument("--count", type=int, default=len(QUESTIONS))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds a question may take")
     args = parser.parse_args()
-    questions(args) if args.mode == "questions" else reverse(args)
+    {"questions": questions, "reverse": reverse, "threads": threads}[args.mode](args)
 
 
 if __name__ == "__main__":
