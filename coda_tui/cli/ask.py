@@ -71,10 +71,15 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
     rt.config.provider(provider_name)  # config problems (e.g. a missing key) exit 2 before anything runs
     out = sys.stdout
     passthrough = raw and not out.isatty()
-    from coda_tui.core.events import FallingBack, Retrying, TokenChunk
+    from coda_tui.core.events import FallingBack, Retrying, StageFinished, TokenChunk
 
     def on_event(event) -> None:
-        if isinstance(event, TokenChunk) and not as_json:
+        if isinstance(event, StageFinished) and event.name == "context" and event.detail.get("trimmed"):
+            from coda_tui.context.select import trim_note
+
+            for trimmed in event.detail["trimmed"]:
+                click.echo(f"coda: {inert(trim_note(trimmed))}", err=True)
+        elif isinstance(event, TokenChunk) and not as_json:
             out.write(event.text if passthrough else inert(event.text))
             out.flush()
         elif isinstance(event, Retrying):

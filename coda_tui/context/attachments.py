@@ -18,6 +18,10 @@ class AttachmentError(CodaError):
     exit_code = 2  # a path the user gave
 
 
+class ContextTooLarge(AttachmentError):
+    """The question (with what must come with it) cannot fit the model's window at all."""
+
+
 @dataclass
 class Attachment:
     path: Path

@@ -49,6 +49,28 @@ _DEFS = {
 _DEFS["typescript"] = _DEFS["javascript"] + r"|^[ \t]*(?:export[ \t]+)?(?:interface|type|enum)[ \t]+([A-Za-z_$][\w$]*)"
 _DEFS["cpp"] = _DEFS["c"] + r"|^[ \t]*(?:class|namespace)[ \t]+([A-Za-z_]\w*)"
 _COMPILED = {lang: re.compile(rx, re.M) for lang, rx in _DEFS.items()}
+# Languages whose chunk names are definitions of identifiers (a Markdown heading is not).
+CODE_LANGUAGES = frozenset(_DEFS) - {"markdown"}
+_NAME_PARTS = re.compile(r"[\s.:]+")
+
+
+def defined_names(name: str) -> list[str]:
+    """The identifiers a chunk of code defines, from its name ("Lexer.next" defines "next"
+    and "Lexer"; a joined chunk's name holds several)."""
+    return [part for part in _NAME_PARTS.split(name) if part]
+
+
+def definition_depth(text: str, language: str, name: str) -> int:
+    """How deeply `name`'s definition in this chunk is indented: a top-level class or
+    function (0) is what a search for its name means, more than a method or a test's
+    local helper of the same name. Large when the chunk does not define it."""
+    pattern = _COMPILED.get(language)
+    for m in pattern.finditer(text) if pattern else ():
+        if name in defined_names(next((g for g in m.groups() if g), "")):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            line = text[line_start:m.end()]
+            return len(line) - len(line.lstrip(" \t"))
+    return 1_000
 
 
 @dataclass(frozen=True)

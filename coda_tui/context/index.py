@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coda_tui import paths
-from coda_tui.context.chunker import chunk, language_for
+from coda_tui.context.chunker import (
+    CODE_LANGUAGES,
+    chunk,
+    defined_names,
+    definition_depth,
+    language_for,
+)
 from coda_tui.context.project import Project
 from coda_tui.store.db import StoreError, explain, is_damaged
 from coda_tui.tokens import estimate_tokens
@@ -114,10 +120,6 @@ class IndexProgress:
     total: int
 
 
-class IndexCancelled(Exception):
-    pass
-
-
 @dataclass
 class Hit:
     path: str
@@ -128,6 +130,7 @@ class Hit:
     snippet: str
     text: str
     id: int = 0  # the chunk's row
+    defines: str = ""  # the query's identifier this chunk defines (see CodeIndex.search)
 
     @property
     def tokens(self) -> int:
@@ -142,6 +145,12 @@ _STOP = {"the", "a", "an", "is", "are", "of", "to", "in", "on", "and", "or", "fo
 # words are left out of the query while a rarer one remains.
 COMMON_SHARE = 0.10
 MAX_WORDS = 12
+# Query words looked up as definitions (identifier-like ones first), and definitions kept
+# per word.
+DEFINITION_WORDS = 6
+DEFINITIONS_PER_WORD = 5
+_IDENTIFIER = re.compile(r"[A-Za-z]\w*?(?:[a-z][A-Z]|_)|[A-Z]")  # camelCase, snake_case, Capitalised
+_TEST_PATH = re.compile(r"(?:^|/)(?:tests?|spec|__tests__)/|(?:^|/)test_[^/]*$|[_.](?:test|spec)\.\w+$")
 
 
 def query_words(text: str) -> list[str]:
@@ -431,26 +440,53 @@ class CodeIndex:
         return []
 
     def search(self, text: str, limit: int = 10, exclude: set[str] | None = None) -> list[Hit]:
+        """Best chunks first: those that define one of the query's identifiers (in code, with
+        that exact spelling), then BM25's ranking. BM25 alone lets a page of prose that says
+        "Context" twenty times beat `class Context`, whose name it is."""
         words = query_words(text)
         if not words:
             return []
         wanted = limit + len(exclude or ())
-        rows = []
+        definitions, rows = [], []
         with self._guard(), self.lock:
+            # All the query's words, before common ones are left out: `Context` is in a fifth
+            # of click's chunks, yet `class Context` is what a search for it wants.
+            named = sorted(words, key=lambda w: not _IDENTIFIER.match(w))[:DEFINITION_WORDS]
+            definitions = self._definitions(named)
             words, prefixes = self._informative(words)
             rows = self._top(fts_query(words, prefixes), wanted)
-            if not rows:
+            if not rows and not definitions:
                 # Nothing for the cheap query: try every word as a prefix, slow as that can be.
                 rows = self._top(fts_query(words, set(words)), wanted)
+        seen = {row[0] for row, _ in definitions}
+        ranked = definitions + [(row, "") for row in rows if row[0] not in seen]
         # Checked again on the way out: the rules may have changed since the file was indexed,
         # and an index written by an older coda holds text that was never scrubbed.
         hits = []
-        for cid, p, s, e, n, rank, t in rows:
+        for (cid, p, s, e, n, rank, t), defines in ranked:
             if (exclude and p in exclude) or not self.project.still_admitted(p):
                 continue
             t = self.project.scrub(t, p)
-            hits.append(Hit(p, s, e, n, -rank, snippet(t, words), t, cid))
+            hits.append(Hit(p, s, e, n, -rank, snippet(t, words), t, cid, defines))
         return hits[:limit]
+
+    def _definitions(self, words: list[str]) -> list[tuple[tuple, str]]:
+        """(row, word) for chunks of code whose definitions include one of `words`, spelled
+        exactly so; best ranked first, the query's rarest word first."""
+        found = []
+        for word in words:
+            rows = self.conn.execute(
+                """SELECT c.id, c.path, c.start_line, c.end_line, c.name, top.rank, c.text, f.language
+                   FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT 200) AS top
+                   JOIN chunks c ON c.id = top.rowid JOIN files f ON f.id = c.file_id ORDER BY top.rank""",
+                [f'name : "{word}"'],
+            ).fetchall()
+            exact = [row for row in rows if row[7] in CODE_LANGUAGES and word in defined_names(row[4])]
+            # Top-level definitions before nested ones, the project's code before its tests;
+            # BM25's order (the sort is stable) among equals.
+            exact.sort(key=lambda row: (definition_depth(row[6], row[7], word), bool(_TEST_PATH.search(row[1]))))
+            found += [(row[:7], word) for row in exact[:DEFINITIONS_PER_WORD]]
+        return found
 
     def _top(self, query: str, n: int) -> list[tuple]:
         # Rank and cut inside FTS5 first; only the top rows are joined.

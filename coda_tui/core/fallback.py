@@ -158,7 +158,9 @@ class FallbackCall:
     def summary(self) -> str:
         """What the trace says about the way to the answer (empty when it was direct)."""
         parts = []
-        failed = [a for a in self.attempts if a.outcome in ("error", "empty")]
+        # Only a failure some later attempt followed is one it fell back after: a lone
+        # provider's error is the turn's error, reported as such.
+        failed = [a for a in self.attempts[:-1] if a.outcome in ("error", "empty")]
         if failed:
             parts.append("fell back after " + ", ".join(
                 f"{a.provider}/{a.model} {a.kind or 'empty answer'}" for a in failed))

@@ -227,6 +227,12 @@ class TurnRunner:
         # Attachments are read before anything is stored: a bad path stops the turn
         # with nothing half-written.
         loaded = [a if isinstance(a, Attachment) else self.attach(a) for a in attachments]
+        # A turn that cannot fit the model's window is refused here, before anything is
+        # stored or sent; one that fits only with its files trimmed is trimmed below.
+        own_system = system or (session.system_prompt if session else None) or self.config.general.system_prompt
+        room = context_select.window_room(prov.context_window, prov.config.max_tokens,
+                                          estimate_tokens(own_system) + estimate_tokens(prompt) + 2 * memory.MESSAGE_OVERHEAD)
+        context_select.check_fits(loaded, room=room, window=prov.context_window, reserve=prov.config.max_tokens)
         if session is None:
             session = self.resolve_session(session_ref, prompt, prov.name, model)
         elif (session.provider, session.model) != (prov.name, model):
@@ -247,8 +253,10 @@ class TurnRunner:
                 loaded,
                 found,
                 self.project.root,
-                budget=ctx.budget_tokens or prov.context_window // 4,
+                budget=ctx.budget_tokens or context_select.context_budget(prov.context_window),
                 hits=ctx.search_hits,
+                question=prompt,
+                room=room,
             )
             context_text = render_attachments(chosen.items)
             st.summary = chosen.summary()

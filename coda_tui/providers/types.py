@@ -35,6 +35,8 @@ class ProviderType:
     # Shown before the provider exists, without importing its module.
     default_model: str = ""
     context_window: int = 8192
+    # The answer's length when the config sets none.
+    max_tokens: int = 1024
 
     def needs_key(self, endpoint: str) -> bool:
         return any(host == "*" or host in endpoint for host in self.key_required_at)
@@ -45,7 +47,9 @@ TYPES: dict[str, ProviderType] = {
     for t in (
         ProviderType("llama_cpp", "coda_tui.providers.llama_cpp", "LlamaCppProvider",
                      endpoint_field="model_path", default_endpoint="embedded SmolLM2-135M-Instruct",
-                     builtin="local", context_window=4096),
+                     # The 135M model rarely has more to say than this, and when it loops every
+                     # token past it is noise the user waits for (1,024 looping tokens took 247 s).
+                     builtin="local", context_window=4096, max_tokens=512),
         ProviderType("ollama", "coda_tui.providers.ollama", "OllamaProvider",
                      endpoint_field="host", default_endpoint="http://localhost:11434",
                      builtin="ollama", endpoint_env="OLLAMA_HOST", endpoint_env_for_all=True,

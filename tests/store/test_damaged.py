@@ -8,6 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from coda_tui.store.migrations import MIGRATIONS
 from tests.conftest import run_coda
 from tests.servers import Action, OpenAIServer
 from tests.test_faults import database_with_turns, no_traceback, srv_config
@@ -122,11 +123,12 @@ def test_pages_damaged_inside_coda_db_recover_keeps_what_can_be_read(tmp_path):
 def test_database_from_a_newer_coda_is_refused_naming_both_versions(tmp_path):
     assert run_coda("sessions", "list").returncode == 0
     path = tmp_path / "data" / "coda.db"
-    sql(path, "INSERT INTO _migrations VALUES ('m004_workspaces', '2030-01-01')")
+    known = len(MIGRATIONS)
+    sql(path, "INSERT INTO _migrations VALUES ('m999_workspaces', '2030-01-01')")
     proc = run_coda("sessions", "list")
     no_traceback(proc)
     assert proc.returncode == 1
-    assert "newer coda (schema 4; coda 0.1.0 knows schema 3)" in proc.stderr and str(path) in proc.stderr
-    sql(path, "DELETE FROM _migrations WHERE name = 'm004_workspaces'", "PRAGMA user_version = 7")
+    assert f"newer coda (schema {known + 1}; coda 0.1.0 knows schema {known})" in proc.stderr and str(path) in proc.stderr
+    sql(path, "DELETE FROM _migrations WHERE name = 'm999_workspaces'", "PRAGMA user_version = 7")
     proc = run_coda("sessions", "list")
     assert proc.returncode == 1 and "schema 7" in proc.stderr
