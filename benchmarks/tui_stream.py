@@ -176,19 +176,30 @@ def main() -> None:
     rates: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, StreamServer(N_TOKENS, DELAY, MARKER, python_env()) as srv:
         cfg = write_config(tmp, srv.url)
+        lost = []
         for i in range(PTY_ROUNDS):
-            lat, behind, rate = pty_round(tmp, i, srv, cfg)
+            try:
+                lat, behind, rate = pty_round(tmp, i, srv, cfg)
+            except RuntimeError as exc:
+                # Now and then the app exits (status 0) during a round, before and after the
+                # stream changes of issue 19 alike; the round is left out and counted.
+                lost.append(str(exc).splitlines()[0])
+                continue
             lat_pty += lat
             behind_pty.append(behind)
             rates.append(rate)
+        if not rates:
+            raise SystemExit(f"no round finished: {lost[0]}")
         srv.reset()
         lat_in, behind_in = asyncio.run(in_process(tmp, cfg))
         rate_in = srv.rate
-    note = f"{len(lat_pty)} keys over {PTY_ROUNDS} streams of {N_TOKENS} tokens at {median(rates):.0f} tok/s"
+    note = f"{len(lat_pty)} keys over {len(rates)} streams of {N_TOKENS} tokens at {median(rates):.0f} tok/s"
+    if lost:
+        note += f"; {len(lost)} round(s) lost: {lost[0]}"
     report("tui keystroke to echo while streaming (p95)", p95(lat_pty), "ms", "<= 50 ms", note, met=p95(lat_pty) <= 50)
     report("  keystroke to echo while streaming (median)", median(lat_pty), "ms", "-", f"max {max(lat_pty):.0f} ms")
     report("tui view behind at the end of the stream", median(behind_pty), "ms", "<= 100 ms",
-           f"last token written to it on screen; median of {PTY_ROUNDS}, max {max(behind_pty):.0f} ms",
+           f"last token written to it on screen; median of {len(behind_pty)}, max {max(behind_pty):.0f} ms",
            met=median(behind_pty) <= 100)
     report("  in process: key to ChatInput.text (p95)", p95(lat_in), "ms", "-",
            f"{len(lat_in)} keys at {rate_in:.0f} tok/s; headless, before any frame")
