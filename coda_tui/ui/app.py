@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from coda_tui.actions import APP, BY_NAME, describe
 from coda_tui.context.attachments import Attachment, AttachmentError
 from coda_tui.context.project import AUTO_INDEX_MAX_FILES
+from coda_tui.context.select import window_room
 from coda_tui.context.watch import keep_index_current
 from coda_tui.core import events as ev
 from coda_tui.core.choice import Choice, next_turn
@@ -25,6 +26,7 @@ from coda_tui.errors import CodaError
 from coda_tui.keymaps import Keymap
 from coda_tui.store.sessions import Message, Session
 from coda_tui.textsafe import inert
+from coda_tui.tokens import estimate_tokens
 from coda_tui.ui import theming
 from coda_tui.ui.dispatch import Dispatcher
 from coda_tui.ui.keys import ACTION_BINDINGS, keymap_for_textual, load_active_keymap
@@ -371,7 +373,12 @@ class CodaApp(App):
 
     def _refresh_attachments(self) -> None:
         _, _, window = self.rt.providers.describe(self.choice.provider)
-        budget = self.rt.config.context.budget_tokens or window // 4
+        # What the turn will let attached files have: the window less the answer's reserve,
+        # the system prompt and the estimate's margin (files over it are trimmed to fit).
+        entry = self.rt.config.providers.get(self.choice.provider or self.rt.config.general.provider)
+        reserve = entry.max_tokens if entry else 1024
+        system = estimate_tokens(self.rt.config.general.system_prompt)
+        budget = self.rt.config.context.budget_tokens or max(0, window_room(window, reserve, system))
         self.query_one(ContextPane).show_attachments(self.attachments, budget, window)
 
     def detach(self, index: int) -> None:
