@@ -88,7 +88,7 @@ def ask(tree: Path, data: Path, project: Path, question: str, timeout: float) ->
 def partial_tokens(data: Path) -> int:
     import sqlite3
 
-    from coda_tui.core.tokens import estimate_tokens
+    from coda_tui.tokens import estimate_tokens
 
     with sqlite3.connect(data / "coda.db") as db:
         row = db.execute("SELECT content FROM messages WHERE role = 'assistant' ORDER BY id DESC LIMIT 1").fetchone()

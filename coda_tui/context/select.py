@@ -23,7 +23,7 @@ from coda_tui.context.chunker import (
     language_for,
 )
 from coda_tui.context.index import Hit, query_words
-from coda_tui.core.tokens import estimate_tokens
+from coda_tui.tokens import estimate_tokens
 
 # Token estimates run up to ~15 % under a model's own count for code: the window is treated
 # as this much smaller, so an estimate that fits is a prompt that fits.
