@@ -76,7 +76,8 @@ def test_a_megabyte_each_way(tmp_path):
     with OpenAIServer([Action(chunks=[chunk] * 100, usage=(1, 1))]) as srv:
         # max_tokens high enough that a megabyte is a fair answer, not one past the ceiling.
         cfg = srv_config(tmp_path, srv.url)
-        Path(cfg).write_text(Path(cfg).read_text() + "max_tokens = 1000000\n")
+        # and a window a megabyte question fits (a larger question is refused before sending).
+        Path(cfg).write_text(Path(cfg).read_text() + "max_tokens = 1000000\ncontext_window = 2000000\n")
         proc = run_coda("--config", cfg, "ask", "--json", input=question)
         sent = srv.chat_requests()[0]["body"]["messages"][-1]["content"]
     assert proc.returncode == 0, proc.stderr[-500:]

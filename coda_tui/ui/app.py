@@ -70,7 +70,8 @@ class CodaApp(App):
         self.keymap = keymap or load_active_keymap(runtime.config)
         self.set_keymap(keymap_for_textual(self.keymap))
         self.theme_specs = theming.register_all(self)
-        check_name(runtime.config, "theme", sorted(self.theme_specs))
+        if runtime.config.ui.theme not in self.theme_specs and runtime.config.ui.theme not in theming.broken_names():
+            check_name(runtime.config, "theme", sorted(self.theme_specs))
         self.session: Session | None = None
         self._session_ref = session_ref
         runtime.config.provider(provider)  # an unknown --provider stops here

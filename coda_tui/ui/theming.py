@@ -24,6 +24,13 @@ def register_all(app) -> dict[str, ThemeSpec]:
     return specs
 
 
+def broken_names() -> set[str]:
+    """Names of the user's theme files that failed to load (a file's name is its theme's):
+    a config naming one of them has had its error reported already, and gets the default
+    theme rather than a second error for a name that does exist."""
+    return {error.path.stem for error in available_themes()[1] if error.path is not None}
+
+
 def watch_user_themes(app) -> None:
     """Re-read the user themes folder whenever a file in it changes (context.watch)."""
     folder = resources.user_dir("themes")

@@ -129,7 +129,7 @@ def test_an_attachment_over_the_window_is_trimmed_to_its_relevant_parts(books, t
 
         async def go():
             try:
-                return await rt.pipeline.run("How does settle_account work?", attachments=[big])
+                return await rt.turns.run("How does settle_account work?", attachments=[big])
             finally:
                 await rt.aclose()
 

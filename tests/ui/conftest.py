@@ -31,14 +31,15 @@ def project(tmp_path) -> Path:
 class Harness:
     """A loopback OpenAI-format server and a config pointing coda at it."""
 
-    def __init__(self, tmp_path: Path, script: list[Action], extra: str = "", search_hits: int = 0) -> None:
+    def __init__(self, tmp_path: Path, script: list[Action], extra: str = "", search_hits: int = 0,
+                 provider_extra: str = "") -> None:
         self.tmp_path = tmp_path
         self.server = OpenAIServer(script)
         self.server.__enter__()
         self.config = write_config(
             tmp_path,
             f'[general]\nprovider = "srv"\n[providers.srv]\ntype = "openai"\nbase_url = "{self.server.url}/v1"\n'
-            f'model = "fake-model"\nmax_retries = 0\n'
+            f'model = "fake-model"\nmax_retries = 0\n{provider_extra}'
             # Off unless a test asks: search hits would make the exact prompts tests check vary.
             f'[context]\nsearch_hits = {search_hits}\n{extra}',
         )
@@ -57,8 +58,9 @@ class Harness:
 def harness(tmp_path):
     made = []
 
-    def make(script=None, extra: str = "", search_hits: int = 0) -> Harness:
-        h = Harness(tmp_path, script or [Action(chunks=["Here is ", "the answer:\n\n```python\nprint('hi')\n```\n"])], extra, search_hits)
+    def make(script=None, extra: str = "", search_hits: int = 0, provider_extra: str = "") -> Harness:
+        h = Harness(tmp_path, script or [Action(chunks=["Here is ", "the answer:\n\n```python\nprint('hi')\n```\n"])], extra, search_hits,
+                    provider_extra)
         made.append(h)
         return h
 

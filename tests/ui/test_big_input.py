@@ -19,6 +19,9 @@ from tests.ui.test_hostile_output import screen_text
 PROSE = "".join(f"Paragraph {i}: some words about the code, and more words.\n\n" for i in range(20_000))
 CODE = "```python\n" + "".join(f"value_{i} = compute({i})\n" for i in range(10_000)) + "```\n"
 
+# A model with room for a megabyte each way: coda refuses a question larger than the window.
+BIG_MODEL = "max_tokens = 1000000\ncontext_window = 2000000\n"
+
 
 def test_a_stored_megabyte_answer_opens_showing_its_beginning(harness, project):
     h = harness()
@@ -46,7 +49,9 @@ def test_a_stored_megabyte_answer_opens_showing_its_beginning(harness, project):
 def test_a_streamed_megabyte_answer_is_kept_whole(harness, project):
     async def go():
         chunks = [PROSE[i:i + 20_000] for i in range(0, len(PROSE), 20_000)]
-        h = harness([Action(chunks=[*chunks, CODE])])
+        # A megabyte is a fair answer for a model allowed that many tokens (else the answer
+        # ceiling, 4 x max_tokens, stops it as partial: tested in tests/providers/test_limits.py).
+        h = harness([Action(chunks=[*chunks, CODE])], provider_extra=BIG_MODEL)
         app = h.app(project)
         async with app.run_test(size=(120, 40)) as pilot:
             await ask(pilot, "everything please")
@@ -64,7 +69,7 @@ def test_a_streamed_megabyte_answer_is_kept_whole(harness, project):
 
 def test_a_megabyte_pasted_into_the_input(harness, project):
     async def go():
-        h = harness([Action(chunks=["read it"])])
+        h = harness([Action(chunks=["read it"])], provider_extra=BIG_MODEL)  # a window a megabyte fits
         app = h.app(project)
         pasted = "".join(f"log line {i}: something happened\n" for i in range(35_000))
         async with app.run_test(size=(120, 40)) as pilot:
