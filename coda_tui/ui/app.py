@@ -309,8 +309,11 @@ class CodaApp(App):
         def chosen(session_id: int | None) -> None:
             if session_id is not None:
                 self.call_later(self.open_session, self.rt.store.sessions.get(session_id))
+            elif self.session is not None and self.rt.store.sessions.get(self.session.id) is None:
+                # The open session was deleted there: the next question starts a new one.
+                self.call_later(self.open_session, None)
 
-        self.push_screen(SessionsScreen(self.rt.store.sessions, self.session.id if self.session else None), chosen)
+        self.push_screen(SessionsScreen(self.rt.sessions, self.session.id if self.session else None), chosen)
 
     def action_pick_model(self) -> None:
         status = self.query_one(StatusBar)
@@ -440,7 +443,11 @@ class CodaApp(App):
         """A new session holding this one up to `message_id`, opened."""
         if self.session is None:
             return
-        branch = self.rt.store.sessions.branch(self.session.id, message_id)
+        try:
+            branch = self.rt.sessions.branch(self.session.id, message_id)
+        except CodaError as exc:
+            self.notify(str(exc), severity="warning")
+            return
         await self.open_session(branch)
         self.notify(f"Branched into '{branch.name}'")
 
