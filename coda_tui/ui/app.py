@@ -81,11 +81,12 @@ class CodaApp(App):
         self._last_question: tuple[str, int | None] | None = None
         self._files_cache: list[str] | None = None
         self.index_ready = False
-        self.voice = PushToTalk(self)
+        self.voice = PushToTalk(self, runtime.config.voice, self.keymap.key_string("talk"))
         self.events = Dispatcher()
         self._unsubscribe = runtime.bus.subscribe(self.events)
         # Slash commands, operations and pipelines (their events come wrapped, see core.chain).
-        self.ops = SlashCommands(self)
+        self.ops = SlashCommands(self, runtime, project=self.project, choice=lambda: self.choice,
+                                 busy=lambda: self.turn_running, open_file_keys=self.keymap.key_string("open_file"))
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout=None, markup: bool = False) -> None:
         # Notifications quote file names, session names and provider errors: outside text,
@@ -357,6 +358,7 @@ class CodaApp(App):
         self.notify(f"Theme: {name}")
 
     def _apply_code_style(self) -> None:
+        self.query_one(MessageList).code_styles = {name: s.pygments_style for name, s in self.theme_specs.items()}
         spec = self.theme_specs.get(self.theme)
         if spec is not None:
             self.query_one(CodePane).view.set_style(spec.pygments_style)
