@@ -32,7 +32,7 @@ def sessions() -> None:
 @click.pass_context
 def sessions_list(ctx, limit: int, as_json: bool) -> None:
     """Sessions, most recently active first."""
-    rows = runtime(ctx).store.sessions.list(limit=limit)
+    rows = runtime(ctx).sessions.list(limit=limit)
     if as_json:
         print_json([asdict(s) for s in rows])
         return
@@ -108,7 +108,7 @@ def sessions_delete(ctx, ref: str, yes: bool) -> None:
     # The name may come from a question: inert, so it cannot act on the terminal it asks on.
     if not yes and not click.confirm(f"Delete session {s.id} '{inert(s.name)}' ({s.message_count} messages)?"):
         raise CodaError("nothing deleted")
-    rt.store.sessions.delete(s.id)
+    rt.sessions.delete(s.id)
     click.echo(f"deleted session {s.id}")
 
 
@@ -121,8 +121,8 @@ def sessions_rename(ctx, ref: str, name: str) -> None:
     """Rename a session."""
     rt = runtime(ctx)
     s = session_or_fail(rt, ref)
-    rt.store.sessions.rename(s.id, name)
-    click.echo(f"renamed session {s.id} to '{inert(name)}'")
+    renamed = rt.sessions.rename(s.id, name)
+    click.echo(f"renamed session {s.id} to '{inert(renamed.name)}'")
 
 
 @sessions.command("search")

@@ -15,6 +15,7 @@ from coda_tui.context.project import Project
 from coda_tui.context.semantic import SemanticIndex
 from coda_tui.core.cache import ResponseCache
 from coda_tui.core.events import EventBus
+from coda_tui.core.sessions import Sessions
 from coda_tui.core.turn import TurnRunner
 from coda_tui.core.watchdog import HealthWatchdog
 from coda_tui.providers.errors import ProviderError
@@ -106,6 +107,10 @@ class Runtime:
     @cached_property
     def turns(self) -> TurnRunner:
         return TurnRunner(self.config, self.store, self.providers, self.bus, self.project, self.search, cache=self.cache)
+
+    @cached_property
+    def sessions(self) -> Sessions:
+        return Sessions(self.store.sessions)
 
     async def aclose(self) -> None:
         if "providers" in self.__dict__:

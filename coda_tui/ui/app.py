@@ -82,11 +82,12 @@ class CodaApp(App):
         self._last_question: tuple[str, int | None] | None = None
         self._files_cache: list[str] | None = None
         self.index_ready = False
-        self.voice = PushToTalk(self)
+        self.voice = PushToTalk(self, runtime.config.voice, self.keymap.key_string("talk"))
         self.events = Dispatcher()
         self._unsubscribe = runtime.bus.subscribe(self.events)
         # Slash commands, operations and pipelines (their events come wrapped, see core.chain).
-        self.ops = SlashCommands(self)
+        self.ops = SlashCommands(self, runtime, project=self.project, choice=lambda: self.choice,
+                                 busy=lambda: self.turn_running, open_file_keys=self.keymap.key_string("open_file"))
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout=None, markup: bool = False) -> None:
         # Notifications quote file names, session names and provider errors: outside text,
@@ -310,8 +311,11 @@ class CodaApp(App):
         def chosen(session_id: int | None) -> None:
             if session_id is not None:
                 self.call_later(self.open_session, self.rt.store.sessions.get(session_id))
+            elif self.session is not None and self.rt.store.sessions.get(self.session.id) is None:
+                # The open session was deleted there: the next question starts a new one.
+                self.call_later(self.open_session, None)
 
-        self.push_screen(SessionsScreen(self.rt.store.sessions, self.session.id if self.session else None), chosen)
+        self.push_screen(SessionsScreen(self.rt.sessions, self.session.id if self.session else None), chosen)
 
     def action_pick_model(self) -> None:
         status = self.query_one(StatusBar)
@@ -355,6 +359,7 @@ class CodaApp(App):
         self.notify(f"Theme: {name}")
 
     def _apply_code_style(self) -> None:
+        self.query_one(MessageList).code_styles = {name: s.pygments_style for name, s in self.theme_specs.items()}
         spec = self.theme_specs.get(self.theme)
         if spec is not None:
             self.query_one(CodePane).view.set_style(spec.pygments_style)
@@ -441,7 +446,11 @@ class CodaApp(App):
         """A new session holding this one up to `message_id`, opened."""
         if self.session is None:
             return
-        branch = self.rt.store.sessions.branch(self.session.id, message_id)
+        try:
+            branch = self.rt.sessions.branch(self.session.id, message_id)
+        except CodaError as exc:
+            self.notify(str(exc), severity="warning")
+            return
         await self.open_session(branch)
         self.notify(f"Branched into '{branch.name}'")
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual.app import SystemCommand
+from textual.app import App, SystemCommand
 
 from coda_tui.core import events as ev
 from coda_tui.core.chain_events import (
@@ -32,28 +34,43 @@ from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.status import StatusBar
 from coda_tui.ui.widgets.steps import StepsView
 
+if TYPE_CHECKING:
+    from coda_tui.core.choice import Choice
+    from coda_tui.core.runtime import Runtime
+
 log = logging.getLogger(__name__)
 
 
 class SlashCommands:
-    """The chat's slash commands: operations and pipelines run from the chat or the palette."""
+    """The chat's slash commands: operations and pipelines run from the chat or the palette.
 
-    def __init__(self, app) -> None:
-        self.app = app
+    `host` is used through Textual's own App API only (workers, dialogs, notices, the
+    widgets it draws in); what coda knows is given here: the runtime, the project folder,
+    who answers next (`choice`), whether a turn is running (`busy`) and the keys that open
+    a file (named in a hint)."""
+
+    def __init__(self, host: App, rt: Runtime, *, project: Path, choice: Callable[[], Choice],
+                 busy: Callable[[], bool], open_file_keys: str) -> None:
+        self.host = host
+        self.rt = rt
+        self.project = project
+        self.choice = choice
+        self.busy = busy
+        self.open_file_keys = open_file_keys
         self.last_refactor = None  # the OperationResult of the last refactoring shown
         self._view: MessageView | None = None
         # Every step streams into the chat, under its header; parallel ones in blocks of their own.
         self._stream = ChainStream(self._append)
         self._many = False
         self._timer = None
-        self._unsubscribe = app.rt.bus.subscribe(self._on_event)
+        self._unsubscribe = rt.bus.subscribe(self._on_event)
 
     def close(self) -> None:
         self._unsubscribe()
 
     @property
     def steps(self) -> StepsView:
-        return self.app.query_one(StepsView)
+        return self.host.query_one(StepsView)
 
     # --- from the chat -----------------------------------------------------------------
 
@@ -66,10 +83,10 @@ class SlashCommands:
 
         if not is_command(text):
             return False
-        messages = self.app.query_one(MessageList)
+        messages = self.host.query_one(MessageList)
         await messages.add(MessageView("user", text))
         try:
-            command = parse_command(text, workflows(self.app.rt.config))
+            command = parse_command(text, workflows(self.rt.config))
         except SpecError as exc:
             await self._say_error(f"{exc.message}\n{exc.caret()}", text)
             return True
@@ -83,8 +100,7 @@ class SlashCommands:
             from coda_tui.core.slash import run_fact_command
 
             try:
-                reply = run_fact_command(command, self.app.rt.store.facts, str(self.app.rt.project.root),
-                                         self.app.rt.redact)
+                reply = run_fact_command(command, self.rt.store.facts, str(self.rt.project.root), self.rt.redact)
             except SlashError as exc:
                 await self._say_error(str(exc), text)
                 return True
@@ -94,33 +110,34 @@ class SlashCommands:
         return True
 
     async def _say_error(self, message: str, text: str) -> None:
-        view = await self.app.query_one(MessageList).add(MessageView("assistant", "", status="error"))
+        view = await self.host.query_one(MessageList).add(MessageView("assistant", "", status="error"))
         await view.finish("error", "", message)
-        self.app.query_one(ChatInput).load_text(text)
+        self.host.query_one(ChatInput).load_text(text)
 
     async def start(self, command) -> None:
         path = command.path
         if path is not None and not Path(path).is_absolute():
-            path = str(self.app.project / path)
+            path = str(self.project / path)
         if path is None:
-            shown = self.app.query_one(CodeView).path
+            shown = self.host.query_one(CodeView).path
             needs = command.spec.needs_file()
             if shown is not None and (needs or command.name in ("generate", "pipeline")):
                 path = str(shown)
             elif needs:
                 await self._say_error(f"/{command.name} works on a file: open one in the code pane "
-                                      f"({self.app.keymap.key_string('open_file')}) or name it after the command", "")
+                                      f"({self.open_file_keys}) or name it after the command", "")
                 return
-        self._view = await self.app.query_one(MessageList).add(
+        self._view = await self.host.query_one(MessageList).add(
             MessageView("assistant", "", model=command.spec.canonical(), status="partial"))
-        self.app.run_worker(self._run(command, path), group="turn", exclusive=True, exit_on_error=False)
+        self.host.run_worker(self._run(command, path), group="turn", exclusive=True, exit_on_error=False)
 
     async def _run(self, command, path: str | None) -> None:
         from coda_tui.core.chain import ChainRunner
 
+        choice = self.choice()
         try:
-            chain = await ChainRunner(self.app.rt.turns).run(
-                command.spec, input_path=path, provider=self.app.choice.provider, model=self.app.choice.model)
+            chain = await ChainRunner(self.rt.turns).run(
+                command.spec, input_path=path, provider=choice.provider, model=choice.model)
         except CodaError as exc:
             await self._end_view("error", str(exc))
             return
@@ -147,13 +164,13 @@ class SlashCommands:
         failed = [s for s in chain.steps if s.status in ("error", "partial")]
         error = "; ".join(f"step {s.index + 1}: {s.note}" for s in failed) or None
         meta = " · ".join(s.summary() for s in chain.steps) if single else f"{len(chain.steps)} steps · {chain.status}"
-        await self.app.query_one(MessageList).add(
+        await self.host.query_one(MessageList).add(
             MessageView("assistant", body, status=chain.status, model=chain.spec.canonical(), meta=meta,
                         error=error, stored=True))
         refactors = [s.result for s in chain.steps if s.result is not None and s.result.diff]
         if refactors:
             self.last_refactor = refactors[-1]
-            self.app.notify(f"A refactoring of {self.last_refactor.target} is ready: /apply writes it after you confirm.")
+            self.host.notify(f"A refactoring of {self.last_refactor.target} is ready: /apply writes it after you confirm.")
 
     # --- applying a refactoring --------------------------------------------------------
 
@@ -163,23 +180,23 @@ class SlashCommands:
 
         result = self.last_refactor
         if result is None or not result.diff or not result.target:
-            self.app.notify("No refactoring to apply: run /refactor first.", severity="warning")
+            self.host.notify("No refactoring to apply: run /refactor first.", severity="warning")
             return
         added, removed = changed_lines(result.diff)
 
         def answered(yes: bool | None) -> None:
             if not yes:
-                self.app.notify(f"Not applied; {result.target} is unchanged.")
+                self.host.notify(f"Not applied; {result.target} is unchanged.")
                 return
             try:
-                applied = apply_diff(self.app.rt.project, self.app.rt.project.root / result.target, result.diff)
+                applied = apply_diff(self.rt.project, self.rt.project.root / result.target, result.diff)
             except (CodaError, OSError) as exc:
-                self.app.notify(f"Not applied: {exc}", severity="error", timeout=10)
+                self.host.notify(f"Not applied: {exc}", severity="error", timeout=10)
                 return
             self.last_refactor = None
-            self.app.notify(f"Applied to {result.target}; the original is kept at {applied.backup}", timeout=10)
+            self.host.notify(f"Applied to {result.target}; the original is kept at {applied.backup}", timeout=10)
 
-        self.app.push_screen(
+        self.host.push_screen(
             Confirm(f"Apply the refactoring to {result.target} (+{added} -{removed})?\n"
                     "The original is kept in coda's data dir (backups/)."), answered)
 
@@ -192,15 +209,15 @@ class SlashCommands:
         for name, op in OPERATIONS.items():
             yield SystemCommand(f"Operation: {name}", f"{op.help} (on the code pane's file; /{name} in the chat)",
                                 lambda n=name: self._from_palette(f"/{n}"))
-        for name, spec in sorted(workflows(self.app.rt.config).items()):
+        for name, spec in sorted(workflows(self.rt.config).items()):
             yield SystemCommand(f"Pipeline: {name}", spec, lambda n=name: self._from_palette(f"/pipeline {n}"))
         yield SystemCommand("Apply the last refactoring", "write its diff to the file after you confirm", self.apply_last)
 
     def _from_palette(self, text: str) -> None:
-        if self.app.turn_running:
-            self.app.notify("A turn is running: Esc cancels it.", severity="warning")
+        if self.busy():
+            self.host.notify("A turn is running: Esc cancels it.", severity="warning")
             return
-        self.app.call_later(self.handle, text)
+        self.host.call_later(self.handle, text)
 
     # --- events from the core ----------------------------------------------------------
 
@@ -218,7 +235,7 @@ class SlashCommands:
             elif isinstance(inner, ev.StageFinished):
                 self.steps.stage_finished(event.index, inner.name, inner.duration_ms)
             elif isinstance(inner, ev.TurnFinished):
-                pane = self.app.query_one(PipelinePane)
+                pane = self.host.query_one(PipelinePane)
                 pane.add_trace(inner.trace)
                 if not self._many:
                     pane.waterfall.finish(inner.trace)
@@ -231,17 +248,17 @@ class SlashCommands:
         elif isinstance(event, ChainStarted):
             self.steps.start(event.spec, event.steps)
             self._many = len(event.steps) > 1
-            self.app.query_one(StatusBar).activity = "pipeline running… (Esc cancels)"
-            self._timer = self.app.set_interval(1 / 5, self.steps.refresh)
+            self.host.query_one(StatusBar).activity = "pipeline running… (Esc cancels)"
+            self._timer = self.host.set_interval(1 / 5, self.steps.refresh)
         elif isinstance(event, ChainFinished):
             if self._timer is not None:
                 self._timer.stop()
                 self._timer = None
             self.steps.finish(event.result.status)
-            self.app.query_one(StatusBar).activity = "" if event.result.status == "complete" else f"pipeline {event.result.status}"
+            self.host.query_one(StatusBar).activity = "" if event.result.status == "complete" else f"pipeline {event.result.status}"
             if event.result.trace is not None:
                 # The steps on the run's shared clock: parallel ones overlap.
-                pane = self.app.query_one(PipelinePane)
+                pane = self.host.query_one(PipelinePane)
                 pane.add_trace(event.result.trace)
                 pane.waterfall.finish(event.result.trace)
 

@@ -18,6 +18,7 @@ from coda_tui.core import events as ev
 from coda_tui.ui.widgets.voice import VoiceLevel, VoiceMeter
 
 if TYPE_CHECKING:
+    from coda_tui.config import VoiceConfig
     from coda_tui.core.listen import Listener, Utterance
 
 LEVEL_EVERY_S = 0.06
@@ -30,8 +31,13 @@ class VoiceEvent(Message):
 
 
 class PushToTalk:
-    def __init__(self, app: App) -> None:
-        self.app = app
+    """`host` is used through Textual's own App API only (workers, messages, the widgets it
+    draws in); what coda decides (the voice settings, the key that stops) is given here."""
+
+    def __init__(self, host: App, voice: VoiceConfig, talk_keys: str) -> None:
+        self.host = host
+        self.config = voice
+        self.talk_keys = talk_keys
         self.listener: Listener | None = None
         # The last transcript put in the input: the next question sent carries its stages.
         self.spoken: Utterance | None = None
@@ -39,17 +45,17 @@ class PushToTalk:
 
     @property
     def meter(self) -> VoiceMeter:
-        return self.app.query_one(VoiceMeter)
+        return self.host.query_one(VoiceMeter)
 
     @property
     def busy(self) -> bool:
-        return any(w.group == "voice" and not w.is_finished for w in self.app.workers)
+        return any(w.group == "voice" and not w.is_finished for w in self.host.workers)
 
     def _listener(self) -> Listener:
         if self.listener is None:
             from coda_tui.core.listen import Listener
 
-            self.listener = Listener(self.app.rt.config.voice)
+            self.listener = Listener(self.config)
         return self.listener
 
     def preload(self) -> None:
@@ -62,9 +68,9 @@ class PushToTalk:
             listener.stop()
             return
         if self.busy:
-            self.app.notify("Still transcribing the last recording.", severity="warning")
+            self.host.notify("Still transcribing the last recording.", severity="warning")
             return
-        self.app.run_worker(self._record, group="voice", thread=True, exit_on_error=False)
+        self.host.run_worker(self._record, group="voice", thread=True, exit_on_error=False)
 
     def cancel(self) -> bool:
         """Esc while recording throws the recording away. True if there was one."""
@@ -92,18 +98,18 @@ class PushToTalk:
 
         try:
             listener = self._listener()
-            if listener.listen(lambda event: self.app.post_message(VoiceEvent(event)), level) is None:
-                self.app.post_message(VoiceEvent(ev.VoiceFinished(None)))  # cancelled
+            if listener.listen(lambda event: self.host.post_message(VoiceEvent(event)), level) is None:
+                self.host.post_message(VoiceEvent(ev.VoiceFinished(None)))  # cancelled
         except VoiceError:
             pass  # published as VoiceFailed: shown on the loop
         except ImportError as exc:  # numpy, faster-whisper or PyAudio missing: the voice extra
             from coda_tui.voice.errors import INSTALL_HINT
 
             missing = exc.name or str(exc)
-            self.app.post_message(VoiceEvent(ev.VoiceFailed(f"{missing} is not installed — {INSTALL_HINT}",
+            self.host.post_message(VoiceEvent(ev.VoiceFailed(f"{missing} is not installed — {INSTALL_HINT}",
                                                             "voice unavailable")))
         except Exception as exc:  # noqa: BLE001 - a voice failure must not take the app down
-            self.app.post_message(VoiceEvent(ev.VoiceFailed(f"{type(exc).__name__}: {exc}", "voice")))
+            self.host.post_message(VoiceEvent(ev.VoiceFailed(f"{type(exc).__name__}: {exc}", "voice")))
 
     # --- on the event loop ---------------------------------------------------------------
 
@@ -112,16 +118,15 @@ class PushToTalk:
         from coda_tui.ui.widgets.pipeline import PipelinePane
         from coda_tui.ui.widgets.status import StatusBar
 
-        waterfall = self.app.query_one(PipelinePane).waterfall
-        status = self.app.query_one(StatusBar)
+        waterfall = self.host.query_one(PipelinePane).waterfall
+        status = self.host.query_one(StatusBar)
         meter = self.meter
         if isinstance(event, ev.VoiceStarted):
-            keys = self.app.keymap.key_string("talk").replace(",", "/")
-            meter.keys = f"{keys} stops · esc cancels"
+            meter.keys = f"{self.talk_keys.replace(',', '/')} stops · esc cancels"
             meter.model_loading, meter.seconds, meter.state = event.loading, 0.0, "recording"
             status.activity = "recording… (speak, then pause)"
             waterfall.start(f"voice · {event.model}", status="recording")
-            self._timer = self.app.set_interval(1 / 10, waterfall.refresh)
+            self._timer = self.host.set_interval(1 / 10, waterfall.refresh)
         elif isinstance(event, ev.StageStarted) and event.name == "stt":
             meter.state, meter.model_loading = "transcribing", False
             status.activity = "transcribing…"
@@ -147,7 +152,7 @@ class PushToTalk:
                 status.activity = f"heard no speech (recording ended by {u.recording.ended_by})"
                 waterfall.settle("no speech")
                 return
-            chat = self.app.query_one(ChatInput)
+            chat = self.host.query_one(ChatInput)
             before = chat.text
             chat.insert((" " if before and not before.endswith((" ", "\n")) else "") + u.text)
             self.spoken = u
@@ -155,14 +160,14 @@ class PushToTalk:
             waterfall.settle(f"transcribed · {took}" if took else "transcribed")
             status.activity = f"transcribed {u.recording.speech_s:.1f} s of speech" + (f" · {took}" if took else "")
             chat.focus()
-            if self.app.rt.config.voice.send_immediately:
+            if self.config.send_immediately:
                 chat.action_send()
         elif isinstance(event, ev.VoiceFailed):
             self._stop_live()
             meter.state = "idle"
             status.activity = f"voice: {event.error[:80]}"
             waterfall.settle(f"voice failed: {event.kind}")
-            self.app.notify(event.error, title="Voice input", severity="error", timeout=8)
+            self.host.notify(event.error, title="Voice input", severity="error", timeout=8)
 
     def _stop_live(self) -> None:
         if self._timer is not None:

@@ -9,7 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from coda_tui.store.sessions import Session, SessionStore
+from coda_tui.core.sessions import SessionError, Sessions
+from coda_tui.store.sessions import Session
 from coda_tui.textsafe import inert
 from coda_tui.ui.keys import bind
 from coda_tui.ui.screens.dialogs import Ask, Confirm
@@ -34,9 +35,10 @@ class SessionsScreen(ModalScreen[int | None]):
     SessionsScreen .hint { color: $text-muted; height: 1; }
     """
 
-    def __init__(self, store: SessionStore, current: int | None) -> None:
+    def __init__(self, actions: Sessions, current: int | None) -> None:
         super().__init__()
-        self.store = store
+        # Through core (core/sessions.py), which makes the same checks for `coda sessions`.
+        self.actions = actions
         self.current = current
         self.sessions: list[Session] = []
 
@@ -51,7 +53,7 @@ class SessionsScreen(ModalScreen[int | None]):
         self.refresh_list("")
 
     def refresh_list(self, query: str) -> None:
-        self.sessions = self.store.sessions_matching(query) if query.strip() else self.store.list(200)
+        self.sessions = self.actions.list(query, 50 if query.strip() else 200)
         options = self.query_one(OptionList)
         options.clear_options()
         for s in self.sessions:
@@ -91,8 +93,7 @@ class SessionsScreen(ModalScreen[int | None]):
 
         def done(name: str | None) -> None:
             if name and name.strip():
-                self.store.rename(chosen.id, name.strip())
-                self.refresh_list(self.query_one(Input).value)
+                self._act(self.actions.rename, chosen.id, name)
 
         self.app.push_screen(Ask("Rename session", chosen.name), done)
 
@@ -103,8 +104,7 @@ class SessionsScreen(ModalScreen[int | None]):
 
         def done(yes: bool | None) -> None:
             if yes:
-                self.store.delete(chosen.id)
-                self.refresh_list(self.query_one(Input).value)
+                self._act(self.actions.delete, chosen.id)
 
         self.app.push_screen(Confirm(f"Delete '{chosen.name}' and its {chosen.message_count} messages?"), done)
 
@@ -112,6 +112,17 @@ class SessionsScreen(ModalScreen[int | None]):
         chosen = self._chosen()
         if chosen is None:
             return
-        last = self.store.messages(chosen.id, limit=1)
-        if last:
-            self.dismiss(self.store.branch(chosen.id, last[-1].id).id)
+        try:
+            branch = self.actions.branch(chosen.id)
+        except SessionError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.dismiss(branch.id)
+
+    def _act(self, action, *args) -> None:
+        """A change to a listed session; one that failed is said, and the list shows what is."""
+        try:
+            action(*args)
+        except SessionError as exc:
+            self.notify(str(exc), severity="error")
+        self.refresh_list(self.query_one(Input).value)

@@ -137,8 +137,8 @@ class MessageView(Vertical):
         yield Static(inert(self.error or ""), classes="msg-error", markup=False)
 
     def _code_theme(self) -> str:
-        spec = getattr(self.app, "theme_specs", {}).get(self.app.theme)
-        return spec.pygments_style if spec is not None else "monokai"
+        styles = self.parent.code_styles if isinstance(self.parent, MessageList) else {}
+        return styles.get(self.app.theme, "monokai")
 
     def _meta_text(self) -> str:
         note = "" if self.status == "complete" else f"{self.status} · "
@@ -234,6 +234,9 @@ class MessageList(VerticalScroll, can_focus=True):
         bind("branch"),
         bind("copy_message"),
     ]
+    # Each theme's Pygments style by theme name, given by whoever owns the themes (the app):
+    # an answer's code is coloured by the theme shown when it is drawn.
+    code_styles: dict[str, str] = {}
 
     class Branch(TMessage):
         def __init__(self, message_id: int) -> None:

@@ -302,7 +302,11 @@ class PipelinePane(Vertical):
             inert(f"{t.provider}/{t.model}"),
             t.status,
         )
-        table.add_row(*row, key=str(t.id))
+        key = str(t.id)
+        if key in table.rows:
+            # SQLite hands a deleted session's trace ids to the next traces: that row is stale.
+            table.remove_row(key)
+        table.add_row(*row, key=key)
         if at_top and table.row_count > 1:
             # DataTable appends; keep newest first by sorting on the numeric id.
             table.sort("turn", key=lambda v: -int(v))
