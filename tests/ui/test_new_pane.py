@@ -20,8 +20,11 @@ from pathlib import Path
 
 from coda_tui import panes, resources
 
-# The declaration: one row.
-panes.PANES += (panes.Pane("notes", "Notes", panes.RIGHT, ("notes-text",)),)
+# The declaration: one row (and a second pane, hidden until asked for).
+panes.PANES += (
+    panes.Pane("notes", "Notes", panes.RIGHT, ("notes-text",)),
+    panes.Pane("scratch", "Scratch", panes.RIGHT, ("scratch-text",), shown=False),
+)
 
 from coda_tui.keymaps import KeymapError, load_keymap
 
@@ -37,7 +40,8 @@ keymaps = tmp / "keymaps"
 shutil.copytree(resources.builtin_dir("keymaps"), keymaps)
 default = keymaps / "default.toml"
 text = default.read_text(encoding="utf-8")
-default.write_text(text.replace('toggle_pipeline = "f4"\n', 'toggle_pipeline = "f4"\nfocus_notes = "alt+5"\ntoggle_notes = "f6"\n'), encoding="utf-8")
+default.write_text(text.replace('toggle_pipeline = "f4"\n', 'toggle_pipeline = "f4"\nfocus_notes = "alt+5"\ntoggle_notes = "f6"\n'
+                                 'focus_scratch = "alt+6"\ntoggle_scratch = "f7"\n'), encoding="utf-8")
 shipped = resources.builtin_dir
 resources.builtin_dir = lambda kind: keymaps if kind == "keymaps" else shipped(kind)
 
@@ -50,10 +54,11 @@ from coda_tui.ui import panes as ui_panes
 
 class NotesPane(Vertical):
     def compose(self):
-        yield TextArea(id="notes-text")
+        yield TextArea(id=f"{self.id}-text")
 
 
 ui_panes.WIDGETS["notes"] = lambda screen, pane_id: NotesPane(id=pane_id)
+ui_panes.WIDGETS["scratch"] = lambda screen, pane_id: NotesPane(id=pane_id)
 
 from coda_tui.ui.state import UIState
 from tests.servers import Action
@@ -70,6 +75,7 @@ async def go():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         seen["right"] = [child.id for child in app.query_one("#right").children]
+        seen["scratch_at_start"] = app.query_one("#scratch").display
         seen["footer"] = [b.description for b in app.BINDINGS if b.show]
         await pilot.press("alt+5")
         seen["focus_key"] = app.focused.id
@@ -83,6 +89,8 @@ async def go():
     async with again.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         seen["shown_next_run"] = again.query_one("#notes").display
+        await pilot.press("alt+6")
+        seen["scratch_by_its_key"] = again.query_one("#scratch").display and again.focused.id == "scratch-text"
         await pilot.press("alt+5")
         seen["focus_key_shows_it"] = again.query_one("#notes").display and again.focused.id == "notes-text"
 
@@ -103,9 +111,11 @@ def test_a_pane_declared_once_is_composed_focused_toggled_and_remembered(tmp_pat
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     # The keymap loader still wants keys for every action, the new pane's too.
     assert "_notes" in seen["without_keys"] and "missing" in seen["without_keys"]
-    assert seen["right"] == ["code", "pipeline", "notes"]
+    assert seen["right"] == ["code", "pipeline", "notes", "scratch"]
+    assert seen["scratch_at_start"] is False  # its declared default
+    assert seen["scratch_by_its_key"] is True
     toggles = seen["footer"].index("Context")
-    assert seen["footer"][toggles:toggles + 4] == ["Context", "Code", "Pipeline", "Notes"]
+    assert seen["footer"][toggles:toggles + 5] == ["Context", "Code", "Pipeline", "Notes", "Scratch"]
     assert seen["focus_key"] == "notes-text"
     assert seen["tab_after_pipeline"] == "notes-text"
     assert seen["shown_after_toggle"] is False
