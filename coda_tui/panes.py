@@ -37,6 +37,13 @@ class Pane:
     # How the help names it; "the <title> pane" when empty.
     called: str = ""
 
+    def __post_init__(self) -> None:
+        # A slip in a new row shows when coda starts, not as a pane that silently never appears.
+        if self.column not in COLUMNS:
+            raise ValueError(f"pane {self.id!r}: column {self.column!r} is not one of {', '.join(COLUMNS)}")
+        if not self.stops:
+            raise ValueError(f"pane {self.id!r}: no focus stops, so focus_{self.id} has nowhere to land")
+
     @property
     def focus_action(self) -> str:
         return f"focus_{self.id}"
