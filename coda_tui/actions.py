@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from coda_tui import panes
+
 APP, SCREEN, WIDGET = "app", "screen", "widget"
 
 
@@ -60,13 +62,10 @@ REGISTRY: tuple[Action, ...] = (
     _widget("history_next", "Put the next message you sent in the chat input", "chat input", None, priority=True),
     _app("focus_next", "Focus the next pane"),
     _app("focus_previous", "Focus the previous pane"),
-    _app("focus_chat", "Focus the chat"),
-    _app("focus_code", "Focus the code pane"),
-    _app("focus_context", "Focus the context pane"),
-    _app("focus_pipeline", "Focus the pipeline pane"),
-    _app("toggle_context", "Show or hide the context pane", "Context"),
-    _app("toggle_code", "Show or hide the code pane", "Code"),
-    _app("toggle_pipeline", "Show or hide the pipeline pane", "Pipeline"),
+    # Each declared pane's (coda_tui.panes): focus in Tab order, show/hide left to right,
+    # which is also their order in the footer.
+    *(_app(p.focus_action, f"Focus {p.name}") for p in panes.PANES),
+    *(_app(p.toggle_action, f"Show or hide {p.name}", p.title) for p in panes.in_layout_order() if p.toggle_action),
     _app("zoom", "Zoom the focused pane to the whole screen, or back"),
     _app("new_session", "Start a new session", "New"),
     _app("clear_session", "Clear the conversation on screen"),

@@ -491,7 +491,7 @@ def _toggle_action(pane_id: str):
     return action
 
 
-# Each pane's show/hide action, from its declaration in ui/panes.py (its focus action is the
+# Each pane's show/hide action, from its declaration in coda_tui/panes.py (its focus action is the
 # main screen's). On the app: they are in the footer, whose order is the app's bindings'.
 for _pane in PANES:
     if _pane.toggle_action:

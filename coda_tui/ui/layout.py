@@ -1,4 +1,4 @@
-"""The main screen's arrangement of the panes in ui/panes.py: which show (saved in
+"""The main screen's arrangement of the panes in coda_tui/panes.py: which show (saved in
 UIState, or for this run only on a narrow terminal), where focus goes on Tab and on a
 pane's focus key, and zoom."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 from textual.screen import Screen
 from textual.widget import Widget
 
+from coda_tui.panes import RIGHT
 from coda_tui.ui.panes import BY_ID, FOCUS_ORDER, NARROW, PANE_OF, PANES, Pane
 from coda_tui.ui.state import UIState
 
@@ -25,7 +26,7 @@ class Layout:
     def shown(self, pane: Pane) -> bool:
         if pane.toggle_action is None:
             return True
-        wanted = getattr(self.state, pane.state_key)
+        wanted = self.state.shown(pane.id)
         return wanted and not (self.narrow and pane.hidden_when_narrow and pane.id not in self.narrow_shown)
 
     def apply(self) -> None:
@@ -33,17 +34,19 @@ class Layout:
         for pane in PANES:
             if pane.toggle_action is not None:  # the others are always shown
                 screen.query_one(f"#{pane.id}").display = self.shown(pane)
-        # The right column holds the code and pipeline panes.
-        screen.query_one("#right").display = screen.query_one("#code").display or screen.query_one("#pipeline").display
+        # The right column shows while one of its panes does.
+        screen.query_one("#right").display = any(
+            screen.query_one(f"#{pane.id}").display for pane in PANES if pane.column == RIGHT
+        )
 
     def toggle(self, pane_id: str) -> None:
         pane = BY_ID[pane_id]
         if self.narrow and pane.hidden_when_narrow:
             self.narrow_shown.symmetric_difference_update({pane_id})
-            if pane_id in self.narrow_shown and not getattr(self.state, pane.state_key):
-                setattr(self.state, pane.state_key, True)
+            if pane_id in self.narrow_shown and not self.state.shown(pane_id):
+                self.state.show(pane_id, True)
         else:
-            setattr(self.state, pane.state_key, not getattr(self.state, pane.state_key))
+            self.state.show(pane_id, not self.state.shown(pane_id))
             self.state.save()
         self.apply()
         focused = self.screen.focused

@@ -1,4 +1,4 @@
-"""The main screen: holds the panes declared in ui/panes.py and owns their arrangement
+"""The main screen: holds the panes declared in coda_tui/panes.py and owns their arrangement
 (layout, narrow mode, zoom, focus), the keys that act on what it shows, and the messages
 its panes send up (open a file, attach, branch, copy). Sessions, turns and the runtime stay
 with the app, which this screen asks through its public methods.
@@ -16,21 +16,17 @@ from textual.widgets import DirectoryTree, Footer
 
 from coda_tui.core import events as ev
 from coda_tui.core.export import to_markdown
+from coda_tui.panes import COLUMNS, RIGHT, in_layout_order
 from coda_tui.ui.clipboard import copy
 from coda_tui.ui.keys import bind
 from coda_tui.ui.layout import Layout
-from coda_tui.ui.panes import PANES
+from coda_tui.ui.panes import PANES, widget
 from coda_tui.ui.screens.dialogs import Ask
 from coda_tui.ui.screens.finder import FileFinder
 from coda_tui.ui.state import UIState
 from coda_tui.ui.widgets.chat import ChatInput, ChatPane
 from coda_tui.ui.widgets.code import CodePane, CodeView
-from coda_tui.ui.widgets.context import (
-    AttachmentList,
-    AttachPath,
-    ContextPane,
-    OpenPath,
-)
+from coda_tui.ui.widgets.context import AttachmentList, AttachPath, OpenPath
 from coda_tui.ui.widgets.messages import MessageList, code_blocks
 from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.status import StatusBar
@@ -52,11 +48,15 @@ class MainScreen(Screen):
         """The panes, as the app composes them onto this screen (its first, so they are
         mounted when the app's on_mount fills them)."""
         with Horizontal(id="main"):
-            yield ContextPane(self.project, id="context")
-            yield ChatPane(id="chat")
-            with Vertical(id="right"):
-                yield CodePane(id="code")
-                yield PipelinePane(id="pipeline")
+            for column in COLUMNS:
+                here = (widget(self, p) for p in in_layout_order() if p.column == column)
+                # The left and centre panes each take a column of the row; the right column
+                # stacks its panes (app.tcss sizes it as #right).
+                if column == RIGHT:
+                    with Vertical(id="right"):
+                        yield from here
+                else:
+                    yield from here
         yield StatusBar(id="status")
         yield Footer()
 
@@ -211,6 +211,6 @@ def _focus_action(pane_id: str):
     return action
 
 
-# Each pane's focus action, from its declaration in ui/panes.py.
+# Each pane's focus action, from its declaration in coda_tui/panes.py.
 for _pane in PANES:
     setattr(MainScreen, f"action_{_pane.focus_action}", _focus_action(_pane.id))

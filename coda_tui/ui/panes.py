@@ -1,46 +1,47 @@
-"""The main screen's panes, declared once, and what is derived from the list: the Tab
-order, which pane a focused widget belongs to, the focus and show/hide actions, and which
-panes a narrow terminal leaves out.
+"""The Textual side of the panes declared in coda_tui/panes.py: the widget each pane id is,
+and what is derived from the list: the Tab order, which pane a focused widget belongs to,
+and the width below which the screen is narrow.
 
-A new pane is its widget (composed in ui/app.py), one Pane here, and its keys in
-keymaps/default.toml (with its actions in coda_tui/actions.py).
+A new pane is its widget, one Pane row in coda_tui/panes.py, its entry in WIDGETS below, and
+its keys in keymaps/default.toml; its actions, state, place and focus stops follow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+
+from textual.screen import Screen
+from textual.widget import Widget
+
+from coda_tui.panes import PANES, Pane
+from coda_tui.ui.widgets.chat import ChatPane
+from coda_tui.ui.widgets.code import CodePane
+from coda_tui.ui.widgets.context import ContextPane
+from coda_tui.ui.widgets.pipeline import PipelinePane
+
+__all__ = ["BY_ID", "FOCUS_ORDER", "NARROW", "PANES", "PANE_OF", "WIDGETS", "Pane", "widget"]
 
 # Below this many columns the screen is narrow: panes marked so hide unless toggled on.
 NARROW = 100
 
-
-@dataclass(frozen=True)
-class Pane:
-    id: str  # the pane widget's id
-    title: str
-    focus_action: str
-    # None: always shown (the chat).
-    toggle_action: str | None
-    # The focusable widgets inside it, in Tab order; the first is where focus_action lands.
-    stops: tuple[str, ...]
-    # On a narrow terminal, shown only when toggled on for the run.
-    hidden_when_narrow: bool = False
-
-    @property
-    def state_key(self) -> str:
-        """Its show/hide field in ui.state.UIState."""
-        return f"show_{self.id}"
-
-
-PANES: tuple[Pane, ...] = (
-    Pane("chat", "Chat", "focus_chat", None, ("chat-input", "messages")),
-    Pane("code", "Code", "focus_code", "toggle_code", ("code-view",), hidden_when_narrow=True),
-    Pane("context", "Context", "focus_context", "toggle_context",
-         ("context-filter", "project-tree", "context-results", "attachments"), hidden_when_narrow=True),
-    Pane("pipeline", "Pipeline", "focus_pipeline", "toggle_pipeline", ("pipeline-history",)),
-)
+# Pane id -> its widget, made for the main screen (which knows the project) under that id.
+WIDGETS: dict[str, Callable[[Screen, str], Widget]] = {
+    "chat": lambda screen, pane_id: ChatPane(id=pane_id),
+    "code": lambda screen, pane_id: CodePane(id=pane_id),
+    "context": lambda screen, pane_id: ContextPane(screen.project, id=pane_id),
+    "pipeline": lambda screen, pane_id: PipelinePane(id=pane_id),
+}
 
 BY_ID = {p.id: p for p in PANES}
 # Tab stops, in order: the chat input, the conversation, then the other panes.
 FOCUS_ORDER: tuple[str, ...] = tuple(stop for p in PANES for stop in p.stops)
 PANE_OF: dict[str, str] = {stop: p.id for p in PANES for stop in p.stops}
+
+
+def widget(screen: Screen, pane: Pane) -> Widget:
+    try:
+        make = WIDGETS[pane.id]
+    except KeyError:
+        # A declared pane without a widget is a programming slip: say which, at start-up.
+        raise LookupError(f"pane {pane.id!r} is declared in coda_tui/panes.py but has no widget in ui/panes.WIDGETS") from None
+    return make(screen, pane.id)

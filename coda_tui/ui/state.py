@@ -1,22 +1,33 @@
-"""What the app remembers between runs: which panes are shown, the theme, the keymap's
-last session. A small JSON file in the data dir; a broken one is ignored, not fatal."""
+"""What the app remembers between runs: which of the declared panes are shown, the theme,
+the keymap's last session. A small JSON file in the data dir; a broken one is ignored, not fatal."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from coda_tui import paths
+from coda_tui.panes import in_layout_order
+
+
+def _default_panes() -> dict[str, bool]:
+    return {p.id: p.shown for p in in_layout_order() if p.toggle_action}
 
 
 @dataclass
 class UIState:
-    show_context: bool = True
-    show_code: bool = True
-    show_pipeline: bool = True
+    # Pane id -> shown, for each pane declared in coda_tui.panes that can be hidden. In the
+    # file each is a flat "show_<id>" key, as before the panes were declared in one list.
+    panes: dict[str, bool] = field(default_factory=_default_panes)
     theme: str | None = None  # None until the user picks one in the app
     last_session: int | None = None
+
+    def shown(self, pane_id: str) -> bool:
+        return self.panes[pane_id]
+
+    def show(self, pane_id: str, shown: bool) -> None:
+        self.panes[pane_id] = shown
 
     @classmethod
     def path(cls) -> Path:
@@ -30,19 +41,24 @@ class UIState:
             return cls()
         if not isinstance(raw, dict):
             return cls()
-        known = {f.name: f for f in fields(cls)}
         state = cls()
-        for key, value in raw.items():
-            if key in known and isinstance(value, (bool, str, int, type(None))):
-                setattr(state, key, value)
+        for pane_id in state.panes:
+            value = raw.get(f"show_{pane_id}")
+            if isinstance(value, bool):
+                state.panes[pane_id] = value
+        for key in ("theme", "last_session"):
+            if key in raw and isinstance(raw[key], (bool, str, int, type(None))):
+                setattr(state, key, raw[key])
         return state
 
     def save(self) -> None:
         path = self.path()
+        record = {f"show_{pane_id}": shown for pane_id, shown in self.panes.items()}
+        record.update(theme=self.theme, last_session=self.last_session)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+            tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
             tmp.replace(path)  # atomic: a crash mid-write leaves the old file
         except OSError:
             pass  # a read-only data dir costs the layout memory, nothing else

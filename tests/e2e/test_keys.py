@@ -21,6 +21,7 @@ import pytest
 
 from coda_tui.actions import BY_NAME, SCREEN
 from coda_tui.keymaps import load_keymap
+from coda_tui.panes import PANES
 from tests.conftest import ROOT, write_config
 from tests.e2e.test_tmux import Tmux
 
@@ -43,9 +44,9 @@ NAMED = {
 DIALOGS = {"help": "dismiss", "command_palette": "escape", "sessions": "dismiss", "open_file": "dismiss",
            "pick_model": "back", "export_session": ("dismiss", "cancel"), "go_to_line": "dismiss"}
 # Change what is shown: pressed again to put it back.
-TWICE = {"toggle_context", "toggle_code", "toggle_pipeline", "zoom"}
+TWICE = {p.toggle_action for p in PANES if p.toggle_action} | {"zoom"}
 # Move the focus away from the chat input: brought back with focus_chat.
-MOVES_FOCUS = {"focus_next", "focus_previous", "focus_code", "focus_context", "focus_pipeline", "focus_chat"}
+MOVES_FOCUS = {"focus_next", "focus_previous"} | {p.focus_action for p in PANES}
 # A dialog's Textual action under its keymap id.
 RUNS_AS = {"rename_session": "rename", "delete_session": "delete", "branch_session": "branch"}
 

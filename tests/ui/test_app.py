@@ -97,7 +97,7 @@ def test_toggles_persist_between_runs_and_zoom(harness, project):
             await pilot.press("alt+z")
             assert app.screen.maximized is None
         state = UIState.load()
-        assert (state.show_context, state.show_code, state.show_pipeline) == (False, False, True)
+        assert (state.shown("context"), state.shown("code"), state.shown("pipeline")) == (False, False, True)
         app2 = h.app(project)
         async with app2.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
