@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from coda_tui.context.select import files_lines
 from coda_tui.store.sessions import Session
 from coda_tui.store.traces import TraceRecord
 from coda_tui.textsafe import inert
@@ -20,14 +21,19 @@ def stage_table(trace: TraceRecord) -> str:
         f"trace {trace.id} · {inert(f'{trace.provider}/{trace.model}')} · {inert(trace.status)}"
         f" · first token {_ms(trace.ttft_ms)} ms · total {_ms(trace.total_ms)} ms"
         + (f" · {trace.tokens_per_s:.1f} tok/s" if trace.tokens_per_s else ""),
-        f"{'stage':<8} {'start ms':>9} {'ms':>9}  {'':<{BAR_WIDTH}}  summary",
     ]
+    # A pipeline's stages are its steps ("2.summarize"), longer than a turn's stage names.
+    name_w = max([8] + [len(inert(s.name)) for s in trace.stages])
+    lines.append(f"{'stage':<{name_w}} {'start ms':>9} {'ms':>9}  {'':<{BAR_WIDTH}}  summary")
     for s in trace.stages:
         dur = s.duration_ms or 0
         lead = int(s.start_ms / total * BAR_WIDTH)
         width = max(1, round(dur / total * BAR_WIDTH))
         bar = (" " * lead + "█" * width)[:BAR_WIDTH]
-        lines.append(f"{inert(s.name):<8} {_ms(s.start_ms):>9} {_ms(dur):>9}  {bar:<{BAR_WIDTH}}  {inert(s.summary)}")
+        lines.append(f"{inert(s.name):<{name_w}} {_ms(s.start_ms):>9} {_ms(dur):>9}  {bar:<{BAR_WIDTH}}  {inert(s.summary)}")
+        if s.name == "context":
+            indent = " " * (name_w + 2 * 10 + BAR_WIDTH + 4)
+            lines.extend(f"{indent}{inert(line)}" for line in files_lines(s.detail))
     if trace.error:
         lines.append(f"error: {inert(trace.error)}")
     return "\n".join(lines)
