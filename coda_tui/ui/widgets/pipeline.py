@@ -13,8 +13,8 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Sparkline, Static
 
-from coda_tui.core import events as ev
 from coda_tui.context.select import files_lines
+from coda_tui.core import events as ev
 from coda_tui.core.events import CacheLookup, ProviderStatus
 from coda_tui.store.traces import TraceRecord
 from coda_tui.textsafe import inert
