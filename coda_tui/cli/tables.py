@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from coda_tui.context.select import files_lines
+from coda_tui.core.choice import label
 from coda_tui.store.sessions import Session
 from coda_tui.store.traces import TraceRecord
 from coda_tui.textsafe import inert
@@ -18,7 +19,7 @@ def stage_table(trace: TraceRecord) -> str:
     """A waterfall: each stage's bar placed on the turn's shared time axis."""
     total = trace.total_ms or max((s.start_ms + (s.duration_ms or 0) for s in trace.stages), default=0) or 1
     lines = [
-        f"trace {trace.id} · {inert(f'{trace.provider}/{trace.model}')} · {inert(trace.status)}"
+        f"trace {trace.id} · {inert(label(trace.provider, trace.model))} · {inert(trace.status)}"
         f" · first token {_ms(trace.ttft_ms)} ms · total {_ms(trace.total_ms)} ms"
         + (f" · {trace.tokens_per_s:.1f} tok/s" if trace.tokens_per_s else ""),
     ]
@@ -42,7 +43,7 @@ def stage_table(trace: TraceRecord) -> str:
 def traces_table(traces: list[TraceRecord]) -> str:
     lines = [f"{'id':>5}  {'started':<19}  {'provider/model':<40} {'status':<9} {'ttft ms':>9} {'total ms':>10} {'tok/s':>7}"]
     for t in traces:
-        pm = f"{t.provider}/{t.model}"[:40]
+        pm = label(t.provider, t.model)[:40]
         tps = f"{t.tokens_per_s:.1f}" if t.tokens_per_s else "-"
         lines.append(
             f"{t.id:>5}  {inert(t.started_at[:19].replace('T', ' ')):<19}  {inert(pm):<40} {inert(t.status):<9} {_ms(t.ttft_ms):>9} {_ms(t.total_ms):>10} {tps:>7}"
@@ -53,7 +54,7 @@ def traces_table(traces: list[TraceRecord]) -> str:
 def sessions_table(rows: list[Session]) -> str:
     lines = [f"{'id':>5}  {'updated':<19}  {'msgs':>5}  {'provider/model':<32}  name"]
     for s in rows:
-        pm = f"{s.provider}/{s.model}" if s.provider else "-"
+        pm = label(s.provider, s.model) if s.provider else "-"
         lines.append(
             f"{s.id:>5}  {inert(s.updated_at[:19].replace('T', ' ')):<19}  {s.message_count:>5}  {inert(pm)[:32]:<32}  {inert(s.name)}"
         )

@@ -17,12 +17,17 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from coda_tui.config import Config
 from coda_tui.context import select as context_select
-from coda_tui.context.attachments import Attachment, load_attachment, render_attachments
+from coda_tui.context.attachments import (
+    Attachment,
+    AttachmentError,
+    load_attachment,
+    render_attachments,
+)
 from coda_tui.context.index import Hit
 from coda_tui.context.project import Project
 from coda_tui.core import instructions, memory
 from coda_tui.core.cache import ResponseCache
-from coda_tui.core.choice import model_for
+from coda_tui.core.choice import label, model_for
 from coda_tui.core.events import (
     CacheLookup,
     EventBus,
@@ -147,8 +152,14 @@ class TurnRunner:
 
     def attach(self, path: str | Path, lines: tuple[int, int] | None = None) -> Attachment:
         """Read a file for a question, through the project's sandbox."""
-        resolved = self.project.check(path)
-        return load_attachment(resolved, lines, label_path=self.project.rel(resolved), scrub=self.project.scrub)
+        try:
+            resolved = self.project.check(path)
+            return load_attachment(resolved, lines, label_path=self.project.rel(resolved), scrub=self.project.scrub)
+        except AttachmentError as exc:
+            # The sandbox's reason is about any read; here the user asked to attach.
+            exc.message = f"cannot attach: {exc.message}"
+            exc.args = (exc.message,)
+            raise
 
     def resolve_session(self, ref: str | None, prompt: str, provider: str, model: str) -> Session:
         """`ref` names an existing session (id or name) or a new one to create by that name."""
@@ -423,7 +434,7 @@ class TurnRunner:
                 usage = Usage(usage.prompt_tokens or prompt_tokens, completion, estimated=True)
             gen_s = last_token_at - llm_t0 - load_s - (ttft_ms or 0) / 1000
             tps = (completion - 1) / gen_s if completion > 1 and gen_s > 0 else None
-            st.summary = f"{prov.name}/{model}: {completion} tokens"
+            st.summary = f"{label(prov.name, model)}: {completion} tokens"
             if client_ms >= 1:
                 st.summary += f", client import {client_ms:.0f} ms"
             if load_s:

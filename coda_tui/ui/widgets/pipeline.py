@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Sparkline, Static
 
 from coda_tui.context.select import files_lines
 from coda_tui.core import events as ev
+from coda_tui.core.choice import label as who
 from coda_tui.core.events import CacheLookup, ProviderStatus
 from coda_tui.store.traces import TraceRecord
 from coda_tui.textsafe import inert
@@ -24,8 +25,7 @@ from coda_tui.ui.widgets.steps import StepsView
 NAME_W = 8
 MS_W = 9
 HISTORY = 30
-# The history's provider/model cell: a pipeline's is its whole spec, which would push the
-# status column off the pane.
+# The history's provider/model cell: a pipeline's is its whole spec, hundreds of characters.
 MODEL_CELL_W = 40
 
 
@@ -119,7 +119,7 @@ class Waterfall(Widget):
         self.stages = [StageBar(s.name, s.start_ms, s.duration_ms or 0.0, s.summary,
                                 tuple(files_lines(s.detail)) if s.name == "context" else ())
                        for s in trace.stages]
-        self.title = f"turn {trace.id} · {trace.provider}/{trace.model}"
+        self.title = f"turn {trace.id} · {who(trace.provider, trace.model)}"
         self.ttft_ms, self.tokens, self.tps, self.status = trace.ttft_ms, trace.tokens or 0, trace.tokens_per_s, trace.status
         self.show_summaries = summaries
         self.voice = False
@@ -251,7 +251,8 @@ class PipelinePane(Vertical):
         yield Static("time to first token, last turns", id="pipeline-spark-label")
         yield Sparkline([], id="pipeline-spark")
         table = DataTable(id="pipeline-history", cursor_type="row", zebra_stripes=True)
-        for label in ("turn", "ttft ms", "total ms", "tok/s", "provider/model", "status"):
+        # The one column of any length goes last: a pipeline's spec cuts nothing after it.
+        for label in ("turn", "ttft ms", "total ms", "tok/s", "status", "provider/model"):
             table.add_column(label, key=label)
         yield table
 
@@ -267,7 +268,7 @@ class PipelinePane(Vertical):
         events.on(ev.TurnFinished, self._turn_finished)
 
     def _turn_started(self, event: ev.TurnStarted) -> None:
-        self.waterfall.start(f"turn · {event.provider}/{event.model}", event.elapsed_ms)
+        self.waterfall.start(f"turn · {who(event.provider, event.model)}", event.elapsed_ms)
         self._live_timer = self.set_interval(1 / 10, self.waterfall.refresh)
 
     def _turn_finished(self, event: ev.TurnFinished) -> None:
@@ -312,8 +313,8 @@ class PipelinePane(Vertical):
             f"{t.ttft_ms:,.0f}" if t.ttft_ms is not None else "-",
             f"{t.total_ms:,.0f}" if t.total_ms is not None else "-",
             f"{t.tokens_per_s:.1f}" if t.tokens_per_s else "-",
-            _cut(inert(f"{t.provider}/{t.model}"), MODEL_CELL_W),
             t.status,
+            _cut(inert(who(t.provider, t.model)), MODEL_CELL_W),
         )
         table.add_row(*row, key=str(t.id))
         if at_top and table.row_count > 1:
