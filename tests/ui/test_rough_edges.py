@@ -116,3 +116,20 @@ def test_a_provider_with_no_model_is_shown_alone(harness, project, tmp_path):
             assert "llamasrv" in text and "llamasrv/" not in text
 
     asyncio.run(go())
+
+
+def test_pipeline_pane_lists_the_files_and_line_ranges_that_went_in(harness, project):
+    # Issue 12 item 11: the pane shows what `coda trace ID` shows, not only --json.
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(140, 44)) as pilot:
+            await pilot.pause()
+            assert app.attach(project / "src" / "calc.py")
+            app.query_one(ChatInput).load_text("explain this")
+            await pilot.press("enter")
+            await wait_for(lambda: not app.turn_running and app._turn_view is None, pilot=pilot)
+            await pilot.pause(0.1)
+            shown = str(app.query_one(PipelinePane).waterfall.render())
+            assert "src/calc.py:1-17 · attached · " in shown
+
+    asyncio.run(go())
