@@ -6,6 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from coda_tui import paths
+from coda_tui.core.choice import label
 from coda_tui.redact import Redactor
 from coda_tui.store.sessions import Message, Session
 
@@ -27,7 +28,7 @@ def to_markdown(session: Session, messages: list[Message], redact: Redactor) -> 
     lines = [f"# {session.name}", ""]
     meta = f"Session {session.id} · created {session.created_at}"
     if session.provider:
-        meta += f" · {session.provider}/{session.model}"
+        meta += f" · {label(session.provider, session.model)}"
     lines += [f"_{meta}_", ""]
     for m in messages:
         if m.role == "system":
