@@ -42,6 +42,12 @@ def log_path() -> Path:
     return data_dir() / "logs" / "coda.log"
 
 
+def exports_dir() -> Path:
+    """Where the app proposes to export a session: not the project, where the file would
+    show up in `git status`."""
+    return data_dir() / "exports"
+
+
 # Conversations are private: the data dir and what coda keeps in it are the user's alone.
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600

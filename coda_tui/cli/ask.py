@@ -19,6 +19,7 @@ from coda_tui.cli.common import (
     print_json,
     runtime,
 )
+from coda_tui.core.choice import label
 from coda_tui.errors import CodaError
 from coda_tui.textsafe import inert
 
@@ -85,8 +86,8 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
         elif isinstance(event, Retrying):
             click.echo(f"coda: retrying in {event.delay_s:.1f} s ({inert(event.reason)})", err=True)
         elif isinstance(event, FallingBack):
-            target = event.next_provider + (f"/{event.next_model}" if event.next_model else "")
-            click.echo(inert(f"coda: {event.provider}/{event.model} failed ({event.reason}); asking {target}"), err=True)
+            target = label(event.next_provider, event.next_model)
+            click.echo(inert(f"coda: {label(event.provider, event.model)} failed ({event.reason}); asking {target}"), err=True)
 
     unsubscribe = rt.bus.subscribe(on_event)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from coda_tui.context.select import files_lines
+from coda_tui.core.choice import label
 from coda_tui.store.sessions import Session
 from coda_tui.store.traces import TraceRecord
 from coda_tui.textsafe import inert
@@ -17,17 +19,22 @@ def stage_table(trace: TraceRecord) -> str:
     """A waterfall: each stage's bar placed on the turn's shared time axis."""
     total = trace.total_ms or max((s.start_ms + (s.duration_ms or 0) for s in trace.stages), default=0) or 1
     lines = [
-        f"trace {trace.id} · {inert(f'{trace.provider}/{trace.model}')} · {inert(trace.status)}"
+        f"trace {trace.id} · {inert(label(trace.provider, trace.model))} · {inert(trace.status)}"
         f" · first token {_ms(trace.ttft_ms)} ms · total {_ms(trace.total_ms)} ms"
         + (f" · {trace.tokens_per_s:.1f} tok/s" if trace.tokens_per_s else ""),
-        f"{'stage':<8} {'start ms':>9} {'ms':>9}  {'':<{BAR_WIDTH}}  summary",
     ]
+    # A pipeline's stages are its steps ("2.summarize"), longer than a turn's stage names.
+    name_w = max([8] + [len(inert(s.name)) for s in trace.stages])
+    lines.append(f"{'stage':<{name_w}} {'start ms':>9} {'ms':>9}  {'':<{BAR_WIDTH}}  summary")
     for s in trace.stages:
         dur = s.duration_ms or 0
         lead = int(s.start_ms / total * BAR_WIDTH)
         width = max(1, round(dur / total * BAR_WIDTH))
         bar = (" " * lead + "█" * width)[:BAR_WIDTH]
-        lines.append(f"{inert(s.name):<8} {_ms(s.start_ms):>9} {_ms(dur):>9}  {bar:<{BAR_WIDTH}}  {inert(s.summary)}")
+        lines.append(f"{inert(s.name):<{name_w}} {_ms(s.start_ms):>9} {_ms(dur):>9}  {bar:<{BAR_WIDTH}}  {inert(s.summary)}")
+        if s.name == "context":
+            indent = " " * (name_w + 2 * 10 + BAR_WIDTH + 4)
+            lines.extend(f"{indent}{inert(line)}" for line in files_lines(s.detail))
     if trace.error:
         lines.append(f"error: {inert(trace.error)}")
     return "\n".join(lines)
@@ -36,7 +43,7 @@ def stage_table(trace: TraceRecord) -> str:
 def traces_table(traces: list[TraceRecord]) -> str:
     lines = [f"{'id':>5}  {'started':<19}  {'provider/model':<40} {'status':<9} {'ttft ms':>9} {'total ms':>10} {'tok/s':>7}"]
     for t in traces:
-        pm = f"{t.provider}/{t.model}"[:40]
+        pm = label(t.provider, t.model)[:40]
         tps = f"{t.tokens_per_s:.1f}" if t.tokens_per_s else "-"
         lines.append(
             f"{t.id:>5}  {inert(t.started_at[:19].replace('T', ' ')):<19}  {inert(pm):<40} {inert(t.status):<9} {_ms(t.ttft_ms):>9} {_ms(t.total_ms):>10} {tps:>7}"
@@ -47,7 +54,7 @@ def traces_table(traces: list[TraceRecord]) -> str:
 def sessions_table(rows: list[Session]) -> str:
     lines = [f"{'id':>5}  {'updated':<19}  {'msgs':>5}  {'provider/model':<32}  name"]
     for s in rows:
-        pm = f"{s.provider}/{s.model}" if s.provider else "-"
+        pm = label(s.provider, s.model) if s.provider else "-"
         lines.append(
             f"{s.id:>5}  {inert(s.updated_at[:19].replace('T', ' ')):<19}  {s.message_count:>5}  {inert(pm)[:32]:<32}  {inert(s.name)}"
         )

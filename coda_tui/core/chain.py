@@ -136,6 +136,7 @@ class ChainRunner:
                     stopped = not continue_on_error
         except asyncio.CancelledError:
             status = "cancelled"
+            ctx.settle_cancelled(spec)
             raise
         except BaseException:
             status = "error"  # whatever failed, the saved trace must not say "complete"
@@ -173,12 +174,27 @@ class _Run:
         self.subject, self.attachment, self.extra = subject, attachment, extra
         self.scores: dict[str, float] = {}
         self.history: list[StepResult] = []  # the steps of the stages done, for format_markdown
+        self.running: dict[int, StepResult] = {}  # the steps under way, by index
         self.tokens: dict[int, int] = {}
         self._t0 = time.perf_counter()
         self._diff: Subject | None = None
 
     def now_ms(self) -> float:
         return (time.perf_counter() - self._t0) * 1000
+
+    def settle_cancelled(self, spec: Spec) -> None:
+        """After a cancel, the history holds every step of the spec, so the run's trace shows
+        where it stopped: the steps under way as cancelled (with the time they had run),
+        the rest as not run."""
+        done = {s.index for s in self.history}
+        at = self.now_ms()
+        index = 0
+        for stage_no, stage in enumerate(spec.stages):
+            for branch in stage:
+                if index not in done:
+                    self.history.append(self.running.get(index) or StepResult(
+                        index, stage_no, branch.label, "not run", start_ms=at, note="the run was cancelled"))
+                index += 1
 
     async def branch(self, index: int, stage: int, branch: Branch, previous: list[OperationResult]) -> StepResult:
         step: Step | None = branch.step
@@ -208,6 +224,7 @@ class _Run:
         op = OPERATIONS[step.op]
         params = op.with_defaults(step.args)
         out = StepResult(index, stage, label, "error", ran=step.label, start_ms=self.now_ms())
+        self.running[index] = out
         self.runner.publish(StepStarted(self.run_id, index, step.label))
         try:
             attachments = list(self.extra)

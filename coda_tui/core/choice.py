@@ -34,6 +34,12 @@ class Choice:
         return (None, None) if self.routed else (self.provider, self.model)
 
 
+def label(provider: str, model: str | None) -> str:
+    """"provider/model", or the provider alone when it has no model (an OpenAI-compatible
+    server configured without one picks its own): never a dangling "llamasrv/"."""
+    return f"{provider}/{model}" if model else provider
+
+
 def model_for(config: Config, provider: str, default: str, explicit: str | None, session: Session | None) -> str:
     """The model named, else what the session last used with this provider, else the
     config's, else the provider's own default."""

@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
+from coda_tui import paths
+from coda_tui.core.choice import label
 from coda_tui.redact import Redactor
 from coda_tui.store.sessions import Message, Session
+
+
+def default_path(session: Session) -> Path:
+    """The file Ctrl+S proposes for a session: in the data dir's exports folder."""
+    return paths.exports_dir() / f"coda-session-{session.id}.md"
+
+
+def write(target: Path, text: str) -> None:
+    """Write an export; the exports folder is created on first use, private like the data
+    dir (a session is the user's alone). OSError when it cannot be written."""
+    if target.parent == paths.exports_dir():
+        paths.private_dir(target.parent)
+    target.write_text(text, encoding="utf-8")
 
 
 def to_markdown(session: Session, messages: list[Message], redact: Redactor) -> str:
     lines = [f"# {session.name}", ""]
     meta = f"Session {session.id} · created {session.created_at}"
     if session.provider:
-        meta += f" · {session.provider}/{session.model}"
+        meta += f" · {label(session.provider, session.model)}"
     lines += [f"_{meta}_", ""]
     for m in messages:
         if m.role == "system":

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 from coda_tui.config import ConfigError
 from coda_tui.core.cache import CachedAnswer, ResponseCache, request_key
+from coda_tui.core.choice import label
 from coda_tui.providers.base import ChatMessage, Provider, RetryCallback, Usage
 from coda_tui.providers.errors import ProviderError, ProviderUnavailable
 from coda_tui.providers.registry import Providers
@@ -163,7 +164,7 @@ class FallbackCall:
         failed = [a for a in self.attempts[:-1] if a.outcome in ("error", "empty")]
         if failed:
             parts.append("fell back after " + ", ".join(
-                f"{a.provider}/{a.model} {a.kind or 'empty answer'}" for a in failed))
+                f"{label(a.provider, a.model)} {a.kind or 'empty answer'}" for a in failed))
         if self.cached is not None:
             parts.append(f"answered from cache (saved {self.cached.duration_ms:,.0f} ms)")
         if self.note:

@@ -51,9 +51,10 @@ class Tracer:
             self.end(record, s.start_ms + (s.duration_ms or 0.0))
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[StageRecord]:
-        """Time a stage; the body fills in `summary` and `detail` of the record it gets."""
-        record = self.begin(name)
+    def stage(self, name: str, start_ms: float | None = None) -> Iterator[StageRecord]:
+        """Time a stage (from now, or from `start_ms`); the body fills in `summary` and
+        `detail` of the record it gets."""
+        record = self.begin(name, start_ms)
         try:
             yield record
         finally:

@@ -17,12 +17,17 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from coda_tui.config import Config
 from coda_tui.context import select as context_select
-from coda_tui.context.attachments import Attachment, load_attachment, render_attachments
+from coda_tui.context.attachments import (
+    Attachment,
+    AttachmentError,
+    load_attachment,
+    render_attachments,
+)
 from coda_tui.context.index import Hit
 from coda_tui.context.project import Project
 from coda_tui.core import instructions, memory
 from coda_tui.core.cache import ResponseCache
-from coda_tui.core.choice import model_for
+from coda_tui.core.choice import label, model_for
 from coda_tui.core.events import (
     CacheLookup,
     EventBus,
@@ -147,8 +152,14 @@ class TurnRunner:
 
     def attach(self, path: str | Path, lines: tuple[int, int] | None = None) -> Attachment:
         """Read a file for a question, through the project's sandbox."""
-        resolved = self.project.check(path)
-        return load_attachment(resolved, lines, label_path=self.project.rel(resolved), scrub=self.project.scrub)
+        try:
+            resolved = self.project.check(path)
+            return load_attachment(resolved, lines, label_path=self.project.rel(resolved), scrub=self.project.scrub)
+        except AttachmentError as exc:
+            # The sandbox's reason is about any read; here the user asked to attach.
+            exc.message = f"cannot attach: {exc.message}"
+            exc.args = (exc.message,)
+            raise
 
     def resolve_session(self, ref: str | None, prompt: str, provider: str, model: str) -> Session:
         """`ref` names an existing session (id or name) or a new one to create by that name."""
@@ -217,33 +228,39 @@ class TurnRunner:
             route = await self.roles.route(prompt)
             early_stages.append(StageRecord("route", route_ms, tracer.now_ms() - route_ms, route.summary(), route.detail()))
             provider = route.fallback_chain[0][0]
-        prov = self.providers.get(provider)
+        # From here to the model call belongs to the context stage (reading attachments,
+        # checking the window, finding the session): no millisecond of a turn is in no stage.
+        context_from = tracer.now_ms()
+        # The provider's client (openai: ~450 ms to import) is made inside the llm stage,
+        # where its cost is shown; until then its name, model and window are enough.
+        prov_name, default_model, context_window = self.providers.describe(provider)
+        reserve = self.config.provider(prov_name).max_tokens
         if session is None and session_ref:
             session = self.store.sessions.find(session_ref)
         if route is not None:
-            model = route.fallback_chain[0][1] or prov.default_model
+            model = route.fallback_chain[0][1] or default_model
         else:
-            model = self.pick_model(prov.name, prov.default_model, model, session)
+            model = self.pick_model(prov_name, default_model, model, session)
         # Attachments are read before anything is stored: a bad path stops the turn
         # with nothing half-written.
         loaded = [a if isinstance(a, Attachment) else self.attach(a) for a in attachments]
         # A turn that cannot fit the model's window is refused here, before anything is
         # stored or sent; one that fits only with its files trimmed is trimmed below.
         own_system = system or (session.system_prompt if session else None) or self.config.general.system_prompt
-        room = context_select.window_room(prov.context_window, prov.config.max_tokens,
+        room = context_select.window_room(context_window, reserve,
                                           estimate_tokens(own_system) + estimate_tokens(prompt) + 2 * memory.MESSAGE_OVERHEAD)
-        context_select.check_fits(loaded, room=room, window=prov.context_window, reserve=prov.config.max_tokens)
+        context_select.check_fits(loaded, room=room, window=context_window, reserve=reserve)
         if session is None:
-            session = self.resolve_session(session_ref, prompt, prov.name, model)
-        elif (session.provider, session.model) != (prov.name, model):
+            session = self.resolve_session(session_ref, prompt, prov_name, model)
+        elif (session.provider, session.model) != (prov_name, model):
             # The session remembers the provider and model it last used.
-            self.store.sessions.set_model(session.id, prov.name, model)
-            session.provider, session.model = prov.name, model
+            self.store.sessions.set_model(session.id, prov_name, model)
+            session.provider, session.model = prov_name, model
         started_at = now()
-        publish(TurnStarted(session.id, prov.name, model, prompt, tracer.now_ms()))
+        publish(TurnStarted(session.id, prov_name, model, prompt, tracer.now_ms()))
         tracer.replay(early_stages)
 
-        with tracer.stage("context") as st:
+        with tracer.stage("context", start_ms=context_from) as st:
             ctx = self.config.context
             found = None
             if self.search is not None and ctx.search_hits > 0 and not standalone:
@@ -253,7 +270,7 @@ class TurnRunner:
                 loaded,
                 found,
                 self.project.root,
-                budget=ctx.budget_tokens or context_select.context_budget(prov.context_window),
+                budget=ctx.budget_tokens or context_select.context_budget(context_window),
                 hits=ctx.search_hits,
                 question=prompt,
                 room=room,
@@ -273,14 +290,13 @@ class TurnRunner:
                 standing = memory.standing(
                     instructions.read(self.project.root),
                     self.store.facts.for_project(str(self.project.root)),
-                    prov.context_window // memory.STANDING_SHARE,
+                    context_window // memory.STANDING_SHARE,
                 )
                 if standing.text:
                     system = f"{system}\n\n{self.redact.exact(standing.text)}"
             user_content = f"{context_text}\n\n{prompt}" if context_text else prompt
-            reserve = prov.config.max_tokens
             fixed = estimate_tokens(system) + estimate_tokens(user_content) + 2 * memory.MESSAGE_OVERHEAD
-            budget = max(0, prov.context_window - reserve - fixed)
+            budget = max(0, context_window - reserve - fixed)
             recalled = memory.Recall()
             if self.config.memory.recall and not standalone:
                 recalled = memory.recall(
@@ -320,17 +336,20 @@ class TurnRunner:
             else:
                 # The question is kept before the model is called: whatever happens next, it is not lost.
                 user_message_id = self.store.sessions.add_message(
-                    session.id, "user", prompt, provider=prov.name, model=model
+                    session.id, "user", prompt, provider=prov_name, model=model
                 )
                 st.summary = f"{len(messages)} messages, ~{prompt_tokens} tokens; question stored (#{user_message_id})"
             st.detail = {"messages": len(messages), "tokens_est": prompt_tokens}
 
-        writer = _AnswerWriter(self.store, session.id, prov.name, model)
+        writer = _AnswerWriter(self.store, session.id, prov_name, model)
         status, error, usage = "complete", None, Usage()
         cancelled = False
         ttft_ms = None
         with tracer.stage("llm") as st:
             retries: list[str] = []
+            client_t0 = time.perf_counter()
+            prov = self.providers.get(prov_name)
+            client_ms = (time.perf_counter() - client_t0) * 1000
             call = FallbackCall(
                 self.providers, prov, route.fallback_chain if route else [(prov.name, model)],
                 cache=self.cache,
@@ -415,7 +434,9 @@ class TurnRunner:
                 usage = Usage(usage.prompt_tokens or prompt_tokens, completion, estimated=True)
             gen_s = last_token_at - llm_t0 - load_s - (ttft_ms or 0) / 1000
             tps = (completion - 1) / gen_s if completion > 1 and gen_s > 0 else None
-            st.summary = f"{prov.name}/{model}: {completion} tokens"
+            st.summary = f"{label(prov.name, model)}: {completion} tokens"
+            if client_ms >= 1:
+                st.summary += f", client import {client_ms:.0f} ms"
             if load_s:
                 st.summary += f", model loaded in {load_s * 1000:.0f} ms"
             if ttft_ms is not None:
@@ -428,9 +449,11 @@ class TurnRunner:
                 st.summary += f"; {error.kind}"
             if call.summary():
                 st.summary += f"; {call.summary()}"
-            st.detail = {"ttft_ms": ttft_ms, "load_ms": load_s * 1000, "tokens": completion, "tokens_per_s": tps,
+            st.detail = {"ttft_ms": ttft_ms, "client_ms": client_ms, "load_ms": load_s * 1000,
+                         "tokens": completion, "tokens_per_s": tps,
                          "prompt_tokens": usage.prompt_tokens, "estimated": usage.estimated, "retries": len(retries),
                          **call.detail()}
+        llm_end_ms = tracer.stages[-1].start_ms + tracer.stages[-1].duration_ms
         publish(UsageReported(usage.prompt_tokens, usage.completion_tokens, usage.estimated))
 
         error_text = self.redact(error.render()) if error else None
@@ -447,7 +470,9 @@ class TurnRunner:
             error=error_text,
             stages=tracer.stages,
         )
-        with tracer.stage("store") as st:
+        # The store stage takes over where the llm stage ended: what the subscribers did
+        # with the usage in between is part of it, not of no stage.
+        with tracer.stage("store", start_ms=llm_end_ms) as st:
             writer.flush(
                 status,
                 prompt_tokens=usage.prompt_tokens,
@@ -460,7 +485,7 @@ class TurnRunner:
             st.summary = f"answer #{writer.message_id} ({status}, {len(writer.text)} chars), trace #{trace.id}"
         # The trace row was written from inside the store stage; record that stage's length.
         trace.total_ms = tracer.now_ms()
-        self.store.traces.finalize(trace.id, "store", tracer.stages[-1].duration_ms, trace.total_ms)
+        self.store.traces.finalize(trace.id, "store", tracer.stages[-1].duration_ms, trace.total_ms, tracer.stages[-1].summary)
         publish(TurnFinished(status, session.id, writer.message_id, trace, error_text, error.kind if error else None))
         result = TurnResult(session, user_message_id, writer.message_id, writer.text, status, trace, usage, error)
         if cancelled:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import logging
 import random
 import time
 from contextlib import aclosing
@@ -24,6 +25,10 @@ from coda_tui.providers.breaker import CircuitBreaker
 from coda_tui.providers.errors import ProviderError, RateLimited
 from coda_tui.providers.transport import map_transport_error
 from coda_tui.providers.types import TYPES
+
+# Failed attempts go to logs/coda.log (its handler scrubs keys): an HTTP 500 or a refused
+# connection is otherwise only on the screen that showed it.
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,7 @@ class Provider(abc.ABC):
                         yield item
                 return
             except ProviderError as exc:
+                log.warning("%s (%s) attempt %d failed: %s", self.name, model, attempt + 1, exc.render())
                 if ceiling.started or not exc.retryable or attempt >= self.config.max_retries:
                     raise
                 attempt += 1

@@ -60,11 +60,13 @@ class TraceStore:
             )
         return trace.id
 
-    def finalize(self, trace_id: int, stage: str, duration_ms: float, total_ms: float) -> None:
-        """Record the length of the stage that wrote the trace, and the turn's total."""
+    def finalize(self, trace_id: int, stage: str, duration_ms: float, total_ms: float, summary: str | None = None) -> None:
+        """Record the length (and, known only once the trace was written, the summary) of
+        the stage that wrote the trace, and the turn's total."""
         with self.db.conn:
             self.db.conn.execute(
-                "UPDATE trace_stages SET duration_ms = ? WHERE trace_id = ? AND name = ?", [duration_ms, trace_id, stage]
+                "UPDATE trace_stages SET duration_ms = ?, summary = coalesce(?, summary) WHERE trace_id = ? AND name = ?",
+                [duration_ms, summary, trace_id, stage],
             )
             self.db.conn.execute("UPDATE traces SET total_ms = ? WHERE id = ?", [total_ms, trace_id])
 

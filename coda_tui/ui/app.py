@@ -182,6 +182,8 @@ class CodaApp(App):
             self.state.last_session = session.id
             self.state.save()
         self._last_question = None
+        if not self.turn_running:
+            status.activity = ""  # "cancelled…" or "failed…" was about the session left
         self._show_model()
 
     @property
@@ -420,7 +422,8 @@ class CodaApp(App):
         async def indexed(stats) -> None:
             self._files_cache = None
             skipped = f" · {len(stats.unreadable)} unreadable folder(s) skipped" if stats.unreadable else ""
-            filter_input.placeholder = f"filter {stats.files_seen:,} files · /search{skipped}"
+            # The files Ctrl+O offers (binary ones are indexed but not offered).
+            filter_input.placeholder = f"filter {len(self.project_files()):,} files · /search{skipped}"
             self.index_ready = True
             await self._embed_new_chunks()
 

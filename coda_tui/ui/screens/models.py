@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
+from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from coda_tui.providers.registry import Providers
@@ -21,6 +21,8 @@ class ModelPicker(ModalScreen[tuple[str, str] | None]):
     ModelPicker > Vertical { width: 70%; height: 70%; border: thick $accent; background: $surface; padding: 0 1; }
     ModelPicker OptionList { height: 1fr; }
     ModelPicker #picker-note { color: $text-muted; height: auto; }
+    ModelPicker #picker-typed { display: none; }
+    ModelPicker.-models #picker-typed { display: block; }
     """
 
     def __init__(self, providers: Providers, current: tuple[str, str]) -> None:
@@ -33,6 +35,8 @@ class ModelPicker(ModalScreen[tuple[str, str] | None]):
         with Vertical():
             yield Label("Provider", id="picker-title")
             yield OptionList(id="picker")
+            # A model the provider does not list (or a provider that lists none) is typed.
+            yield Input(placeholder="or type a model name, then Enter", id="picker-typed", select_on_focus=False)
             yield Label("", id="picker-note", markup=False)
 
     def on_mount(self) -> None:
@@ -40,6 +44,8 @@ class ModelPicker(ModalScreen[tuple[str, str] | None]):
 
     def show_providers(self) -> None:
         self.provider = None
+        self.remove_class("-models")
+        self.query_one("#picker-typed", Input).value = ""
         self.query_one("#picker-title", Label).update("Provider")
         self.query_one("#picker-note", Label).update("")
         options = self.query_one(OptionList)
@@ -53,9 +59,24 @@ class ModelPicker(ModalScreen[tuple[str, str] | None]):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if self.provider is None:
             self.provider = event.option.id
+            self.add_class("-models")
             self.load_models(self.provider)
         else:
             self.dismiss((self.provider, event.option.id))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        typed = event.value.strip()
+        if self.provider is not None and typed:
+            self.dismiss((self.provider, typed))
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing in the list of models starts a typed model name."""
+        typed = self.query_one("#picker-typed", Input)
+        if self.provider is not None and not typed.has_focus and event.is_printable and event.character:
+            typed.focus()
+            typed.insert_text_at_cursor(event.character)
+            event.stop()
+            event.prevent_default()
 
     @work(exclusive=True)
     async def load_models(self, name: str) -> None:
@@ -68,7 +89,8 @@ class ModelPicker(ModalScreen[tuple[str, str] | None]):
             prov = self.providers.get(name)
             models = await prov.list_models()
         except Exception as exc:  # noqa: BLE001 - shown to the user, who can go back
-            note.update(f"{exc}  (Esc: back)")
+            note.update(f"{exc}  (type a model name, or Esc: back)")
+            self.query_one("#picker-typed", Input).focus()
             return
         default = prov.default_model
         if default and default not in models and not prov.offers(default, models):
@@ -76,7 +98,7 @@ class ModelPicker(ModalScreen[tuple[str, str] | None]):
         for m in models:
             mark = "▶ " if (name, m) == self.current else "  "
             options.add_option(Option(inert(mark + m), id=m))
-        note.update(f"{len(models)} model(s) · Enter choose · Esc back")
+        note.update(f"{len(models)} model(s) · Enter choose · type another name · Esc back")
         options.highlighted = 0
 
     def action_back(self) -> None:

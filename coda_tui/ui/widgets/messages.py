@@ -115,6 +115,9 @@ class MessageView(Vertical):
         # A stored answer is drawn by one widget (Rich's Markdown); only an answer that is
         # streaming needs Textual's Markdown, a widget a block, which can grow.
         self.stored = stored
+        # An answer being written is "partial" in the database, but it is not cut short:
+        # its meta line says nothing of its status until it finishes.
+        self._streaming = not stored and message_id is None and status == "partial"
         self._pending: list[str] = []
         self._stream = None
         self._segment = ""  # the text in the Markdown widget being written
@@ -141,7 +144,7 @@ class MessageView(Vertical):
         return styles.get(self.app.theme, "monokai")
 
     def _meta_text(self) -> str:
-        note = "" if self.status == "complete" else f"{self.status} · "
+        note = "" if self.status == "complete" or self._streaming else f"{self.status} · "
         if self.role == "assistant" and self.status == "complete" and not self.text:
             note = "empty answer · "
         if len(self.text) > self._shown:
@@ -217,6 +220,7 @@ class MessageView(Vertical):
             await self._stream.stop()
             self._stream = None
         self.status, self._meta, self.error = status, meta, error
+        self._streaming = False
         if message_id is not None:
             self.message_id = message_id
         self.query_one(".msg-meta", Static).update(self._meta_text())

@@ -13,7 +13,9 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Sparkline, Static
 
+from coda_tui.context.select import files_lines
 from coda_tui.core import events as ev
+from coda_tui.core.choice import label as who
 from coda_tui.core.events import CacheLookup, ProviderStatus
 from coda_tui.store.traces import TraceRecord
 from coda_tui.textsafe import inert
@@ -23,6 +25,8 @@ from coda_tui.ui.widgets.steps import StepsView
 NAME_W = 8
 MS_W = 9
 HISTORY = 30
+# The history's provider/model cell: a pipeline's is its whole spec, hundreds of characters.
+MODEL_CELL_W = 40
 
 
 @dataclass
@@ -31,6 +35,7 @@ class StageBar:
     start_ms: float
     duration_ms: float | None = None  # None while running
     summary: str = ""
+    files: tuple[str, ...] = ()  # the context stage's: what went in, a file and its lines a row
 
 
 class Waterfall(Widget):
@@ -111,8 +116,10 @@ class Waterfall(Widget):
 
     def show_trace(self, trace: TraceRecord, summaries: bool = True) -> None:
         self._t0 = None
-        self.stages = [StageBar(s.name, s.start_ms, s.duration_ms or 0.0, s.summary) for s in trace.stages]
-        self.title = f"turn {trace.id} · {trace.provider}/{trace.model}"
+        self.stages = [StageBar(s.name, s.start_ms, s.duration_ms or 0.0, s.summary,
+                                tuple(files_lines(s.detail)) if s.name == "context" else ())
+                       for s in trace.stages]
+        self.title = f"turn {trace.id} · {who(trace.provider, trace.model)}"
         self.ttft_ms, self.tokens, self.tps, self.status = trace.ttft_ms, trace.tokens or 0, trace.tokens_per_s, trace.status
         self.show_summaries = summaries
         self.voice = False
@@ -122,7 +129,7 @@ class Waterfall(Widget):
 
     def get_content_height(self, container, viewport, width: int) -> int:
         per = 2 if self.show_summaries else 1
-        return 2 + per * max(1, len(self.stages))
+        return 2 + per * max(1, len(self.stages)) + sum(len(b.files) for b in self.stages)
 
     def render(self) -> Text:
         width = max(20, self.size.width)
@@ -154,6 +161,8 @@ class Waterfall(Widget):
             out.append(_ms(dur).rjust(MS_W) + ("…" if running else " ") + "\n")
             if self.show_summaries and bar.summary:
                 out.append(" " * name_w + inert(bar.summary)[: width - name_w - 1] + "\n", style=dim)
+            for line in bar.files:
+                out.append(" " * name_w + inert(line)[: width - name_w - 1] + "\n", style=dim)
         out.rstrip()
         return out
 
@@ -172,6 +181,10 @@ class Waterfall(Widget):
             parts.append(f"{self.tokens} tokens")
         parts.append(f"total {total:,.0f} ms")
         return " · ".join(parts)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _ms(value: float) -> str:
@@ -238,7 +251,8 @@ class PipelinePane(Vertical):
         yield Static("time to first token, last turns", id="pipeline-spark-label")
         yield Sparkline([], id="pipeline-spark")
         table = DataTable(id="pipeline-history", cursor_type="row", zebra_stripes=True)
-        for label in ("turn", "ttft ms", "total ms", "tok/s", "provider/model", "status"):
+        # The one column of any length goes last: a pipeline's spec cuts nothing after it.
+        for label in ("turn", "ttft ms", "total ms", "tok/s", "status", "provider/model"):
             table.add_column(label, key=label)
         yield table
 
@@ -254,7 +268,7 @@ class PipelinePane(Vertical):
         events.on(ev.TurnFinished, self._turn_finished)
 
     def _turn_started(self, event: ev.TurnStarted) -> None:
-        self.waterfall.start(f"turn · {event.provider}/{event.model}", event.elapsed_ms)
+        self.waterfall.start(f"turn · {who(event.provider, event.model)}", event.elapsed_ms)
         self._live_timer = self.set_interval(1 / 10, self.waterfall.refresh)
 
     def _turn_finished(self, event: ev.TurnFinished) -> None:
@@ -299,8 +313,8 @@ class PipelinePane(Vertical):
             f"{t.ttft_ms:,.0f}" if t.ttft_ms is not None else "-",
             f"{t.total_ms:,.0f}" if t.total_ms is not None else "-",
             f"{t.tokens_per_s:.1f}" if t.tokens_per_s else "-",
-            inert(f"{t.provider}/{t.model}"),
             t.status,
+            _cut(inert(who(t.provider, t.model)), MODEL_CELL_W),
         )
         key = str(t.id)
         if key in table.rows:

@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from coda_tui.core import events as ev
+from coda_tui.core.choice import label
 from coda_tui.textsafe import inert
 from coda_tui.ui.dispatch import Dispatcher
 
@@ -52,7 +53,7 @@ class StatusBar(Widget):
         dot = {"ok": ("●", "green"), "down": ("●", "red")}.get(self.health, ("○", "yellow"))
         out = Text(no_wrap=True, overflow="ellipsis")
         out.append(dot[0] + " ", style=dot[1])
-        out.append(inert(f"{self.provider}/{self.model}"), style="bold")
+        out.append(inert(label(self.provider, self.model)), style="bold")
         if self.circuit != "closed":
             out.append(f" circuit {self.circuit.replace('_', '-')}", style="red" if self.circuit == "open" else "yellow")
         if self.health == "down" and self.health_detail:

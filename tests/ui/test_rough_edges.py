@@ -1,0 +1,135 @@
+"""Issue 12 item 12 in the app: the rough edges a new user met, each driven with Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import DataTable, Input
+
+from coda_tui.store.traces import StageRecord, TraceRecord
+from coda_tui.ui.screens.models import ModelPicker
+from coda_tui.ui.widgets.chat import ChatInput
+from coda_tui.ui.widgets.messages import MessageList
+from coda_tui.ui.widgets.pipeline import PipelinePane
+from coda_tui.ui.widgets.status import StatusBar
+from tests.conftest import write_config
+from tests.servers import Action
+from tests.ui.conftest import wait_for
+
+
+def test_context_pane_counts_the_files_ctrl_o_offers(harness, project):
+    # A binary file is indexed (it is part of the project) but not offered to open or attach.
+    (project / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(140, 44)) as pilot:
+            box = app.query_one("#context-filter")
+            await wait_for(lambda: "files · /search" in box.placeholder, pilot=pilot)
+            assert app.rt.index.file_count() == 3
+            offered = len(app.project_files())
+            assert offered == 2 and box.placeholder.startswith(f"filter {offered} files")
+
+    asyncio.run(go())
+
+
+def test_streaming_answer_is_not_called_partial_and_cancelled_goes_with_its_session(harness, project):
+    async def go():
+        h = harness([Action(chunks=[f"w{i} " for i in range(200)], delay=0.03)])
+        app = h.app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.query_one(ChatInput).load_text("go on and on")
+            await pilot.press("enter")
+            await wait_for(lambda: app._turn_view is not None and len(app._turn_view.text) > 20, pilot=pilot)
+            meta = app._turn_view.query_one(".msg-meta")
+            assert "partial" not in str(meta.render())
+            await pilot.press("escape")
+            await wait_for(lambda: not app.turn_running and app._turn_view is None, pilot=pilot)
+            answer = app.query_one(MessageList).views[-1]
+            assert "cancelled" in str(answer.query_one(".msg-meta").render())
+            status = app.query_one(StatusBar)
+            assert "cancelled" in status.activity
+            other = app.rt.store.sessions.create("another", provider="srv", model="fake-model")
+            await app.open_session(other)
+            await pilot.pause()
+            assert "cancelled" not in status.activity
+
+    asyncio.run(go())
+
+
+def test_pipeline_history_keeps_the_status_column_at_160_columns(harness, project):
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(160, 44)) as pilot:
+            await pilot.pause()
+            pane = app.query_one(PipelinePane)
+            spec = " | ".join(["analyze", "refactor", "test", "review", "explain"] * 3)
+            pane.add_trace(TraceRecord(id=7, status="cancelled", started_at="2026-11-27T08:00:00", provider="pipeline",
+                                       model=spec, total_ms=1234.0,
+                                       stages=[StageRecord("1.analyze", 0.0, 10.0, "complete")]))
+            await pilot.pause()
+            table = pane.query_one(DataTable)
+            columns = list(table.columns.values())
+            through_status = columns[:[c.label.plain for c in columns].index("status") + 1]
+            assert sum(c.get_render_width(table) for c in through_status) <= table.scrollable_content_region.width
+            assert "cancelled" in table.get_row("7")
+
+    asyncio.run(go())
+
+
+def test_model_picker_takes_a_typed_model_name(harness, project):
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("alt+m")
+            assert isinstance(app.screen, ModelPicker)
+            picker = app.screen
+            options = picker.query_one("OptionList")
+            names = [options.get_option_at_index(i).id for i in range(options.option_count)]
+            options.highlighted = names.index("srv")
+            await pilot.press("enter")
+            await wait_for(lambda: options.option_count > 0 and picker.provider == "srv", pilot=pilot)
+            await pilot.press(*"my-own-model")
+            assert picker.query_one("#picker-typed", Input).value == "my-own-model"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert not isinstance(app.screen, ModelPicker)
+            status = app.query_one(StatusBar)
+            assert (status.provider, status.model) == ("srv", "my-own-model")
+
+    asyncio.run(go())
+
+
+def test_a_provider_with_no_model_is_shown_alone(harness, project, tmp_path):
+    async def go():
+        h = harness()
+        cfg = write_config(tmp_path, h.config.read_text().replace('model = "fake-model"\n', "")
+                           .replace('provider = "srv"', 'provider = "llamasrv"').replace("[providers.srv]", "[providers.llamasrv]"))
+        h.config = cfg
+        app = h.app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            status = app.query_one(StatusBar)
+            assert status.provider == "llamasrv" and not status.model
+            text = str(status.render())
+            assert "llamasrv" in text and "llamasrv/" not in text
+
+    asyncio.run(go())
+
+
+def test_pipeline_pane_lists_the_files_and_line_ranges_that_went_in(harness, project):
+    # Issue 12 item 11: the pane shows what `coda trace ID` shows, not only --json.
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(140, 44)) as pilot:
+            await pilot.pause()
+            assert app.attach(project / "src" / "calc.py")
+            app.query_one(ChatInput).load_text("explain this")
+            await pilot.press("enter")
+            await wait_for(lambda: not app.turn_running and app._turn_view is None, pilot=pilot)
+            await pilot.pause(0.1)
+            shown = str(app.query_one(PipelinePane).waterfall.render())
+            assert "src/calc.py:1-17 · attached · " in shown
+
+    asyncio.run(go())
