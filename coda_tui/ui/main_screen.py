@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DirectoryTree, Footer
 
 from coda_tui.core import events as ev
-from coda_tui.core.export import to_markdown
+from coda_tui.core import export
 from coda_tui.panes import COLUMNS, RIGHT, in_layout_order
 from coda_tui.ui.clipboard import copy
 from coda_tui.ui.keys import bind
@@ -116,15 +116,16 @@ class MainScreen(Screen):
         if session is None:
             app.notify("Nothing to export yet.", severity="warning")
             return
-        default = str(self.project / f"coda-session-{session.id}.md")
+        # Not into the project: an export there would show up in `git status`.
+        default = str(export.default_path(session))
 
         def write(path: str | None) -> None:
             if not path:
                 return
             target = Path(path).expanduser()
-            text = to_markdown(session, app.rt.store.sessions.messages(session.id), app.rt.redact)
+            text = export.to_markdown(session, app.rt.store.sessions.messages(session.id), app.rt.redact)
             try:
-                target.write_text(text, encoding="utf-8")
+                export.write(target, text)
             except OSError as exc:
                 app.notify(f"Cannot write {target}: {exc.strerror}", severity="error")
                 return

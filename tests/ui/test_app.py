@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable
 
+from coda_tui import paths
 from coda_tui.ui.screens.help import HelpScreen
 from coda_tui.ui.screens.models import ModelPicker
 from coda_tui.ui.screens.sessions import SessionsScreen
@@ -321,6 +323,24 @@ def test_export_markdown(harness, project, tmp_path):
             await pilot.pause()
             text = target.read_text()
             assert text.startswith("# export me") and "## You" in text and "print('hi')" in text
+
+    run(go())
+
+
+def test_export_proposes_the_data_dirs_exports_folder_not_the_project(harness, project):
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await ask(pilot, "export me")
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            proposed = Path(app.screen.query_one("Input").value)
+            assert proposed == paths.data_dir() / "exports" / f"coda-session-{app.session.id}.md"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert proposed.read_text().startswith("# export me")
+            assert proposed.parent.stat().st_mode & 0o077 == 0  # private, like the data dir
+            assert not list(project.glob("coda-session-*"))
 
     run(go())
 
