@@ -12,7 +12,9 @@ Run once; the machine is shared, so quote the figures with that caveat.
 
 from __future__ import annotations
 
+import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +46,10 @@ def write_all(term: Term, text: str) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", metavar="OUT", help="record the app with py-spy (raw, collapsed stacks) into OUT")
+    parser.add_argument("--screen", action="store_true", help="print the screen after the typing")
+    args = parser.parse_args()
     text = pasted_text()
     assert not any(c in text for c in WORD)
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,11 +59,11 @@ def main() -> None:
         with Term(coda_args("--project", str(project)), coda_env(str(data), str(home))) as term:
             term.wait_for(panes_drawn, timeout=60)
             time.sleep(0.5)
-            if os.environ.get("PASTE_PROFILE"):  # py-spy over the paste and the keys after it
-                import subprocess
-                spy = subprocess.Popen([os.environ["PASTE_PROFILE"], "record", "--pid", str(term.pid), "-d", "6",
-                                        "-f", "raw", "-o", "/tmp/paste/profile.txt", "--nonblocking"])
-                time.sleep(1)
+            spy = None
+            if args.profile:  # py-spy (beside this Python) over the paste and the keys after it
+                spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(term.pid),
+                                        "-d", "6", "-f", "raw", "-o", args.profile, "--nonblocking"])
+                time.sleep(1)  # py-spy attaches
             started = time.perf_counter()
             write_all(term, "\x1b[200~" + text + "\x1b[201~")
             sent_at = time.perf_counter()  # the paste is written: the app has it to read
@@ -76,8 +82,10 @@ def main() -> None:
                 echoes.append((shown - sent_at) * 1000)
                 if not i:
                     whole = (shown - started) * 1000
-            if os.environ.get("PASTE_SCREEN"):
+            if args.screen:
                 print(term.screen.text())
+            if spy is not None:
+                spy.wait()
     if not echoes:
         sys.exit("no echo measured")
     report("tui 1 MiB paste: first key echo after it", echoes[0], "ms", "<= 100 ms",

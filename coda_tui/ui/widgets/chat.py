@@ -84,8 +84,8 @@ class ChatInput(TextArea):
         return text
 
     async def _on_paste(self, event) -> None:
+        # Textual calls TextArea._on_paste after this one unless the default is prevented.
         if self.read_only or not is_big(event.text):
-            await super()._on_paste(event)
             return
         event.stop()
         event.prevent_default()
