@@ -32,6 +32,7 @@ BENCHMARKS = {
     "tui_idle": 300,
     "index_search": 900,
     "tui_big_scroll": 600,
+    "tui_paste": 300,
     "voice_latency": 600,
     "pipeline_transformers": 300,
 }

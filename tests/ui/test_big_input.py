@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 
+from textual import events
 from textual.widgets import Markdown
 
+from coda_tui.ui.widgets.chat import ChatInput
 from coda_tui.ui.widgets.code import CodePane
 from coda_tui.ui.widgets.messages import SHOW_CHARS, MessageList, preview
 from tests.servers import Action
@@ -119,3 +121,55 @@ def test_preview_closes_a_code_fence_it_cuts():
     head = preview(text)
     assert len(head) <= SHOW_CHARS + 5 and head.endswith("\n```\n") and head.count("```") == 2
     assert preview("short") == "short"
+
+
+def test_a_pasted_megabyte_is_one_line_in_the_input_and_sent_whole(harness, project):
+    """A terminal's bracketed paste (its line ends as \r) of a megabyte: the input shows one
+    label line, typing goes on after it, and the question sent and stored holds all of it."""
+    lines = [f"log line {i}: something happened in module m{i % 97}" for i in range(20_000)]
+    pasted = "\n".join(lines)
+
+    async def go():
+        h = harness([Action(chunks=["read it"]), Action(chunks=["again"])], provider_extra=BIG_MODEL)
+        app = h.app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            box = app.query_one(ChatInput)
+            box.focus()
+            await pilot.press(*"see:", "space")
+            app.post_message(events.Paste("\r".join(lines)))  # as the terminal driver posts it
+            await pilot.press("space", *"why?")
+            label = f"[pasted #1 · {len(pasted):,} chars · 20,000 lines]"
+            assert box.text == f"see: {label} why?"
+            assert box.document.line_count == 1
+            await pilot.press("enter")
+            await wait_for(lambda: not app.turn_running and app._turn_view is None, pilot=pilot)
+            question = f"see: {pasted} why?"
+            assert h.server.chat_requests()[0]["body"]["messages"][-1]["content"] == question
+            assert [m.content for m in app.rt.store.sessions.messages(app.session.id) if m.role == "user"] == [question]
+            assert box.text == ""
+            # The history brings the label back, and sending it again sends the whole text again.
+            await pilot.press("ctrl+up")
+            assert box.text == f"see: {label} why?"
+            await pilot.press("enter")
+            await wait_for(lambda: len(h.server.chat_requests()) == 2 and not app.turn_running, pilot=pilot)
+            assert h.server.chat_requests()[1]["body"]["messages"][-1]["content"] == question
+
+    asyncio.run(go())
+
+
+def test_backspace_takes_a_paste_label_whole_and_a_short_paste_stays_editable(harness, project):
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            box = app.query_one(ChatInput)
+            box.focus()
+            app.post_message(events.Paste("x = 1\n" * 5_000))
+            await pilot.pause()
+            assert box.text.startswith("[pasted #1 · 30,000 chars") and box.pastes
+            await pilot.press("backspace")
+            assert box.text == "" and box.message == ""
+            app.post_message(events.Paste("def f():\n    return 1\n"))
+            await pilot.pause()
+            assert box.text == "def f():\n    return 1\n" and box.message == box.text
+
+    asyncio.run(go())

@@ -14,11 +14,30 @@ from coda_tui.ui.widgets.messages import MessageList, MessageView, meta_line
 from coda_tui.ui.widgets.voice import VoiceMeter
 
 HISTORY_LIMIT = 200
+# A paste past either size is held aside and shown as one line: the TextArea re-wraps its
+# whole document on every edit, so a megabyte in it costs seconds per key (py-spy: a 1 MB
+# paste spends its time in WrappedDocument.wrap). A few hundred lines stay editable.
+COLLAPSE_CHARS = 10_000
+COLLAPSE_LINES = 200
+
+
+def paste_label(number: int, text: str) -> str:
+    lines = text.count("\n") + (not text.endswith("\n"))
+    return f"[pasted #{number} · {len(text):,} chars · {lines:,} lines]"
+
+
+def is_big(text: str) -> bool:
+    return len(text) > COLLAPSE_CHARS or text.count("\n", 0, COLLAPSE_CHARS + 1) > COLLAPSE_LINES
 
 
 class ChatInput(TextArea):
     """Enter sends; Ctrl+J (or Shift+Enter where the terminal reports it) starts a new line;
-    the history keys walk through earlier questions, keeping the draft."""
+    the history keys walk through earlier questions, keeping the draft.
+
+    A big paste (or a big text loaded into it) is kept whole in `pastes` and shown as one
+    label line, "[pasted #1 · 1,048,576 chars · 17,803 lines]"; `message` is the text with
+    each label replaced by what it stands for, and is what is sent. Backspace or Delete next
+    to a label removes it whole."""
 
     DEFAULT_CSS = """
     ChatInput { height: auto; min-height: 3; max-height: 12; border: tall $surface-lighten-2; }
@@ -45,6 +64,63 @@ class ChatInput(TextArea):
         self._draft = ""
         # The keys that send and start a line, set by the app from the keymap in force.
         self.keys: dict[str, list[str]] = {"send": default_keys("send"), "newline": default_keys("newline")}
+        self.pastes: dict[str, str] = {}  # label -> the pasted text it stands for
+        self._pasted = 0
+
+    def _hold(self, text: str) -> str:
+        """The label for a big text, kept aside until it is sent."""
+        self._pasted += 1
+        label = paste_label(self._pasted, text)
+        self.pastes[label] = text
+        return label
+
+    @property
+    def message(self) -> str:
+        """The text to send: the input with each paste label expanded."""
+        text = self.text
+        for label, pasted in self.pastes.items():
+            if label in text:
+                text = text.replace(label, pasted)
+        return text
+
+    async def _on_paste(self, event) -> None:
+        # Textual calls TextArea._on_paste after this one unless the default is prevented.
+        if self.read_only or not is_big(event.text):
+            return
+        event.stop()
+        event.prevent_default()
+        # Terminals paste line ends as \r; the editor would have made them \n.
+        text = event.text.replace("\r\n", "\n").replace("\r", "\n")
+        if result := self._replace_via_keyboard(self._hold(text), *self.selection):
+            self.move_cursor(result.end_location)
+        self.focus()
+
+    def load_text(self, text: str) -> None:
+        super().load_text(self._hold(text) if is_big(text) else text)
+
+    def _label_at(self, before: bool) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """The span of the paste label just before (or after) the cursor, if one is there."""
+        if not self.selection.is_empty:
+            return None
+        row, col = self.cursor_location
+        line = self.document[row]
+        for label in self.pastes:
+            start = col - len(label) if before else col
+            if start >= 0 and line.startswith(label, start):
+                return (row, start), (row, start + len(label))
+        return None
+
+    def action_delete_left(self) -> None:
+        if span := self._label_at(before=True):
+            self._delete_via_keyboard(*span)
+            return
+        super().action_delete_left()
+
+    def action_delete_right(self) -> None:
+        if span := self._label_at(before=False):
+            self._delete_via_keyboard(*span)
+            return
+        super().action_delete_right()
 
     async def _on_key(self, event) -> None:
         # Sending is decided here, in the input's own queue, rather than by a priority
@@ -63,11 +139,11 @@ class ChatInput(TextArea):
         await super()._on_key(event)
 
     def action_send(self) -> None:
-        text = self.text
-        if not text.strip():
+        if not self.text.strip():
             return
-        self.remember(text)
-        self.post_message(self.Submitted(text))
+        message = self.message
+        self.remember(self.text)  # the labels, so that walking the history stays fast
+        self.post_message(self.Submitted(message))
         self.clear()
 
     def action_newline(self) -> None:
@@ -78,6 +154,8 @@ class ChatInput(TextArea):
             self.sent.append(text)
             del self.sent[:-HISTORY_LIMIT]
         self._history_pos = None
+        # Keep only the pastes the history can still bring back.
+        self.pastes = {label: p for label, p in self.pastes.items() if any(label in t for t in self.sent)}
 
     def action_history_previous(self) -> None:
         if not self.sent:
