@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from coda_tui.ui.screens.sessions import SessionsScreen
@@ -39,7 +40,7 @@ def test_deleting_the_open_session_leaves_a_fresh_one_and_the_next_question_work
             assert [m.content for m in app.rt.store.sessions.messages(app.session.id)] == ["after it", "second answer"]
             assert [v.status for v in app.query_one(MessageList).views] == ["complete", "complete"]
             history = app.query_one(PipelinePane).query_one(DataTable)
-            assert history.row_count == 1 and history.get_row_at(0)[-1] == "complete"
+            assert history.row_count == 1 and history.get_cell_at(Coordinate(0, history.get_column_index("status"))) == "complete"
 
     asyncio.run(go())
 
