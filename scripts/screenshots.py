@@ -93,6 +93,11 @@ async def shoot() -> None:
                     await pilot.press("enter")
                     while app.turn_running or app._turn_view is not None:
                         await pilot.pause(0.05)
+                # The index's first pass ended, so the filter shows the file count, not progress.
+                for _ in range(200):
+                    if app.index_ready:
+                        break
+                    await pilot.pause(0.05)
                 await pilot.pause(0.3)
                 if after:
                     await after(pilot)
