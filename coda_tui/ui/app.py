@@ -411,7 +411,9 @@ class CodaApp(App):
         if not asked and not (self.rt.index_path.exists() and self.rt.index.file_count()):
             refusal = await asyncio.to_thread(self.rt.project.auto_index_refusal)
             if refusal:
-                filter_input.placeholder = f"not indexed: {refusal} · press i in the tree to index it"
+                # The pane is narrow: the placeholder says what to do, a notice says why.
+                filter_input.placeholder = "not indexed · press i in the tree"
+                self.notify(f"Not indexed: {refusal}. Press i in the project tree to index it.", timeout=15)
                 return
         loop = asyncio.get_running_loop()
 
