@@ -88,3 +88,82 @@ def test_no_command_prints_a_traceback_or_a_raw_control_character(world, argv):
         assert "Traceback" not in text
         raw = sorted({f"U+{ord(c):04X}" for c in text if acts(c)})
         assert not raw, (argv, raw, text[:400])
+
+
+# Broken user files, as coda meets them: a config, a keymap and a theme file holding deep
+# nesting, NaN/inf, huge numbers, binary bytes or odd values. The loaders are fuzzed on
+# their own in test_config/test_keymaps/test_themes; these check the whole command (the
+# config) and the whole app (keymaps and themes, which only the app reads).
+nested = st.integers(1, 3000).map(lambda n: "[" * n + "]" * n)
+tables = st.integers(1, 3000).map(lambda n: "{a = " * n + "1" + "}" * n)
+values = st.one_of(nested, tables, st.sampled_from(["nan", "inf", "-inf", "1e999", "9" * 400, '"\x1b[2J"',
+                                                    '"#ff0000; color: red"', '"notacolor"', "true", '""']),
+                   st.integers(-(10**30), 10**30).map(str))
+raw_bytes = st.binary(max_size=64)
+
+
+def broken_file(draw, kind: str) -> bytes:
+    if draw(st.booleans()):
+        return draw(raw_bytes)
+    key = draw(st.sampled_from({"config": ["general.temperature", "providers.srv.timeout", "ui.theme",
+                                            "providers.srv.max_tokens", "context.search_hits", "general.provider"],
+                                "keymap": ["bindings.quit", "bindings.help", "extends", "name"],
+                                "theme": ["variables.footer-key-foreground", "colors.primary", "dark"]}[kind]))
+    table, _, name = key.rpartition(".")
+    return ((f"[{table}]\n" if table else "") + f'"{name}" = {draw(values)}\n').encode()
+
+
+def user_dirs(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("CODA_DATA_DIR", str(tmp_path / "data"))
+    return home / ".config" / "coda"
+
+
+def base_config(port: int) -> str:
+    return f'[general]\nprovider = "srv"\n[providers.srv]\ntype = "openai"\nbase_url = "http://127.0.0.1:{port}/v1"\n'
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_broken_config_gives_one_line_never_a_traceback(tmp_path, monkeypatch, data):
+    user_dirs(tmp_path, monkeypatch)
+    content = broken_file(data.draw, "config")
+    cfg = tmp_path / "config.toml"
+    cfg.write_bytes(content if b"=" not in content else base_config(free_port()).encode() + content)
+    for argv in (["models"], ["sessions", "list"]):
+        result = CliRunner().invoke(cli, ["--config", str(cfg), *argv], prog_name="coda")
+        assert result.exception is None or isinstance(result.exception, SystemExit), (content[:80], result.exception)
+        assert result.exit_code in (0, 1, 2)
+        for text in (result.stdout, result.stderr):
+            assert "Traceback" not in text
+            assert not {c for c in text if acts(c)}, (content[:80], text[:300])
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), kind=st.sampled_from(["keymap", "theme"]))
+def test_a_broken_keymap_or_theme_is_reported_and_the_app_starts_or_refuses_in_one_line(tmp_path, monkeypatch, data, kind):
+    import asyncio
+
+    from coda_tui.errors import CodaError
+    from coda_tui.ui.app import CodaApp
+
+    folder = user_dirs(tmp_path, monkeypatch) / f"{kind}s"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "mine.toml").write_bytes(broken_file(data.draw, kind))
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(base_config(free_port()) + f'[ui]\n{kind} = "mine"\n')
+
+    async def go() -> None:
+        try:
+            app = CodaApp(Runtime(str(cfg)), project=tmp_path)
+        except CodaError as exc:  # the CLI prints this one line and exits 2
+            assert "Traceback" not in str(exc) and "mine" in str(exc)
+            return
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.press("ctrl+q")
+        assert app.return_code in (0, None)
+
+    asyncio.run(go())
