@@ -74,7 +74,11 @@ def test_shell_in_a_terminal_streams_traces_keeps_a_cancelled_partial_and_exits_
         cfg = srv_config(tmp_path, srv.url)
         term = Terminal.spawn("--config", cfg, "--project", str(tmp_path))
         term.expect("coda> ")
-        term.send("half a line\x03")  # Ctrl+C at the prompt: a fresh prompt, nothing asked
+        # Ctrl+C at the prompt: a fresh prompt, nothing asked. Sent once the line is seen, so
+        # the signal reaches readline reading it, as when a person types.
+        term.send("half a line")
+        term.expect("half a line")
+        term.send("\x03")
         term.expect("coda> ")
         term.send("what is q1?\r")
         assert "first answer" in term.expect("coda> ")
