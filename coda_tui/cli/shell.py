@@ -6,6 +6,7 @@ so a pipe gets no escape sequences."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 
 import click
@@ -30,6 +31,15 @@ arrived is kept), Ctrl+D leaves.
 /pipeline SPEC @PATH   a chain of them (see 'coda pipeline --help'); /apply writes the last refactoring
 /help, /quit"""
 SHELL_COMMANDS = ("trace", "memory", "model", "session", "remember", "forget", "help", "quit", "exit")
+
+
+def _ctrl_c_interrupts() -> None:
+    """Ctrl+C cancels an answer or clears the line, whatever coda inherited: a process
+    started by a parent that ignores SIGINT (a background job of a script, some IDE and
+    test runners) gets it ignored, and Python then leaves it so, which would make Ctrl+C
+    do nothing at all in a shell meant for a person."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 class _Lines:
@@ -242,6 +252,8 @@ class Shell:
     def run(self) -> None:
         from coda_tui.core.slash import COMMANDS, is_command
 
+        if sys.stdin.isatty():
+            _ctrl_c_interrupts()  # before readline loads: it keeps a SIGINT it finds ignored
         lines = _Lines()
         if lines.tty:
             click.echo("coda shell: /help for commands, Ctrl+D to leave", err=True)
