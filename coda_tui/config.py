@@ -193,6 +193,39 @@ class RolesConfig:
     roles: dict[str, RoleConfig] = field(default_factory=dict)
 
 
+@dataclass
+class ToolsConfig:
+    # Let the model call tools (read, search, edit, run) during a turn.
+    enabled: bool = True
+    # Model rounds a turn may take before it must answer without another tool call.
+    max_steps: int = 12
+    # Consent rules by tool name ("read_file", "git.status" for an MCP tool, "*" for all).
+    # deny wins over ask, ask over allow; unnamed tools: read-only ones run, others ask.
+    allow: list[str] = field(default_factory=list)
+    ask: list[str] = field(default_factory=list)
+    deny: list[str] = field(default_factory=list)
+    # Bounds on what one call may return to the model or run for.
+    output_chars: int = 8000
+    command_timeout_s: float = 60.0
+
+
+@dataclass
+class McpServerConfig:
+    name: str
+    # stdio: the command (and args, env) that starts the server; http: its streamable-HTTP url.
+    command: str = ""
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    url: str = ""
+    enabled: bool = True
+    timeout_s: float = 30.0
+
+
+@dataclass
+class McpConfig:
+    servers: dict[str, McpServerConfig] = field(default_factory=dict)
+
+
 def parse_target(target: str) -> tuple[str, str | None]:
     """"provider:model" -> (provider, model); the model keeps any further ':' (Ollama tags)."""
     provider, _, model = target.partition(":")
@@ -209,6 +242,8 @@ class Config:
     resilience: ResilienceConfig = field(default_factory=ResilienceConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     roles: RolesConfig = field(default_factory=RolesConfig)
+    tools: ToolsConfig = field(default_factory=ToolsConfig)
+    mcp: McpConfig = field(default_factory=McpConfig)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     # Named pipelines ([workflows] NAME = "SPEC"), on top of the built-in ones; their specs
     # are checked by core.spec when the runtime loads the config.
@@ -272,7 +307,7 @@ class Config:
 
 _SECTIONS: dict[str, type] = {"general": GeneralConfig, "memory": MemoryConfig, "ui": UIConfig, "context": ContextConfig,
                              "voice": VoiceConfig, "resilience": ResilienceConfig, "cache": CacheConfig,
-                             "roles": RolesConfig}
+                             "roles": RolesConfig, "tools": ToolsConfig, "mcp": McpConfig}
 # Variables coda reads elsewhere (paths.py), so not misspellings of a CODA_<SECTION>_<KEY>.
 _OTHER_VARIABLES = ("CODA_CONFIG_PATH", "CODA_DATA_DIR")
 
@@ -287,6 +322,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "context_window": (1, 100_000_000, True),
     "n_threads": (1, 1_024, True),
     "max_retries": (0, 20, True),
+    "max_steps": (1, 100, True),
 }
 _HIGHEST = 1e12
 
@@ -352,6 +388,8 @@ class _Builder:
                     raise self.error("must be a table", section, None, expected=f"a [{section}] table")
                 if section == "roles":
                     cfg.roles = self.roles(value)
+                elif section == "mcp":
+                    cfg.mcp = self.mcp(value)
                 else:
                     setattr(cfg, section, self.dataclass(_SECTIONS[section], section, value))
             else:
@@ -382,6 +420,26 @@ class _Builder:
                 raise self.error("a role needs a non-empty chain", f"roles.{name}", "chain",
                                  expected='a list like ["openai:gpt-4o-mini", "local"]')
             cfg.roles[name] = role
+        return cfg
+
+    def mcp(self, value: dict[str, Any]) -> McpConfig:
+        """[mcp.servers.NAME] tables: a server is started by a command (stdio) or reached at a url."""
+        unknown = [k for k in value if k != "servers"]
+        if unknown:
+            raise self.error("unknown key", "mcp", unknown[0], expected="[mcp.servers.NAME] tables")
+        servers = value.get("servers", {})
+        if not isinstance(servers, dict):
+            raise self.error("must be a table of servers", "mcp", "servers", expected="[mcp.servers.NAME] tables")
+        cfg = McpConfig()
+        for name, entry in servers.items():
+            table = f"mcp.servers.{name}"
+            if not isinstance(entry, dict):
+                raise self.error("must be a table", table, None, expected=f"a [{table}] table")
+            server = self.dataclass(McpServerConfig, table, entry, name=name)
+            if bool(server.command) == bool(server.url):
+                raise self.error("needs either command (stdio) or url (streamable HTTP)", table, None,
+                                 expected='command = "python", args = ["server.py"]  or  url = "http://host:port/mcp"')
+            cfg.servers[name] = server
         return cfg
 
     def check_roles(self, cfg: Config) -> None:
@@ -420,7 +478,7 @@ class _Builder:
 def describe(f: dataclasses.Field) -> str:
     """What a field takes, in words: "a number from 0 to 2"."""
     names = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
-             "list[str]": "a list of strings"}
+             "list[str]": "a list of strings", "dict[str, str]": "a table of strings"}
     parts = [p.strip() for p in str(f.type).split("|") if p.strip() != "None"]
     text = " or ".join(names.get(p, p) for p in parts)
     if parts[0] in ("int", "float"):
@@ -460,6 +518,10 @@ def coerce(value: Any, f: dataclasses.Field, *, from_text: bool) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(got(value))
         return list(value)
+    if base == "dict[str, str]":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ValueError(got(value))
+        return dict(value)
     kind = {"str": str, "int": int, "float": (int, float), "bool": bool}[base]
     # bool is an int subclass in Python; TOML keeps them apart, and so do we.
     if (isinstance(value, bool) and base != "bool") or not isinstance(value, kind):

@@ -118,8 +118,41 @@ class ProviderStatus:
     retry_in_s: float = 0.0
 
 
+@dataclass(frozen=True)
+class ToolCallStarted:
+    """The model asked for a tool and it is about to run (or to ask for consent)."""
+
+    call_id: str
+    name: str
+    arguments: str  # a one-line summary (tools.base.summarize_arguments)
+    step: int  # the model round (1-based) that asked for it
+    start_ms: float
+
+
+@dataclass(frozen=True)
+class ToolCallFinished:
+    call_id: str
+    name: str
+    status: str  # ok | error | denied | cancelled
+    duration_ms: float
+    result_chars: int
+    excerpt: str  # the start of the result (or the error), one line
+    message_id: int | None = None  # the stored tool message
+
+
+@dataclass(frozen=True)
+class ToolsUnavailable:
+    """Tools were wanted but this provider or model cannot take them: said once, and the
+    turn goes on without tools."""
+
+    provider: str
+    model: str
+    reason: str
+
+
 Event = Union[TurnStarted, StageStarted, StageFinished, TokenChunk, Retrying, UsageReported, TurnFinished,
-              VoiceStarted, VoiceFinished, VoiceFailed, FallingBack, CacheLookup, ProviderStatus]
+              VoiceStarted, VoiceFinished, VoiceFailed, FallingBack, CacheLookup, ProviderStatus,
+              ToolCallStarted, ToolCallFinished, ToolsUnavailable]
 Subscriber = Callable[[Event], None]
 
 

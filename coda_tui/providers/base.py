@@ -32,9 +32,26 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A model's request to run a tool, complete: a provider assembles streamed pieces
+    (OpenAI's tool_calls deltas, say) and yields one of these once its arguments are whole.
+    `arguments` is the JSON text as the model wrote it — possibly malformed: parsing it is
+    the tool loop's job, so a bad call goes back to the model as a tool error."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
 class ChatMessage:
-    role: str  # system | user | assistant
+    role: str  # system | user | assistant | tool
     content: str
+    # An assistant message that asked for tools carries its calls; a tool message answers
+    # one of them by id (and names the tool: Ollama and Anthropic want it).
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
 
 
 @dataclass
@@ -95,7 +112,14 @@ class Provider(abc.ABC):
         max_tokens: int | None = None,
         temperature: float | None = None,
         on_retry: RetryCallback | None = None,
-    ) -> AsyncIterator[str | Usage]:
+        tools: list[dict] | None = None,
+    ) -> AsyncIterator[str | ToolCall | Usage]:
+        """Text chunks, then any ToolCalls the model made (each complete), then one Usage.
+
+        `tools` are JSON-schema function descriptions in OpenAI's shape
+        ({"type": "function", "function": {"name", "description", "parameters"}}); a provider
+        translates them to its own wire format. One that cannot offer tools to this model
+        raises ToolsUnsupported before anything is yielded."""
         breaker = self.breaker
         if breaker is not None and not breaker.allow():
             raise breaker.rejection(self.name)

@@ -94,6 +94,13 @@ class ProviderUnavailable(ProviderError):
     kind = "unavailable"
 
 
+class ToolsUnsupported(ProviderError):
+    """This provider, or this model behind it, cannot be offered tools: the turn goes on
+    without them (and says so once)."""
+
+    kind = "tools_unsupported"
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Retry-After in seconds; HTTP dates are rare from model APIs and read as 'unknown'."""
     if not value:
