@@ -75,10 +75,19 @@ class Preview:
     body: str  # the diff, command or arguments (text, made inert by whoever shows it)
 
 
+@dataclass
+class ToolOutput:
+    """A call's result when it changed files: the text for the model, and each changed file
+    with the backup of its original (None for a file the call created), for undo."""
+
+    text: str
+    changed: list[tuple[Path, Path | None]] = field(default_factory=list)
+
+
 class Tool(Protocol):
     spec: ToolSpec
 
-    async def call(self, args: dict[str, Any], ctx: ToolContext) -> str:
+    async def call(self, args: dict[str, Any], ctx: ToolContext) -> str | ToolOutput:
         """Do it; the returned text goes back to the model. Raise ToolError on failure."""
         ...
 
