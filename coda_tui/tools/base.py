@@ -12,6 +12,7 @@ share it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Literal, Protocol
@@ -45,10 +46,20 @@ class ToolSpec:
     read_only: bool
     source: str = "builtin"  # builtin | mcp:SERVER | plugin:DISTRIBUTION
 
+    @property
+    def wire_name(self) -> str:
+        """The name the model sees and calls: APIs allow only [A-Za-z0-9_-] in a function
+        name, so an MCP tool "git.status" is offered as "git__status"."""
+        return wire_name(self.name)
+
     def schema(self) -> dict:
         """The OpenAI-shaped function description providers translate from."""
         return {"type": "function",
-                "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
+                "function": {"name": self.wire_name, "description": self.description, "parameters": self.parameters}}
+
+
+def wire_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name.replace(".", "__"))[:64]
 
 
 @dataclass

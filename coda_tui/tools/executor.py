@@ -69,7 +69,7 @@ async def run_call(
         if answer == "no":
             return done("denied", f"the user declined: {preview.title}")
         if answer == "always":
-            policy.always(call.name)
+            policy.always(tool.spec.name)
         # The time spent waiting for the user is not the tool's.
         t0 = time.perf_counter()
     try:

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Iterable, Protocol
 
-from coda_tui.tools.base import Tool, ToolSpec
+from coda_tui.tools.base import Tool, ToolSpec, wire_name
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ class ToolSource(Protocol):
 class ToolRegistry:
     def __init__(self, tools: Iterable[Tool] = (), sources: Iterable[ToolSource] = ()) -> None:
         self._tools: dict[str, Tool] = {}
+        self._by_wire: dict[str, str] = {}
         self.sources = list(sources)
         # One line per source that could not give its tools (server, what happened).
         self.problems: list[str] = []
@@ -40,15 +41,18 @@ class ToolRegistry:
 
     def add(self, tool: Tool) -> None:
         name = tool.spec.name
-        if name in self._tools:
+        if name in self._tools or tool.spec.wire_name in self._by_wire:
             # A plugin or server cannot shadow a built-in (or an earlier source's tool).
             self.problems.append(f"tool {name} from {tool.spec.source} ignored: "
-                                 f"{self._tools[name].spec.source} already has that name")
+                                 f"{self._tools[self._by_wire.get(tool.spec.wire_name, name)].spec.source}"
+                                 " already has that name")
             return
         self._tools[name] = tool
+        self._by_wire[tool.spec.wire_name] = name
 
     def get(self, name: str) -> Tool | None:
-        return self._tools.get(name)
+        """By its name or by the name the model was shown (see ToolSpec.wire_name)."""
+        return self._tools.get(name) or self._tools.get(self._by_wire.get(wire_name(name), ""))
 
     def specs(self) -> list[ToolSpec]:
         return [t.spec for t in self._tools.values()]
