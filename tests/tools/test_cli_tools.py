@@ -54,6 +54,9 @@ def test_tools_stats_counts_calls_failures_and_times_per_tool(tmp_path):
     _trace(store, recent, [("read_file", "ok", 10.0), ("read_file", "ok", 20.0), ("read_file", "error", 30.0),
                            ("read_file", "ok", 40.0), ("edit_file", "denied", 0.1), ("edit_file", "ok", 4.0)])
     _trace(store, (now - dt.timedelta(days=30)).isoformat(timespec="milliseconds"), [("grep", "ok", 7.0)])
+    _trace(store, recent, [("list_files", "ok", 1.0)])
+    with store.db.conn:  # a damaged row is left out, not a failure
+        store.db.conn.execute("UPDATE trace_stages SET detail = '{not json' WHERE detail LIKE '%list_files%'")
     store.close()
     result = coda("tools", "stats", "--since", "7d", "--json")
     assert result.exit_code == 0, result.output
