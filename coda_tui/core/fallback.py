@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from coda_tui.config import ConfigError
 from coda_tui.core.cache import CachedAnswer, ResponseCache, request_key
 from coda_tui.core.choice import label
-from coda_tui.providers.base import ChatMessage, Provider, RetryCallback, Usage
-from coda_tui.providers.errors import ProviderError, ProviderUnavailable
+from coda_tui.providers.base import ChatMessage, Provider, RetryCallback, ToolCall, Usage
+from coda_tui.providers.errors import ProviderError, ProviderUnavailable, ToolsUnsupported
 from coda_tui.providers.registry import Providers
 
 NO_FALLBACK_AFTER_TEXT = "no fallback: part of the answer had already been shown"
@@ -81,9 +81,16 @@ class FallbackCall:
             self.on_fallback(attempt, name, model or "")
         return True
 
-    async def stream(self, messages: list[ChatMessage], on_retry: RetryCallback | None = None) -> AsyncIterator[str | Usage]:
+    async def stream(
+        self, messages: list[ChatMessage], on_retry: RetryCallback | None = None,
+        tools: list[dict] | None = None, tool_choice: str | None = None,
+    ) -> AsyncIterator[str | ToolCall | Usage]:
+        """As Provider.stream. A request with tools bypasses the response cache both ways: a
+        cached answer is text only, so a round that ends in tool calls cannot be replayed
+        from it, and a call must run against the project as it is now, not as it was when
+        the answer was stored."""
         try:
-            async with aclosing(self._stream(messages, on_retry)) as items:
+            async with aclosing(self._stream(messages, on_retry, tools or None, tool_choice)) as items:
                 async for item in items:
                     yield item
         finally:
@@ -91,7 +98,10 @@ class FallbackCall:
             if self.cache is not None and self.use_cached and self.attempts:
                 self.cache.count(self.cached)
 
-    async def _stream(self, messages: list[ChatMessage], on_retry: RetryCallback | None) -> AsyncIterator[str | Usage]:
+    async def _stream(
+        self, messages: list[ChatMessage], on_retry: RetryCallback | None, tools: list[dict] | None,
+        tool_choice: str | None,
+    ) -> AsyncIterator[str | ToolCall | Usage]:
         for index, (name, model) in enumerate(self.fallback_chain):
             t0 = time.perf_counter()
             if index:
@@ -106,7 +116,7 @@ class FallbackCall:
             self.model = model or self.provider.default_model
             prov = self.provider
             key = None
-            if self.cache is not None:
+            if self.cache is not None and not tools:
                 options = {"max_tokens": prov.config.max_tokens, "temperature": prov.config.temperature}
                 key = request_key(prov.name, prov.config.endpoint, self.model, messages, options)
                 hit = self.cache.get(key, count=False) if self.use_cached else None
@@ -120,14 +130,22 @@ class FallbackCall:
             try:
                 self.load_s += await prov.warm(self.model)
                 asked = time.perf_counter()
-                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry)) as items:
+                extra = {"tools": tools, "tool_choice": tool_choice} if tools else {}
+                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry, **extra)) as items:
                     async for item in items:
                         if isinstance(item, str):
                             got_text = got_text or bool(item)
                             parts.append(item)
+                        elif isinstance(item, ToolCall):
+                            got_text = True  # a call is an answer: nothing after it may fall back
                         else:
                             usage = item
                         yield item
+            except ToolsUnsupported as exc:
+                # Not this target's failure but the request's: the loop asks it again
+                # without tools, rather than the chain quietly changing model.
+                self._record("error", t0, exc)
+                raise
             except ProviderError as exc:
                 if got_text:
                     self._record("partial", t0, exc)
