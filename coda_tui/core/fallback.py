@@ -16,8 +16,18 @@ from dataclasses import asdict, dataclass
 from coda_tui.config import ConfigError
 from coda_tui.core.cache import CachedAnswer, ResponseCache, request_key
 from coda_tui.core.choice import label
-from coda_tui.providers.base import ChatMessage, Provider, RetryCallback, ToolCall, Usage
-from coda_tui.providers.errors import ProviderError, ProviderUnavailable, ToolsUnsupported
+from coda_tui.providers.base import (
+    ChatMessage,
+    Provider,
+    RetryCallback,
+    ToolCall,
+    Usage,
+)
+from coda_tui.providers.errors import (
+    ProviderError,
+    ProviderUnavailable,
+    ToolsUnsupported,
+)
 from coda_tui.providers.registry import Providers
 
 NO_FALLBACK_AFTER_TEXT = "no fallback: part of the answer had already been shown"

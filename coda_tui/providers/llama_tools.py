@@ -23,8 +23,8 @@ LlamaCppProvider.tool_choice_for, which picks one per round.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 from coda_tui.providers.base import ChatMessage, ToolCall, Usage
 from coda_tui.providers.repetition import RepeatGuard
@@ -111,7 +111,7 @@ def run_round(
     by_name = {t["function"]["name"]: t for t in tools if (t.get("function") or {}).get("name")}
     prompt = render(messages, tools)
     prompt_tokens = len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
-    sampling = dict(temperature=temperature, repeat_penalty=repeat_penalty, stream=True)
+    sampling = {"temperature": temperature, "repeat_penalty": repeat_penalty, "stream": True}
     if tool_choice in by_name:
         chosen = f"functions.{tool_choice}:"
     elif tool_choice == "none":

@@ -10,7 +10,12 @@ from coda_tui.config import ProviderConfig
 from coda_tui.providers import errors as E
 from coda_tui.providers import sse
 from coda_tui.providers.base import ChatMessage, RemoteProvider, ToolCall, Usage
-from coda_tui.providers.tool_wire import CallAssembler, openai_message, openai_tool_choice, rejects_tools
+from coda_tui.providers.tool_wire import (
+    CallAssembler,
+    openai_message,
+    openai_tool_choice,
+    rejects_tools,
+)
 from coda_tui.providers.transport import bad_json, status_error
 
 

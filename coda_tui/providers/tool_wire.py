@@ -47,7 +47,7 @@ def openai_tool_choice(choice: str) -> str | dict:
 
 
 class _Pending:
-    __slots__ = ("id", "name", "arguments")
+    __slots__ = ("arguments", "id", "name")
 
     def __init__(self) -> None:
         self.id = ""
