@@ -166,3 +166,13 @@ def test_a_provider_type_without_tools_refuses_them_before_asking(monkeypatch):
         _, _, _, exc = stream_all(ollama(srv.url), ASK, tools=TOOLS)
         assert srv.chat_requests() == []
     assert isinstance(exc, E.ToolsUnsupported)
+
+
+def test_openai_empty_stream_in_reply_to_tools_means_no_tools():
+    # What llama.cpp's server sends when it cannot stream the call its model chose.
+    with OpenAIToolServer([Reply()]) as srv:
+        srv.events = lambda body, r: [b"data: [DONE]\n\n"]
+        _, _, _, exc = stream_all(openai(srv.url), ASK, tools=TOOLS, tool_choice="auto")
+        _, _, _, plain = stream_all(openai(srv.url), ASK)
+    assert isinstance(exc, E.ToolsUnsupported) and 'tool_choice "auto"' in str(exc)
+    assert isinstance(plain, E.BadResponse) and not isinstance(plain, E.ToolsUnsupported)
