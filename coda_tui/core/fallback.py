@@ -71,6 +71,8 @@ class FallbackCall:
         self.load_s = 0.0
         self.cached: CachedAnswer | None = None
         self.note = ""
+        # What the answering target was asked to do with the tools, if it had any.
+        self.tool_choice: str | None = None
 
     @property
     def fell_back(self) -> bool:
@@ -93,24 +95,28 @@ class FallbackCall:
 
     async def stream(
         self, messages: list[ChatMessage], on_retry: RetryCallback | None = None,
-        tools: list[dict] | None = None, tool_choice: str | None = None,
+        tools: list[dict] | None = None, tool_choice: str | None = None, step: int = 0,
     ) -> AsyncIterator[str | ToolCall | Usage]:
-        """As Provider.stream. A request with tools bypasses the response cache both ways: a
-        cached answer is text only, so a round that ends in tool calls cannot be replayed
-        from it, and a call must run against the project as it is now, not as it was when
-        the answer was stored."""
+        """As Provider.stream. Without a tool_choice, each target picks its own for tool
+        round `step` (Provider.tool_choice_for: the embedded model's plan differs from an
+        API's); `tool_choice` then says which was asked.
+
+        A request with tools bypasses the response cache both ways: a cached answer is text
+        only, so a round that ends in tool calls cannot be replayed from it, and a call must
+        run against the project as it is now, not as it was when the answer was stored."""
         try:
-            async with aclosing(self._stream(messages, on_retry, tools or None, tool_choice)) as items:
+            async with aclosing(self._stream(messages, on_retry, tools or None, tool_choice, step)) as items:
                 async for item in items:
                     yield item
         finally:
-            # One hit or one miss a request, however many targets were looked up.
-            if self.cache is not None and self.use_cached and self.attempts:
+            # One hit or one miss a request, however many targets were looked up (and
+            # neither for one with tools, which never looks).
+            if self.cache is not None and self.use_cached and self.attempts and not tools:
                 self.cache.count(self.cached)
 
     async def _stream(
         self, messages: list[ChatMessage], on_retry: RetryCallback | None, tools: list[dict] | None,
-        tool_choice: str | None,
+        tool_choice: str | None, step: int,
     ) -> AsyncIterator[str | ToolCall | Usage]:
         for index, (name, model) in enumerate(self.fallback_chain):
             t0 = time.perf_counter()
@@ -140,7 +146,11 @@ class FallbackCall:
             try:
                 self.load_s += await prov.warm(self.model)
                 asked = time.perf_counter()
-                extra = {"tools": tools, "tool_choice": tool_choice} if tools else {}
+                extra = {}
+                if tools:
+                    names = [(t.get("function") or {}).get("name", "") for t in tools]
+                    self.tool_choice = tool_choice or prov.tool_choice_for(step, names)
+                    extra = {"tools": tools, "tool_choice": self.tool_choice}
                 async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry, **extra)) as items:
                     async for item in items:
                         if isinstance(item, str):
@@ -182,6 +192,8 @@ class FallbackCall:
             out["saved_ms"] = self.cached.duration_ms
         if self.note:
             out["note"] = self.note
+        if self.tool_choice:
+            out["tool_choice"] = self.tool_choice
         return out
 
     def summary(self) -> str:

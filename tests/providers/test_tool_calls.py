@@ -13,7 +13,14 @@ from coda_tui.providers import errors as E
 from coda_tui.providers.base import ChatMessage, ToolCall
 from tests.providers.helpers import provider, stream_all
 from tests.servers import Action
-from tests.tool_servers import OLLAMA_NO_TOOLS, OPENAI_NO_TOOLS, Call, OllamaToolServer, OpenAIToolServer, Reply
+from tests.tool_servers import (
+    OLLAMA_NO_TOOLS,
+    OPENAI_NO_TOOLS,
+    Call,
+    OllamaToolServer,
+    OpenAIToolServer,
+    Reply,
+)
 
 TOOLS = [
     {"type": "function", "function": {"name": "read_file", "description": "Read a file.",

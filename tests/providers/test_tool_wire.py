@@ -5,7 +5,11 @@ sent in pieces; and which error bodies mean "no tools here"."""
 from __future__ import annotations
 
 from coda_tui.providers.base import ToolCall
-from coda_tui.providers.tool_wire import CallAssembler, openai_tool_choice, rejects_tools
+from coda_tui.providers.tool_wire import (
+    CallAssembler,
+    openai_tool_choice,
+    rejects_tools,
+)
 
 
 def assemble(*deltas: list) -> list[ToolCall]:
@@ -16,7 +20,7 @@ def assemble(*deltas: list) -> list[ToolCall]:
 
 
 def test_repeated_id_and_name_in_every_piece_are_taken_once():
-    piece = lambda args: [{"index": 0, "id": "call__0_f_cmpl-1", "type": "function",  # noqa: E731
+    piece = lambda args: [{"index": 0, "id": "call__0_f_cmpl-1", "type": "function",
                            "function": {"name": "read_file", "arguments": args}}]
     assert assemble(piece('{"path"'), piece(': "a.py"'), piece("}")) == [
         ToolCall("call__0_f_cmpl-1", "read_file", '{"path": "a.py"}')]
