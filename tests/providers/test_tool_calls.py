@@ -155,6 +155,14 @@ def test_ollama_sends_calls_and_results_in_its_own_shape():
     assert exc is None and texts == ["main"]
     assert body["messages"][1]["tool_calls"] == [{"function": {"name": "read_file", "arguments": {"path": "a.py"}}}]
     assert body["messages"][2] == {"role": "tool", "content": "def main(): ...", "tool_name": "read_file"}
+    assert body["tools"] == TOOLS
+
+
+def test_ollama_tool_choice_none_offers_no_tools():
+    with OllamaToolServer([Reply(chunks=["main"])]) as srv:
+        texts, _, _, exc = stream_all(ollama(srv.url), ASK, tools=TOOLS, tool_choice="none")
+        body = srv.chat_requests()[0]["body"]
+    assert exc is None and texts == ["main"] and not body.get("tools")
 
 
 def test_ollama_model_without_tool_support_raises_tools_unsupported():
