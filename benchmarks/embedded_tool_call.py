@@ -3,10 +3,12 @@
 SmolLM2-135M in-process, the done-when question ("which function parses the command line
 arguments? read it and tell me") with read_file / search_code / list_files offered: for
 each tool_choice, --rounds runs alternating, the time from asking to the first whole
-ToolCall (model loaded beforehand, as a running app has it), and which tool was called.
+ToolCall (model loaded beforehand, as a running app has it; the prompt read afresh each
+time, as a new question's is), and which tool was called.
 "plan" is what the provider picks for a turn's first round with no configuration
 (LlamaCppProvider.tool_choice_for(0, …): search_code). Then the second round of the plan
-("none": answer from a search result), time to its first text.
+("none": answer from a search result), time to its first text, right after a first round
+(whose prompt llama.cpp still holds, as in a turn).
 
   python benchmarks/embedded_tool_call.py --rounds 5
 """
@@ -40,7 +42,11 @@ TOOLS = [
 FOUND = "cli.py:41 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:"
 
 
-async def first_item(prov, messages, choice: str) -> tuple[float | None, object]:
+async def first_item(prov, messages, choice: str, fresh: bool = True) -> tuple[float | None, object]:
+    if fresh:
+        # As for a new question: nothing of this prompt is in llama.cpp's context yet (it
+        # reuses the longest common prefix, which would hide reading the prompt).
+        prov._llm.reset()
     t0 = time.perf_counter()
     first = None
     async for item in prov.stream(messages, tools=TOOLS, tool_choice=choice, max_tokens=128):
@@ -78,7 +84,10 @@ async def main(rounds: int) -> None:
     answer = [*ask, ChatMessage("assistant", "", tool_calls=(call,)),
               ChatMessage("tool", FOUND, tool_call_id="call_0", name="search_code")]
     second = prov.tool_choice_for(1, names)
-    firsts = [(await first_item(prov, answer, second))[0] for _ in range(rounds)]
+    firsts = []
+    for _ in range(rounds):
+        await first_item(prov, ask, plan)  # the first round, as in a turn: its prompt is the prefix
+        firsts.append((await first_item(prov, answer, second, fresh=False))[0])
     got = [s for s in firsts if s is not None]
     report("embedded answer after a tool result", median(got) * 1000 if got else 0.0, "ms", "text arrives",
            f"tool_choice={second}", met=len(got) == rounds)
