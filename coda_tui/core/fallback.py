@@ -101,9 +101,10 @@ class FallbackCall:
         round `step` (Provider.tool_choice_for: the embedded model's plan is not an API's),
         and `tool_choice` afterwards says what the answering one was asked.
 
-        With tools, the response cache is used only for a turn's first round (the tools
-        offered in its key) and only ever keeps a reply without calls: a cached answer is
-        text only, so a round that ends in tool calls cannot be replayed from it, and a round after tool results rests on the project's files as they were
+        With tools, the response cache is used only for a turn's first
+        round (the tools offered in its key) and only ever keeps a reply without calls: a
+        cached answer is text only, so a round that ends in tool calls cannot be replayed
+        from it, and a round after tool results rests on the project's files as they were
         read, which no key can see. A first round answered without a call needed no file."""
         if any(m.role == "tool" or m.tool_calls for m in messages):
             self.cache = None
