@@ -16,8 +16,18 @@ from dataclasses import asdict, dataclass
 from coda_tui.config import ConfigError
 from coda_tui.core.cache import CachedAnswer, ResponseCache, request_key
 from coda_tui.core.choice import label
-from coda_tui.providers.base import ChatMessage, Provider, RetryCallback, Usage
-from coda_tui.providers.errors import ProviderError, ProviderUnavailable
+from coda_tui.providers.base import (
+    ChatMessage,
+    Provider,
+    RetryCallback,
+    ToolCall,
+    Usage,
+)
+from coda_tui.providers.errors import (
+    ProviderError,
+    ProviderUnavailable,
+    ToolsUnsupported,
+)
 from coda_tui.providers.registry import Providers
 
 NO_FALLBACK_AFTER_TEXT = "no fallback: part of the answer had already been shown"
@@ -61,6 +71,8 @@ class FallbackCall:
         self.load_s = 0.0
         self.cached: CachedAnswer | None = None
         self.note = ""
+        # What the answering target was asked to do with the tools, if it had any.
+        self.tool_choice: str | None = None
 
     @property
     def fell_back(self) -> bool:
@@ -81,9 +93,23 @@ class FallbackCall:
             self.on_fallback(attempt, name, model or "")
         return True
 
-    async def stream(self, messages: list[ChatMessage], on_retry: RetryCallback | None = None) -> AsyncIterator[str | Usage]:
+    async def stream(
+        self, messages: list[ChatMessage], on_retry: RetryCallback | None = None,
+        tools: list[dict] | None = None, tool_choice: str | None = None, step: int = 0,
+    ) -> AsyncIterator[str | ToolCall | Usage]:
+        """As Provider.stream. Without a tool_choice, each target picks its own for tool
+        round `step` (Provider.tool_choice_for: the embedded model's plan is not an API's),
+        and `tool_choice` afterwards says what the answering one was asked.
+
+        With tools, the response cache is used only for a turn's first
+        round (the tools offered in its key) and only ever keeps a reply without calls: a
+        cached answer is text only, so a round that ends in tool calls cannot be replayed
+        from it, and a round after tool results rests on the project's files as they were
+        read, which no key can see. A first round answered without a call needed no file."""
+        if any(m.role == "tool" or m.tool_calls for m in messages):
+            self.cache = None
         try:
-            async with aclosing(self._stream(messages, on_retry)) as items:
+            async with aclosing(self._stream(messages, on_retry, tools or None, tool_choice, step)) as items:
                 async for item in items:
                     yield item
         finally:
@@ -91,7 +117,11 @@ class FallbackCall:
             if self.cache is not None and self.use_cached and self.attempts:
                 self.cache.count(self.cached)
 
-    async def _stream(self, messages: list[ChatMessage], on_retry: RetryCallback | None) -> AsyncIterator[str | Usage]:
+    async def _stream(
+        self, messages: list[ChatMessage], on_retry: RetryCallback | None, tools: list[dict] | None,
+        tool_choice: str | None, step: int,
+    ) -> AsyncIterator[str | ToolCall | Usage]:
+        names = [(t.get("function") or {}).get("name", "") for t in tools or ()]
         for index, (name, model) in enumerate(self.fallback_chain):
             t0 = time.perf_counter()
             if index:
@@ -106,8 +136,13 @@ class FallbackCall:
             self.model = model or self.provider.default_model
             prov = self.provider
             key = None
+            if tools:
+                self.tool_choice = tool_choice or prov.tool_choice_for(step, names)
             if self.cache is not None:
                 options = {"max_tokens": prov.config.max_tokens, "temperature": prov.config.temperature}
+                if tools:
+                    options["tools"] = sorted(t["function"]["name"] for t in tools)
+                    options["tool_choice"] = self.tool_choice
                 key = request_key(prov.name, prov.config.endpoint, self.model, messages, options)
                 hit = self.cache.get(key, count=False) if self.use_cached else None
                 if hit is not None:
@@ -116,18 +151,26 @@ class FallbackCall:
                     yield hit.text
                     yield Usage(hit.prompt_tokens, hit.completion_tokens)
                     return
-            got_text, parts, usage = False, [], Usage()
+            got_text, parts, usage, called = False, [], Usage(), False
             try:
                 self.load_s += await prov.warm(self.model)
                 asked = time.perf_counter()
-                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry)) as items:
+                extra = {"tools": tools, "tool_choice": self.tool_choice} if tools else {}
+                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry, **extra)) as items:
                     async for item in items:
                         if isinstance(item, str):
                             got_text = got_text or bool(item)
                             parts.append(item)
+                        elif isinstance(item, ToolCall):
+                            got_text = called = True  # a call is an answer: nothing after it may fall back
                         else:
                             usage = item
                         yield item
+            except ToolsUnsupported as exc:
+                # Not this target's failure but the request's: the loop asks it again
+                # without tools, rather than the chain quietly changing model.
+                self._record("error", t0, exc)
+                raise
             except ProviderError as exc:
                 if got_text:
                     self._record("partial", t0, exc)
@@ -141,7 +184,7 @@ class FallbackCall:
                     continue
                 return  # the last target's empty answer stands
             self._record("answered", t0)
-            if key is not None:
+            if key is not None and not called:  # a reply that called tools is never kept
                 # Masked like the stored answer: a key a server echoed back is never kept.
                 self.cache.put(key, prov.name, self.model, self.redact("".join(parts)), usage.prompt_tokens,
                                usage.completion_tokens, (time.perf_counter() - asked) * 1000)
@@ -154,6 +197,8 @@ class FallbackCall:
             out["saved_ms"] = self.cached.duration_ms
         if self.note:
             out["note"] = self.note
+        if self.tool_choice:
+            out["tool_choice"] = self.tool_choice
         return out
 
     def summary(self) -> str:
