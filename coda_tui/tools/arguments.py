@@ -1,5 +1,6 @@
-"""Path arguments of tools coda did not write (MCP servers, plugins), held to the project
-sandbox before the call: a server runs with the user's rights, so "read /etc/passwd" or
+"""What coda checks in tools it did not write (MCP servers, plugins): that their argument
+schema is one a model can be given, and that their path arguments stay in the project
+sandbox, before the call: a server runs with the user's rights, so "read /etc/passwd" or
 "read .env" must be refused here, where coda still decides, not trusted to the server.
 
 A string is taken for a path when its key says so (path, file, dir, folder, cwd, uri, in
@@ -22,6 +23,22 @@ _PATH_KEY = re.compile(r"path|file|dir|folder|cwd|uri", re.IGNORECASE)
 # Values that cannot be a local path whatever their key says.
 _NOT_A_PATH = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _MAX_PATH_CHARS = 4096
+
+
+def schema_problem(schema: Any) -> str | None:
+    """Why a tool's input schema cannot be offered to a model, or None."""
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        return "is not a JSON schema of type object"
+    if not isinstance(schema.get("properties", {}), dict):
+        return "has properties that are not an object"
+    from jsonschema import SchemaError
+    from jsonschema.validators import validator_for
+
+    try:
+        validator_for(schema).check_schema(schema)
+    except SchemaError as exc:
+        return f"is invalid ({exc.message[:120]})"
+    return None
 
 
 def refuse_outside(tool: str, args: dict[str, Any], project: Project) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 from coda_tui import paths
 from coda_tui.config import McpConfig, McpServerConfig
 from coda_tui.errors import CodaError
-from coda_tui.tools.arguments import refuse_outside
+from coda_tui.tools.arguments import refuse_outside, schema_problem
 from coda_tui.tools.base import Preview, ToolContext, ToolError, ToolSpec
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ class McpSource:
 
     def _offer(self, item) -> McpTool | None:
         schema = item.input_schema
-        problem = _schema_problem(schema)
+        problem = schema_problem(schema)
         if problem:
             line = f"mcp server {self.name}: tool {item.name} skipped, its input schema {problem}"
             log.warning("%s: %s", line, json.dumps(schema)[:500])
@@ -388,22 +388,6 @@ def result_text(result) -> str:
     if not parts and result.structured_content is not None:
         parts.append(json.dumps(result.structured_content, ensure_ascii=False))
     return "\n".join(parts)
-
-
-def _schema_problem(schema: Any) -> str | None:
-    """Why a tool's input schema cannot be offered to a model, or None."""
-    if not isinstance(schema, dict) or schema.get("type") != "object":
-        return "is not a JSON schema of type object"
-    if not isinstance(schema.get("properties", {}), dict):
-        return "has properties that are not an object"
-    from jsonschema import SchemaError
-    from jsonschema.validators import validator_for
-
-    try:
-        validator_for(schema).check_schema(schema)
-    except SchemaError as exc:
-        return f"is invalid ({exc.message[:120]})"
-    return None
 
 
 def _root(exc: BaseException) -> BaseException:
