@@ -405,3 +405,36 @@ def _code(exc: BaseException) -> int | None:
 def mcp_sources(config: McpConfig, cwd: Path | None = None) -> list[McpSource]:
     """A source for each enabled server (disabled ones are listed by `coda mcp list` only)."""
     return [McpSource(server, cwd) for server in config.servers.values() if server.enabled]
+
+
+@dataclass
+class ServerReport:
+    """What one configured server came to when started for a look (`coda mcp list`, doctor)."""
+
+    name: str
+    transport: str  # stdio | http
+    target: str  # the command line, or the url
+    state: str  # ok | failed | disabled
+    problem: str | None = None  # why it failed (one line)
+    problems: list[str] = field(default_factory=list)  # tools it listed that were left out
+    tools: list[ToolSpec] = field(default_factory=list)
+
+
+async def probe(config: McpConfig, cwd: Path | None = None) -> list[ServerReport]:
+    """Start every enabled server at once, list its tools, stop it."""
+
+    async def one(server: McpServerConfig) -> ServerReport:
+        source = McpSource(server, cwd)
+        report = ServerReport(server.name, source.transport, source.target, "disabled")
+        if not server.enabled:
+            return report
+        try:
+            report.tools = [t.spec for t in await source.tools()]
+            report.state, report.problems = "ok", source.problems
+        except CodaError as exc:
+            report.state, report.problem = "failed", exc.render()
+        finally:
+            await source.aclose()
+        return report
+
+    return list(await asyncio.gather(*(one(s) for s in config.servers.values())))
