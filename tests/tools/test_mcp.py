@@ -365,3 +365,24 @@ def test_which_arguments_are_taken_for_paths(project, tmp_path):
     for args in refused:
         with pytest.raises(ToolError, match="refused"):
             refuse_outside("t", args, project)
+
+
+def test_coda_tools_list_shows_mcp_tools_beside_the_builtins(isolated, project):
+    config = write_config(isolated, f"""
+[mcp.servers.demo]
+command = {json.dumps(sys.executable)}
+args = [{json.dumps(str(SERVER))}, "--bad-schema"]
+[mcp.servers.dead]
+command = {json.dumps(sys.executable)}
+args = [{json.dumps(str(SERVER))}, "--exit-at-start"]
+""")
+    out = run_coda("tools", "list", "--json", "--config", str(config), "--project", str(project.root))
+    listing = json.loads(out.stdout)
+    tools = {t["name"]: t for t in listing["tools"]}
+    assert tools["read_file"]["source"] == "builtin"
+    assert (tools["demo.echo"]["source"], tools["demo.echo"]["rule"]) == ("mcp:demo", "allow")
+    assert tools["demo.write_note"]["rule"] == "ask" and "demo.broken" not in tools
+    problems = sorted(listing["problems"])
+    assert problems[0].startswith("mcp server dead: exited while starting")
+    assert problems[1].startswith("mcp server demo: tool broken skipped")
+    assert "Traceback" not in out.stderr
