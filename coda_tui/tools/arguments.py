@@ -10,6 +10,7 @@ exists. Relative paths are read from the project root, as the server would see t
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,11 +71,11 @@ def _judge(value: str, named_as_path: bool, project: Project) -> str | None:
     if not text or len(text) > _MAX_PATH_CHARS or "\n" in text or "\0" in text or _NOT_A_PATH.match(text):
         return None
     try:
+        if not named_as_path and not os.path.exists(os.path.join(project.root, os.path.expanduser(text))):
+            return None  # an ordinary string (a query, a message): one stat, no more
         given = Path(text).expanduser()
         lexical = given if given.is_absolute() else project.root / given
         resolved = lexical.resolve()
-        if not named_as_path and not lexical.exists():
-            return None  # an ordinary string (a query, a message) that happens to contain a slash
     except (OSError, RuntimeError, ValueError):
         return None if not named_as_path else "cannot be resolved"
     root = project.root

@@ -307,8 +307,9 @@ class McpSource:
             raise ToolError(f"{label}: not run, mcp server {self.name} stopped")
         timeout = self.config.timeout_s
         try:
-            return await asyncio.wait_for(client.call_tool(tool, args, read_timeout_seconds=timeout),
-                                          timeout + _GRACE_S)
+            # A net under the SDK's own timeout (asyncio.timeout: no extra task a call).
+            async with asyncio.timeout(timeout + _GRACE_S):
+                return await client.call_tool(tool, args, read_timeout_seconds=timeout)
         except TimeoutError:
             raise await self._broken(conn, label, f"no answer within {timeout:g} s") from None
         except asyncio.CancelledError:
