@@ -130,6 +130,7 @@ class McpSource:
         self._tools: list[McpTool] | None = None
         self._restarted = False
         self._closed = False
+        self._stopping: set[asyncio.Task] = set()
 
     @property
     def target(self) -> str:
@@ -251,11 +252,13 @@ class McpSource:
         return stdio_client(params, errlog=tail.file if tail else None)
 
     async def _stop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self._stop(conn)
+
+    async def _stop(self, conn: _Connection) -> None:
         """Ask the owning task to leave (the SDK closes the server's stdin, then terminates
         and kills its process group, each step bounded) and wait for it."""
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
         conn.stop.set()
         try:
             # Bounded by the SDK's own shutdown (a few seconds at worst); cancelled if not.
@@ -320,7 +323,8 @@ class McpSource:
             if code == _REQUEST_TIMEOUT:
                 raise await self._broken(conn, label, f"no answer within {timeout:g} s") from None
             if code == _CONNECTION_CLOSED or conn.task.done() or isinstance(root, (OSError, EOFError)):
-                raise await self._broken(conn, label, "the server exited during the call") from None
+                closed = "the server exited" if self.transport == "stdio" else "the connection closed"
+                raise await self._broken(conn, label, f"{closed} during the call") from None
             if code is not None:
                 # An error the server answered with (unknown tool, bad arguments): it is still up.
                 raise ToolError(f"{label}: {getattr(root, 'message', root)}") from None
@@ -336,7 +340,12 @@ class McpSource:
                 self.problem = f"mcp server {self.name}: {what} ({label})"
                 last = conn.tail.last_line() if conn.tail is not None else ""
                 log.warning("%s%s", self.problem, f"; its last stderr line: {last}" if last else "")
-                await self._stop_connection()
+                # Stopped in the background: a hung server takes seconds to terminate, which
+                # the model's turn need not wait for; aclose waits for it.
+                self._conn = None
+                stopping = asyncio.ensure_future(self._stop(conn))
+                self._stopping.add(stopping)
+                stopping.add_done_callback(self._stopping.discard)
         then = "stays down for this session" if again else "will be restarted at the next call"
         return ToolError(f"{label}: {what}; mcp server {self.name} {then}")
 
@@ -344,6 +353,7 @@ class McpSource:
         async with self._lock:
             self._closed = True
             await self._stop_connection()
+        await asyncio.gather(*self._stopping, return_exceptions=True)
 
 
 class McpTool:
