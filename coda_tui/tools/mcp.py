@@ -111,6 +111,7 @@ class _Connection:
     tail: _StderrTail | None
     client: Any = None
     listing: list = field(default_factory=list)
+    scope: Any = None  # the anyio cancel scope the task runs in
 
 
 class McpSource:
@@ -213,20 +214,24 @@ class McpSource:
 
     async def _own(self, conn: _Connection) -> None:
         """Hold the SDK's client open until asked to stop (see the module's docstring)."""
+        import anyio
         from mcp import Client
 
         try:
-            async with Client(self._transport(conn.tail), cache=None) as client:
-                listing, cursor = [], None
-                for _ in range(_MAX_PAGES):
-                    page = await client.list_tools(cursor=cursor)
-                    listing += page.tools
-                    cursor = page.next_cursor
-                    if not cursor:
-                        break
-                conn.client, conn.listing = client, listing
-                conn.ready.set_result(listing)
-                await conn.stop.wait()
+            # `_stop` cancels a start through this scope: anyio's own way, which the SDK's
+            # task groups honour (a plain task.cancel() can leave them stuck mid-handshake).
+            with anyio.CancelScope() as conn.scope:
+                async with Client(self._transport(conn.tail), cache=None) as client:
+                    listing, cursor = [], None
+                    for _ in range(_MAX_PAGES):
+                        page = await client.list_tools(cursor=cursor)
+                        listing += page.tools
+                        cursor = page.next_cursor
+                        if not cursor:
+                            break
+                    conn.client, conn.listing = client, listing
+                    conn.ready.set_result(listing)
+                    await conn.stop.wait()
         except asyncio.CancelledError:
             if not conn.ready.done():
                 conn.ready.cancel()
@@ -260,11 +265,16 @@ class McpSource:
         """Ask the owning task to leave (the SDK closes the server's stdin, then terminates
         and kills its process group, each step bounded) and wait for it."""
         conn.stop.set()
+        if conn.scope is None:
+            conn.task.cancel()  # not begun: nothing to undo
+        elif conn.client is None:
+            conn.scope.cancel()  # still starting: nothing waits for `stop` yet
         try:
-            # Bounded by the SDK's own shutdown (a few seconds at worst); cancelled if not.
+            # Bounded by the SDK's own shutdown (a few seconds at worst).
             await asyncio.wait_for(asyncio.shield(conn.task), 10)
         except TimeoutError:
-            conn.task.cancel()
+            conn.scope.cancel()
+            log.warning("mcp server %s: did not stop within 10 s", self.name)
         except BaseException as exc:  # noqa: BLE001 - the run's failure was reported already
             log.debug("mcp server %s: stopped: %r", self.name, exc)
         if not conn.ready.done():

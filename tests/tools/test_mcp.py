@@ -242,16 +242,20 @@ def test_a_hanging_call_times_out_and_the_server_is_restarted_next_time(project)
 
 def test_servers_that_cannot_start_are_one_line_each_and_the_rest_works(project, mcp_log):
     sources = [McpSource(server(), project.root), McpSource(server("dead", "--exit-at-start"), project.root),
-               McpSource(McpServerConfig(name="nowhere", command="coda-no-such-mcp-server"), project.root)]
+               McpSource(McpServerConfig(name="nowhere", command="coda-no-such-mcp-server"), project.root),
+               # Runs, but never speaks MCP.
+               McpSource(McpServerConfig(name="mute", command=sys.executable, args=["-c", "import time; time.sleep(600)"],
+                                         timeout_s=2), project.root)]
 
     async def body(registry, ctx):
         problems = sorted(registry.problems)
-        assert len(problems) == 2
+        assert len(problems) == 3
         assert problems[0].startswith("mcp server dead: exited while starting")
         assert "last stderr line is in" in problems[0]
-        assert problems[1] == "mcp server nowhere: cannot start 'coda-no-such-mcp-server': command not found"
+        assert problems[1] == "mcp server mute: did not answer within 2 s while starting"
+        assert problems[2] == "mcp server nowhere: cannot start 'coda-no-such-mcp-server': command not found"
         assert any("cannot open its database (simulated)" in line for line in mcp_log)
-        assert not any(s.source in ("mcp:dead", "mcp:nowhere") for s in registry.specs())
+        assert {s.source for s in registry.specs()} == {"mcp:demo"}
         result = await run_call(call("demo.echo", text="still here"), registry, Policy(ToolsConfig()), ctx, None)
         assert (result.status, result.content) == ("ok", "echo: still here")
         return True
