@@ -71,8 +71,8 @@ def _judge(value: str, named_as_path: bool, project: Project) -> str | None:
     if not text or len(text) > _MAX_PATH_CHARS or "\n" in text or "\0" in text or _NOT_A_PATH.match(text):
         return None
     try:
-        if not named_as_path and not os.path.exists(os.path.join(project.root, os.path.expanduser(text))):
-            return None  # an ordinary string (a query, a message): one stat, no more
+        if not named_as_path and (len(text) < 2 or not os.path.exists(os.path.join(project.root, os.path.expanduser(text)))):
+            return None  # an ordinary string (a query, a separator, a message): one stat at most
         given = Path(text).expanduser()
         lexical = given if given.is_absolute() else project.root / given
         resolved = lexical.resolve()

@@ -376,7 +376,8 @@ command = "coda-no-such-mcp-server"
 
 def test_which_arguments_are_taken_for_paths(project, tmp_path):
     ok = [{"query": "a/b or c/d"}, {"url": "https://example.com/x"}, {"path": "src/new_file.py"},
-          {"text": "../not-there"}, {"paths": ["notes.txt", "docs/"]}, {"count": 3}]
+          {"text": "../not-there"}, {"paths": ["notes.txt", "docs/"]}, {"count": 3},
+          {"separator": "/"}]
     for args in ok:
         refuse_outside("t", args, project)
     refused = [{"paths": ["notes.txt", "/etc"]}, {"options": {"targetDir": "../.."}}, {"uri": f"file://{tmp_path}"},
