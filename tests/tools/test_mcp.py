@@ -406,3 +406,10 @@ args = [{json.dumps(str(SERVER))}, "--exit-at-start"]
     assert problems[0].startswith("mcp server dead: exited while starting")
     assert problems[1].startswith("mcp server demo: tool broken skipped")
     assert "Traceback" not in out.stderr
+
+
+def test_coda_mcp_list_without_servers_says_how_to_add_one(isolated, project):
+    config = write_config(isolated, "[tools]\nenabled = true\n")
+    out = run_coda("mcp", "list", "--config", str(config), "--project", str(project.root))
+    assert out.returncode == 0 and out.stdout == f"no MCP servers configured; add a [mcp.servers.NAME] table to {config}\n"
+    assert json.loads(run_coda("mcp", "list", "--json", "--config", str(config)).stdout) == []
