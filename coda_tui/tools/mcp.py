@@ -173,8 +173,14 @@ class McpSource:
             if self._closed:
                 raise McpError(f"mcp server {self.name}: closed")
             conn = self._conn
-            if conn is not None and conn.client is not None and not conn.task.done():
+            if conn is not None and conn.client is not None and not conn.task.done() and not _ended(conn.client):
                 return conn.listing
+            if conn is not None and self.problem is None:
+                # Its connection ended between calls (the SDK noticed the server go): a failure
+                # like any other, so it counts toward the one restart.
+                last = conn.tail.last_line() if conn.tail is not None else ""
+                self.problem = f"mcp server {self.name}: its connection ended between calls"
+                log.warning("%s%s", self.problem, f"; its last stderr line: {last}" if last else "")
             if self.problem is not None:
                 if self._restarted:
                     raise McpError(self.problem)
@@ -409,6 +415,13 @@ def result_text(result) -> str:
     if not parts and result.structured_content is not None:
         parts.append(json.dumps(result.structured_content, ensure_ascii=False))
     return "\n".join(parts)
+
+
+def _ended(client) -> bool:
+    """Has the SDK seen the connection end (the server exited while idle)? Then a call would
+    fail unsent; better to restart first. (The SDK says so only through a private flag: if
+    that goes, the first call after such an exit fails and the next one restarts.)"""
+    return getattr(getattr(client.session, "_dispatcher", None), "_closed", False) is True
 
 
 def _root(exc: BaseException) -> BaseException:

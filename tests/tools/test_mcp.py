@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +25,7 @@ from coda_tui.providers.base import ToolCall
 from coda_tui.tools.arguments import refuse_outside
 from coda_tui.tools.base import ToolContext, ToolError
 from coda_tui.tools.executor import run_call
-from coda_tui.tools.mcp import McpSource
+from coda_tui.tools.mcp import McpSource, _ended
 from coda_tui.tools.policy import Policy
 from coda_tui.tools.registry import ToolRegistry
 from tests.conftest import run_coda, write_config
@@ -222,6 +224,26 @@ def test_a_crash_mid_call_is_one_error_then_one_restart_then_down(project, mcp_l
         return True
 
     assert with_registry([McpSource(server(), project.root)], body, project)
+
+
+def test_a_server_that_exits_between_calls_is_restarted_before_the_next(project, mcp_log):
+    source = McpSource(server(), project.root)
+
+    async def body(registry, ctx):
+        policy = Policy(ToolsConfig())
+        first_pid = int((await run_call(call("demo.pid"), registry, policy, ctx, None)).content)
+        os.kill(first_pid, signal.SIGKILL)
+        assert await ended(first_pid)
+        for _ in range(200):  # until the SDK has read the end of the server's output
+            if _ended(source._conn.client):
+                break
+            await asyncio.sleep(0.05)
+        result = await run_call(call("demo.pid"), registry, policy, ctx, None)
+        assert result.status == "ok" and int(result.content) != first_pid  # not a failed call: a restart first
+        assert "mcp server demo: its connection ended between calls" in mcp_log
+        return True
+
+    assert with_registry([source], body, project)
 
 
 def test_a_hanging_call_times_out_and_the_server_is_restarted_next_time(project):
