@@ -25,7 +25,7 @@ tools. A tool is any object with:
 An object that already keeps coda's Tool protocol (a `spec: ToolSpec`) is taken as it is.
 The tools' source is "plugin:DISTRIBUTION"; consent rules name them like any tool. As for
 MCP servers, string arguments that name paths are held to the project sandbox before the
-call. A plugin that fails to import, or whose object is not a usable tool, is one line in
+call, and a call is bounded by [tools] command_timeout_s. A plugin that fails to import, or whose object is not a usable tool, is one line in
 the registry's problems and is skipped; the others load.
 """
 
@@ -126,7 +126,12 @@ class PluginTool:
 
     async def call(self, args: dict[str, Any], ctx: ToolContext) -> str | ToolOutput:
         refuse_outside(self.spec.name, args, ctx.project)
-        out = await self.obj.call(args, ctx)
+        try:
+            # Bounded like a command: a plugin that never answers must not hold the turn.
+            async with asyncio.timeout(ctx.command_timeout_s):
+                out = await self.obj.call(args, ctx)
+        except TimeoutError:
+            raise ToolError(f"{self.spec.name}: no answer within {ctx.command_timeout_s:g} s") from None
         if isinstance(out, (str, ToolOutput)):
             return out
         return json.dumps(out, ensure_ascii=False, default=str)

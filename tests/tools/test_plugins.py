@@ -62,7 +62,7 @@ def project(tmp_path) -> Project:
 def test_plugin_tools_load_and_broken_plugins_are_one_line_each(installed):
     source = PluginSource()
     tools = {t.spec.name: t.spec for t in asyncio.run(source.tools())}
-    assert set(tools) == {"wordcount", "stamp", "shout"}
+    assert set(tools) == {"wordcount", "stamp", "shout", "nap"}
     assert tools["wordcount"].read_only and not tools["stamp"].read_only
     assert {s.source for s in tools.values()} == {"plugin:coda-plugin-demo"}
     assert tools["wordcount"].parameters["required"] == ["path"]
@@ -107,6 +107,9 @@ def test_plugin_tools_run_through_the_executor_with_consent_and_the_sandbox(inst
         denied = await run_call(ToolCall(id="d", name="shout", arguments='{"text": "hi"}'), registry,
                                 Policy(ToolsConfig(deny=["shout"])), ctx, consent)
         assert denied.status == "denied"
+        ctx.command_timeout_s = 0.5
+        napped = await run("nap")
+        assert napped.status == "error" and napped.content == "nap: no answer within 0.5 s"
         await registry.aclose()
 
     asyncio.run(go())
@@ -120,7 +123,7 @@ def test_a_child_process_finds_the_plugins_through_pythonpath(site, isolated):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
                          check=False)
-    assert json.loads(out.stdout) == [["shout", "stamp", "wordcount"], 5]
+    assert json.loads(out.stdout) == [["nap", "shout", "stamp", "wordcount"], 5]
     assert out.stderr == ""
     log = (isolated / "data" / "logs" / "coda.log").read_text()
     assert "No module named 'coda_plugin_broken_gone'" in log and "Traceback" in log
