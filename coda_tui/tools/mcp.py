@@ -51,6 +51,22 @@ class McpError(CodaError):
     """A server that could not give its tools; the message names it and what happened."""
 
 
+class _ToCodaLog(logging.Handler):
+    """The SDK reports its own troubles (a line of a server's output that is not JSON-RPC,
+    with a traceback) on the `mcp` logger, which Python, with no handler there, prints on
+    stderr — over the app's screen, or as a traceback in the CLI. Into coda's log instead."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger("coda_tui.tools.mcp.sdk").handle(record)
+
+
+def _route_sdk_logging() -> None:
+    sdk = logging.getLogger("mcp")
+    if not any(isinstance(h, _ToCodaLog) for h in sdk.handlers):
+        sdk.addHandler(_ToCodaLog())
+        sdk.propagate = False
+
+
 class _StderrTail:
     """A stdio server's stderr, read as it comes (so a chatty server never blocks on a full
     pipe) keeping only its last lines, for the log when something goes wrong."""
@@ -195,6 +211,7 @@ class McpSource:
                 raise
 
     async def _start(self) -> list:
+        _route_sdk_logging()
         loop = asyncio.get_running_loop()
         tail = _StderrTail() if self.transport == "stdio" else None
         conn = _Connection(task=None, ready=loop.create_future(), stop=asyncio.Event(), tail=tail)  # type: ignore[arg-type]

@@ -1,11 +1,12 @@
 """A real MCP server, written with the mcp SDK, for the tests of coda_tui/tools/mcp.py.
 
-    python mcp_demo_server.py [--bad-schema] [--exit-at-start] [--http PORT]
+    python mcp_demo_server.py [--bad-schema] [--exit-at-start] [--banner] [--http PORT]
 
 Its tools: echo and pid (read-only), write_note (changes a file: not read-only), crash
 (the process dies mid-call, after a line on stderr), hang (never answers), fail (answers
 with isError). --bad-schema makes `broken`'s input schema invalid; --exit-at-start writes a
-line to stderr and exits before speaking MCP; --http serves streamable HTTP on 127.0.0.1.
+line to stderr and exits before speaking MCP; --banner first prints a line on stdout that
+is not JSON-RPC (as careless servers do); --http serves streamable HTTP on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from pathlib import Path
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
+
+if "--banner" in sys.argv:
+    print("Welcome to the demo server! (a line on stdout that is not JSON-RPC)", flush=True)
 
 if "--exit-at-start" in sys.argv:
     print("demo server: cannot open its database (simulated)", file=sys.stderr, flush=True)

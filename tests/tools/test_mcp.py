@@ -361,13 +361,17 @@ args = [{json.dumps(str(SERVER))}, "--exit-at-start"]
 [mcp.servers.off]
 url = "http://127.0.0.1:9/mcp"
 enabled = false
+[mcp.servers.chatty]
+command = {py}
+args = [{json.dumps(str(SERVER))}, "--banner"]
 [tools]
 deny = ["demo.crash"]
 """)
     out = run_coda("mcp", "list", "--json", "--config", str(config), "--project", str(project.root))
     assert out.returncode == 1 and "Traceback" not in out.stderr  # one server failed
     servers = {s["name"]: s for s in json.loads(out.stdout)}
-    assert {n: s["state"] for n, s in servers.items()} == {"demo": "ok", "dead": "failed", "off": "disabled"}
+    assert {n: s["state"] for n, s in servers.items()} == {"demo": "ok", "dead": "failed", "off": "disabled",
+                                                          "chatty": "ok"}
     assert servers["dead"]["problem"].startswith("mcp server dead: exited while starting")
     assert servers["off"]["transport"] == "http" and servers["demo"]["transport"] == "stdio"
     rules = {t["name"]: t["rule"] for t in servers["demo"]["tools"]}
@@ -375,6 +379,8 @@ deny = ["demo.crash"]
     # The server's stderr went to the log, not to the terminal.
     log = (isolated / "data" / "logs" / "coda.log").read_text()
     assert "cannot open its database (simulated)" in log and "simulated" not in out.stderr
+    # The SDK's complaint about the banner (with its traceback) too.
+    assert "Failed to parse JSONRPC message from server" in log and "Welcome" not in out.stderr
 
     text = run_coda("mcp", "list", "--config", str(config), "--project", str(project.root))
     assert "demo  ok  stdio" in text.stdout and "off  disabled  http" in text.stdout
