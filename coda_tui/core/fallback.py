@@ -16,8 +16,18 @@ from dataclasses import asdict, dataclass
 from coda_tui.config import ConfigError
 from coda_tui.core.cache import CachedAnswer, ResponseCache, request_key
 from coda_tui.core.choice import label
-from coda_tui.providers.base import ChatMessage, Provider, RetryCallback, Usage
-from coda_tui.providers.errors import ProviderError, ProviderUnavailable
+from coda_tui.providers.base import (
+    ChatMessage,
+    Provider,
+    RetryCallback,
+    ToolCall,
+    Usage,
+)
+from coda_tui.providers.errors import (
+    ProviderError,
+    ProviderUnavailable,
+    ToolsUnsupported,
+)
 from coda_tui.providers.registry import Providers
 
 NO_FALLBACK_AFTER_TEXT = "no fallback: part of the answer had already been shown"
@@ -81,9 +91,15 @@ class FallbackCall:
             self.on_fallback(attempt, name, model or "")
         return True
 
-    async def stream(self, messages: list[ChatMessage], on_retry: RetryCallback | None = None) -> AsyncIterator[str | Usage]:
+    async def stream(
+        self, messages: list[ChatMessage], on_retry: RetryCallback | None = None, tools: list[dict] | None = None
+    ) -> AsyncIterator[str | ToolCall | Usage]:
+        if tools:
+            # A round that may call tools is never answered from (or kept in) the cache: its
+            # answer depends on the project's files as they are now, which the key cannot see.
+            self.cache = None
         try:
-            async with aclosing(self._stream(messages, on_retry)) as items:
+            async with aclosing(self._stream(messages, on_retry, tools)) as items:
                 async for item in items:
                     yield item
         finally:
@@ -91,7 +107,9 @@ class FallbackCall:
             if self.cache is not None and self.use_cached and self.attempts:
                 self.cache.count(self.cached)
 
-    async def _stream(self, messages: list[ChatMessage], on_retry: RetryCallback | None) -> AsyncIterator[str | Usage]:
+    async def _stream(
+        self, messages: list[ChatMessage], on_retry: RetryCallback | None, tools: list[dict] | None
+    ) -> AsyncIterator[str | ToolCall | Usage]:
         for index, (name, model) in enumerate(self.fallback_chain):
             t0 = time.perf_counter()
             if index:
@@ -120,14 +138,19 @@ class FallbackCall:
             try:
                 self.load_s += await prov.warm(self.model)
                 asked = time.perf_counter()
-                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry)) as items:
+                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry, tools=tools)) as items:
                     async for item in items:
                         if isinstance(item, str):
                             got_text = got_text or bool(item)
                             parts.append(item)
+                        elif isinstance(item, ToolCall):
+                            got_text = True  # a call is an answer: no fallback past it
                         else:
                             usage = item
                         yield item
+            except ToolsUnsupported:
+                # Not this target's failure: the turn asks again without tools.
+                raise
             except ProviderError as exc:
                 if got_text:
                     self._record("partial", t0, exc)
