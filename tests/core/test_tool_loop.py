@@ -281,3 +281,22 @@ def test_tool_rows_are_found_by_full_text_search_and_kept_by_export_and_branch(t
         [(m.role, m.tool_calls, m.tool_call_id, m.tool_name) for m in msgs]
     assert json.loads(copied[1].tool_calls)[0]["id"] == "z"
     rt.close()
+
+
+def test_later_turns_remember_the_answers_not_the_tool_rounds(tmp_path):
+    rt, model = scripted_runtime(tmp_path, [[call("echo", {"text": "big file"}, "r")], ["it says big file"], ["sure"]],
+                                 [EchoTool()])
+
+    async def two():
+        first = await rt.turns.run("read it")
+        second = await rt.turns.run("and then?", session=first.session)
+        await rt.aclose()
+        return first, second
+
+    first, second = asyncio.run(two())
+    sent = model.sent[2][0]
+    assert [(m.role, m.content) for m in sent[1:]] == [("user", "read it"), ("assistant", "it says big file"),
+                                                        ("user", "and then?")]
+    snap = next(s for s in second.trace.stages if s.name == "memory").detail["snapshot"]
+    assert sorted(i["reason"] for i in snap["left"]) == ["tool_round", "tool_round"]
+    rt.close()
