@@ -94,9 +94,9 @@ class FallbackCall:
     async def stream(
         self, messages: list[ChatMessage], on_retry: RetryCallback | None = None, tools: list[dict] | None = None
     ) -> AsyncIterator[str | ToolCall | Usage]:
-        if tools:
-            # A round that may call tools is never answered from (or kept in) the cache: its
-            # answer depends on the project's files as they are now, which the key cannot see.
+        if any(m.role == "tool" or m.tool_calls for m in messages):
+            # A round after tool calls is never answered from (or kept in) the cache: it
+            # rests on the project's files as they were read, which the key cannot see.
             self.cache = None
         try:
             async with aclosing(self._stream(messages, on_retry, tools)) as items:
@@ -126,6 +126,8 @@ class FallbackCall:
             key = None
             if self.cache is not None:
                 options = {"max_tokens": prov.config.max_tokens, "temperature": prov.config.temperature}
+                if tools:
+                    options["tools"] = sorted(t["function"]["name"] for t in tools)
                 key = request_key(prov.name, prov.config.endpoint, self.model, messages, options)
                 hit = self.cache.get(key, count=False) if self.use_cached else None
                 if hit is not None:
@@ -134,7 +136,7 @@ class FallbackCall:
                     yield hit.text
                     yield Usage(hit.prompt_tokens, hit.completion_tokens)
                     return
-            got_text, parts, usage = False, [], Usage()
+            got_text, parts, usage, called = False, [], Usage(), False
             try:
                 self.load_s += await prov.warm(self.model)
                 asked = time.perf_counter()
@@ -144,7 +146,7 @@ class FallbackCall:
                             got_text = got_text or bool(item)
                             parts.append(item)
                         elif isinstance(item, ToolCall):
-                            got_text = True  # a call is an answer: no fallback past it
+                            got_text = called = True  # a call is an answer: no fallback past it
                         else:
                             usage = item
                         yield item
@@ -164,7 +166,7 @@ class FallbackCall:
                     continue
                 return  # the last target's empty answer stands
             self._record("answered", t0)
-            if key is not None:
+            if key is not None and not called:  # only answers are kept, never a request for tools
                 # Masked like the stored answer: a key a server echoed back is never kept.
                 self.cache.put(key, prov.name, self.model, self.redact("".join(parts)), usage.prompt_tokens,
                                usage.completion_tokens, (time.perf_counter() - asked) * 1000)

@@ -114,18 +114,14 @@ class Runtime:
     def toolbox(self) -> Toolbox:
         """The tools a turn may offer, made on the first turn that uses them; one consent
         policy for the process, so "always" holds for the rest of this session."""
-        from coda_tui.tools.base import ToolContext
         from coda_tui.tools.policy import Policy
-        from coda_tui.tools.setup import make_registry
-
-        cfg = self.config.tools
+        from coda_tui.tools.setup import make_registry, tool_context
 
         async def search(query: str, limit: int):
             return await self.search(query, limit)
 
-        context = ToolContext(self.project, search=search, output_chars=cfg.output_chars,
-                              command_timeout_s=cfg.command_timeout_s, env=command_env(self.config.secrets()))
-        return Toolbox(make_registry(self.config), Policy(cfg), context, cfg)
+        context = tool_context(self.config, self.project, search)
+        return Toolbox(make_registry(self.config), Policy(self.config.tools), context, self.config.tools)
 
     @cached_property
     def sessions(self) -> Sessions:
@@ -145,10 +141,3 @@ class Runtime:
         if self.__dict__.get("cache") is not None:
             self.cache.close()
 
-
-def command_env(secrets: list[str]) -> dict[str, str]:
-    """The user's environment for commands a tool runs, without any configured key (by
-    value, whatever the variable's name) or the usual key variables."""
-    hidden = set(secrets)
-    return {k: v for k, v in os.environ.items()
-            if v not in hidden and not k.endswith(("_API_KEY", "_TOKEN", "_SECRET"))}

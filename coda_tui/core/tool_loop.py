@@ -13,6 +13,7 @@ No Textual here: the app and the CLI drive the same loop (they differ in `consen
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -166,14 +167,18 @@ class ToolLoop:
         # (provider, model) pairs found this session to take no tools: said once, then not offered.
         self.unsupported = unsupported
         self.provider, self.model = provider, model
+        self.context = toolbox.context if toolbox is not None else None
 
     def _schemas(self) -> list[dict] | None:
         if self.toolbox is None or (self.provider, self.model) in self.unsupported:
             return None
         return self.toolbox.registry.schemas() or None
 
-    async def run(self, messages: list[ChatMessage], ask: AskModel) -> LoopOutcome:
+    async def run(self, messages: list[ChatMessage], ask: AskModel, turn: str | None = None) -> LoopOutcome:
+        """`turn` names this turn's writes together, so undo takes them back as one."""
         out = LoopOutcome()
+        if self.toolbox is not None and turn is not None:
+            self.context = dataclasses.replace(self.toolbox.context, turn=turn)
         max_steps = self.toolbox.config.max_steps if self.toolbox else 0
         if self.toolbox is not None and not self.toolbox.loaded:
             await self._load()
@@ -262,7 +267,7 @@ class ToolLoop:
         slot.stage.detail = {"tool": call.name, "call_id": call.id, "args": args, "step": slot.step,
                              "message_id": slot.message_id}
         self.publish(ToolCallStarted(call.id, call.name, args, slot.step, slot.stage.start_ms))
-        result = await run_call(call, box.registry, box.policy, box.context, self.consent)
+        result = await run_call(call, box.registry, box.policy, self.context, self.consent)
         self._finish(slot, result)
 
     def _finish(self, slot: _Slot, result: ToolResult) -> None:

@@ -504,7 +504,7 @@ class TurnRunner:
             return Round(writer.text, calls, usage, status, error, writer, ttft_ms, completion, tps,
                          prov.name, answered_by, unsupported)
 
-        outcome = await loop.run(messages, ask_model)
+        outcome = await loop.run(messages, ask_model, turn=f"{session.id}:{user_message_id}:{started_at}")
         last = outcome.last
         cancelled = outcome.cancelled
         status = "cancelled" if cancelled else last.status
