@@ -293,7 +293,7 @@ def test_later_turns_remember_the_answers_not_the_tool_rounds(tmp_path):
         await rt.aclose()
         return first, second
 
-    first, second = asyncio.run(two())
+    _, second = asyncio.run(two())
     sent = model.sent[2][0]
     assert [(m.role, m.content) for m in sent[1:]] == [("user", "read it"), ("assistant", "it says big file"),
                                                         ("user", "and then?")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from coda_tui.core.runtime import Runtime
 from coda_tui.core.tool_loop import Toolbox
 from coda_tui.providers.base import ChatMessage, Provider, ToolCall, Usage
 from coda_tui.providers.errors import ToolsUnsupported
+from coda_tui.providers.types import TYPES, ProviderType
 from coda_tui.tools.base import Preview, ToolContext, ToolError, ToolOutput, ToolSpec
 from coda_tui.tools.policy import Policy
 from coda_tui.tools.registry import ToolRegistry
@@ -49,6 +51,32 @@ class ScriptedModel(Provider):
 
     async def list_models(self) -> list[str]:
         return ["scripted"]
+
+
+class ScriptedFile(ScriptedModel):
+    """The scripted model as a provider type, for a real `coda` process: its script is the
+    JSON file named by SCRIPTED_MODEL_SCRIPT (rounds of strings and {"call", "args", "id"}), and
+    what each round was sent is appended to SCRIPTED_MODEL_SENT (one JSON line a round)."""
+
+    def __init__(self, config) -> None:
+        rounds = json.loads(Path(os.environ["SCRIPTED_MODEL_SCRIPT"]).read_text())
+        script = [[i if isinstance(i, str) else call(i["call"], i.get("args", {}), i.get("id")) for i in r]
+                  for r in rounds]
+        super().__init__(config, script)
+
+    async def stream(self, messages, **kw):
+        with open(os.environ["SCRIPTED_MODEL_SENT"], "a") as log:
+            log.write(json.dumps({"roles": [m.role for m in messages], "tools": [t["function"]["name"]
+                                  for t in kw.get("tools") or ()], "last": messages[-1].content}) + "\n")
+        async for item in super().stream(messages, **kw):
+            yield item
+
+
+def register_scripted_type() -> None:
+    """Make `type = "scripted"` known, as a row of providers.types does for a real type."""
+    TYPES["scripted"] = ProviderType("scripted", "tests.core.tool_doubles", "ScriptedFile", endpoint_field="base_url",
+                                     default_endpoint="http://scripted.invalid", builtin="scripted",
+                                     builtin_model="scripted")
 
 
 def call(name: str, args: dict | str, id: str | None = None) -> ToolCall:
