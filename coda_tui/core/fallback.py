@@ -92,14 +92,18 @@ class FallbackCall:
         return True
 
     async def stream(
-        self, messages: list[ChatMessage], on_retry: RetryCallback | None = None, tools: list[dict] | None = None
+        self, messages: list[ChatMessage], on_retry: RetryCallback | None = None,
+        tools: list[dict] | None = None, tool_choice: str | None = None,
     ) -> AsyncIterator[str | ToolCall | Usage]:
+        """As Provider.stream. With tools, the response cache is used only for a turn's first
+        round (the tools offered in its key) and only ever keeps a reply without calls: a
+        cached answer is text only, so a round that ends in tool calls cannot be replayed
+        from it, and a round after tool results rests on the project's files as they were
+        read, which no key can see. A first round answered without a call needed no file."""
         if any(m.role == "tool" or m.tool_calls for m in messages):
-            # A round after tool calls is never answered from (or kept in) the cache: it
-            # rests on the project's files as they were read, which the key cannot see.
             self.cache = None
         try:
-            async with aclosing(self._stream(messages, on_retry, tools)) as items:
+            async with aclosing(self._stream(messages, on_retry, tools or None, tool_choice)) as items:
                 async for item in items:
                     yield item
         finally:
@@ -108,7 +112,8 @@ class FallbackCall:
                 self.cache.count(self.cached)
 
     async def _stream(
-        self, messages: list[ChatMessage], on_retry: RetryCallback | None, tools: list[dict] | None
+        self, messages: list[ChatMessage], on_retry: RetryCallback | None, tools: list[dict] | None,
+        tool_choice: str | None,
     ) -> AsyncIterator[str | ToolCall | Usage]:
         for index, (name, model) in enumerate(self.fallback_chain):
             t0 = time.perf_counter()
@@ -128,6 +133,7 @@ class FallbackCall:
                 options = {"max_tokens": prov.config.max_tokens, "temperature": prov.config.temperature}
                 if tools:
                     options["tools"] = sorted(t["function"]["name"] for t in tools)
+                    options["tool_choice"] = tool_choice
                 key = request_key(prov.name, prov.config.endpoint, self.model, messages, options)
                 hit = self.cache.get(key, count=False) if self.use_cached else None
                 if hit is not None:
@@ -140,18 +146,21 @@ class FallbackCall:
             try:
                 self.load_s += await prov.warm(self.model)
                 asked = time.perf_counter()
-                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry, tools=tools)) as items:
+                extra = {"tools": tools, "tool_choice": tool_choice} if tools else {}
+                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry, **extra)) as items:
                     async for item in items:
                         if isinstance(item, str):
                             got_text = got_text or bool(item)
                             parts.append(item)
                         elif isinstance(item, ToolCall):
-                            got_text = called = True  # a call is an answer: no fallback past it
+                            got_text = called = True  # a call is an answer: nothing after it may fall back
                         else:
                             usage = item
                         yield item
-            except ToolsUnsupported:
-                # Not this target's failure: the turn asks again without tools.
+            except ToolsUnsupported as exc:
+                # Not this target's failure but the request's: the loop asks it again
+                # without tools, rather than the chain quietly changing model.
+                self._record("error", t0, exc)
                 raise
             except ProviderError as exc:
                 if got_text:
@@ -166,7 +175,7 @@ class FallbackCall:
                     continue
                 return  # the last target's empty answer stands
             self._record("answered", t0)
-            if key is not None and not called:  # only answers are kept, never a request for tools
+            if key is not None and not called:  # a reply that called tools is never kept
                 # Masked like the stored answer: a key a server echoed back is never kept.
                 self.cache.put(key, prov.name, self.model, self.redact("".join(parts)), usage.prompt_tokens,
                                usage.completion_tokens, (time.perf_counter() - asked) * 1000)

@@ -366,7 +366,7 @@ class TurnRunner:
             nonlocal chain
             writer = _AnswerWriter(self.store, session.id, prov_name, model)
             status, error, usage = "complete", None, Usage()
-            unsupported = None
+            unsupported = choice = None
             calls: list[ToolCall] = []
             ttft_ms = first_call_ms = None
             with tracer.stage("llm") as st:
@@ -425,7 +425,10 @@ class TurnRunner:
                 try:
                     # aclosing: when the database fails mid-answer (a full disk), the stream is
                     # closed here, in this task, before the error goes up.
-                    async with aclosing(call.stream(msgs, on_retry=on_retry, tools=schemas)) as stream:
+                    # What the model may do this round is the provider's plan (the embedded
+                    # model: search first, then answer; others: their setting, then "auto").
+                    choice = prov.tool_choice_for(step - 1, [t["function"]["name"] for t in schemas]) if schemas else None
+                    async with aclosing(call.stream(msgs, on_retry=on_retry, tools=schemas, tool_choice=choice)) as stream:
                         async for item in stream:
                             if isinstance(item, str):
                                 last_token_at = time.perf_counter()
@@ -493,7 +496,7 @@ class TurnRunner:
                 st.detail = {"step": step, "ttft_ms": ttft_ms, "client_ms": client_ms, "load_ms": load_s * 1000,
                              "tokens": completion, "tokens_per_s": tps,
                              "prompt_tokens": usage.prompt_tokens, "estimated": usage.estimated, "retries": len(retries),
-                             "tools_offered": len(schemas or ()), "tool_calls": len(calls),
+                             "tools_offered": len(schemas or ()), "tool_choice": choice, "tool_calls": len(calls),
                              "first_call_ms": first_call_ms, **call.detail()}
             if calls and schemas and status == "complete":
                 # A round that called tools is kept now, with its calls: a kill -9 while they
