@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import ROOT, write_config
 
 CHILD = ("import sys; from tests.core.tool_doubles import register_scripted_type; register_scripted_type(); "
@@ -126,3 +128,29 @@ def test_at_a_terminal_consent_is_asked_with_the_diff(tmp_path):
     seen, project = run_in_terminal(tmp_path / "yes", write, b"y\n")
     assert (project / "new.py").read_text() == "x = 1\n"
     assert "write_file path=new.py, content=x = 1 → ok" in seen
+
+
+@pytest.mark.slow
+def test_the_embedded_model_calls_a_tool_that_runs(tmp_path):
+    """No configuration at all: the embedded model, offered coda's tools in an indexed project,
+    makes a call, the call runs, and an answer arrives (its quality is not judged)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "cli.py").write_text(PARSER + "\n\ndef main():\n    print(parse_args(None))\n")
+    (project / "util.py").write_text("def add(a, b):\n    return a + b\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    indexed = subprocess.run([sys.executable, "-m", "coda_tui", "index", "--project", str(project)], capture_output=True,
+                             text=True, env=env, cwd=ROOT, timeout=120, check=False)
+    assert indexed.returncode == 0, indexed.stderr
+    proc = subprocess.run([sys.executable, "-m", "coda_tui", "ask", "--json", "--project", str(project),
+                           "which function parses the command line arguments? read it and tell me"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["status"] == "complete" and out["response"].strip()
+    calls = out["tool_calls"]
+    assert calls and all(c["status"] in ("ok", "error") for c in calls)
+    assert {c["name"] for c in calls} & {"search_code", "read_file", "grep", "list_files"}
+    stages = [s["name"] for s in out["trace"]["stages"]]
+    assert stages.count("tool") == len(calls) and stages.count("llm") >= 2
