@@ -65,6 +65,18 @@ def test_ask_json_has_every_call_and_result(tmp_path):
     rows = [line.split("  ")[0].rstrip() for line in shown.stdout.splitlines()[2:]]
     assert rows[3:] == ["llm 1", " └ tool", "llm 2", " └ tool", " └ tool", "llm 3", "store"], shown.stdout
     assert re.search(r"read_file path=cli.py → ok, \d+ lines, \d+ ms", shown.stdout), shown.stdout
+    # The session keeps the calls and results: exported, and found by full-text search.
+    exported = subprocess.run([sys.executable, "-m", "coda_tui", "sessions", "export", str(out["session"]["id"]),
+                               "--format", "json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60,
+                              check=False)
+    msgs = json.loads(exported.stdout)["messages"]
+    assert [m["role"] for m in msgs] == ["user", "assistant", "tool", "assistant", "tool", "tool", "assistant"]
+    assert [c["id"] for c in msgs[3]["tool_calls"]] == ["g1", "r2"]
+    assert [(m["tool_call_id"], m["status"]) for m in msgs if m["role"] == "tool"] == [
+        ("r1", "complete"), ("g1", "complete"), ("r2", "error")]
+    found = subprocess.run([sys.executable, "-m", "coda_tui", "sessions", "search", "ArgumentParser"],
+                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=False)
+    assert "(tool)" in found.stdout
 
 
 def test_streamed_output_shows_each_call_on_stderr(tmp_path):
