@@ -300,3 +300,30 @@ def test_later_turns_remember_the_answers_not_the_tool_rounds(tmp_path):
     snap = next(s for s in second.trace.stages if s.name == "memory").detail["snapshot"]
     assert sorted(i["reason"] for i in snap["left"]) == ["tool_round", "tool_round"]
     rt.close()
+
+
+def test_cancel_while_read_only_calls_run_together(tmp_path):
+    async def go():
+        started = asyncio.Event()
+        calls = [call("echo", {"text": "quick"}, "e"), call("sleep", {"seconds": 60}, "s1"),
+                 call("sleep", {"seconds": 60}, "s2")]
+        rt, _ = scripted_runtime(tmp_path, [calls, ["never"]], [EchoTool(), SleepTool(started)])
+        task = asyncio.ensure_future(rt.turns.run("go"))
+        await asyncio.wait_for(started.wait(), 30)
+        await asyncio.sleep(0)  # let the second sleep start too
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        await rt.aclose()
+        return rt
+
+    rt = asyncio.run(go())
+    msgs = rt.store.sessions.messages(1)
+    assert [(m.tool_call_id, m.status) for m in msgs if m.role == "tool"] == [
+        ("e", "complete"), ("s1", "cancelled"), ("s2", "cancelled")]
+    trace = rt.store.traces.recent(1)[0]
+    assert trace.status == "cancelled"
+    assert [s.detail["status"] for s in trace.stages if s.name == "tool"] == ["ok", "cancelled", "cancelled"]
+    rt.close()
