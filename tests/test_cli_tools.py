@@ -8,6 +8,8 @@ import os
 import pty
 import re
 import select
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -166,3 +168,30 @@ def test_the_embedded_model_calls_a_tool_that_runs(tmp_path):
     assert {c["name"] for c in calls} & {"search_code", "read_file", "grep", "list_files"}
     stages = [s["name"] for s in out["trace"]["stages"]]
     assert stages.count("tool") == len(calls) and stages.count("llm") >= 2
+
+
+def test_ctrl_c_while_a_command_runs_keeps_what_ran(tmp_path):
+    script = [[{"call": "grep", "args": {"pattern": "argparse"}, "id": "g"}],
+              [{"call": "run_command", "args": {"command": "touch running; sleep 60"}, "id": "s"}], ["never"]]
+    project, common, env = setup(tmp_path, script)
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, "ask", "--yes", *common, "go"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    db = tmp_path / "data" / "coda.db"
+    deadline = time.monotonic() + 120
+    try:
+        while not (project / "running").exists():  # the command has started
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130 and "coda: interrupted" in err.decode(), err.decode()
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT role, status, tool_call_id FROM messages ORDER BY id").fetchall()
+        trace = conn.execute("SELECT status FROM traces").fetchall()
+    assert rows == [("user", "complete", None), ("assistant", "complete", None), ("tool", "complete", "g"),
+                    ("assistant", "complete", None), ("tool", "cancelled", "s")]
+    assert trace == [("cancelled",)]

@@ -554,7 +554,10 @@ class TurnRunner:
             trace.message_id = answer.message_id
             trace.total_ms = tracer.now_ms()
             self.store.traces.save(trace)
-            st.summary = f"answer #{answer.message_id} ({status}, {len(answer.text)} chars), trace #{trace.id}"
+            if writer is not None:
+                st.summary = f"answer #{answer.message_id} ({status}, {len(answer.text)} chars), trace #{trace.id}"
+            else:
+                st.summary = f"no answer ({status} while tools ran; last round #{answer.message_id}), trace #{trace.id}"
             if outcome.calls:
                 st.summary += f"; {len(outcome.calls)} tool result{'s' if len(outcome.calls) > 1 else ''}"
         # The trace row was written from inside the store stage; record that stage's length.
