@@ -218,7 +218,8 @@ class ToolLoop:
             return
         with self.tracer.stage("tools") as st:
             await box.registry.ready()
-            st.summary = f"{len(box.registry.specs())} tools from {len(box.registry.sources)} source(s)"
+            n, sources = len(box.registry.specs()), len(box.registry.sources)
+            st.summary = f"{n} tool{'' if n == 1 else 's'} from {sources} source{'' if sources == 1 else 's'}"
             if box.registry.problems:
                 st.summary += f"; {len(box.registry.problems)} failed: " + "; ".join(box.registry.problems)
             st.detail = {"tools": len(box.registry.specs()), "problems": list(box.registry.problems)}

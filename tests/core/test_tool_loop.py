@@ -327,3 +327,38 @@ def test_cancel_while_read_only_calls_run_together(tmp_path):
     assert trace.status == "cancelled"
     assert [s.detail["status"] for s in trace.stages if s.name == "tool"] == ["ok", "cancelled", "cancelled"]
     rt.close()
+
+
+def test_tool_sources_are_loaded_once_in_a_stage_of_their_own(tmp_path):
+    from coda_tui.errors import CodaError
+    from coda_tui.tools.registry import ToolRegistry
+
+    class Source:
+        def __init__(self, name, tools=None):
+            self.name, self._tools, self.asked = name, tools, 0
+
+        async def tools(self):
+            self.asked += 1
+            if self._tools is None:
+                raise CodaError(f"mcp server {self.name}: exited at start (status 1)")
+            return self._tools
+
+        async def aclose(self):
+            pass
+
+    good, bad = Source("good", [EchoTool()]), Source("bad")
+    rt, model = scripted_runtime(tmp_path, [[call("echo", {"text": "hi"}, "e")], ["one"], ["two"]], [])
+    rt.toolbox.registry = ToolRegistry([], [good, bad])
+
+    async def two():
+        first = await rt.turns.run("one")
+        second = await rt.turns.run("two", session=first.session)
+        await rt.aclose()
+        return first, second
+
+    first, second = asyncio.run(two())
+    stage = next(s for s in first.trace.stages if s.name == "tools")
+    assert stage.summary == "1 tool from 2 sources; 1 failed: mcp server bad: exited at start (status 1)"
+    assert first.tool_calls[0].result.content == "echo: hi"  # the good source's tool ran
+    assert "tools" not in [s.name for s in second.trace.stages] and (good.asked, bad.asked) == (1, 1)
+    rt.close()
