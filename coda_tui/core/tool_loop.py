@@ -127,19 +127,24 @@ def outcome_summary(result: ToolResult) -> str:
 def fit(messages: list[ChatMessage], room: int) -> int:
     """Keep this turn's prompt within `room` tokens by leaving out the oldest tool results
     first (the model can call again; the assistant message that asked stays, so no tool
-    message is ever without its call). Returns how many were left out."""
+    message is ever without its call); the newest result, if it alone is too much, is cut
+    to what fits rather than left out. Returns how many results were touched."""
     total = sum(estimate_tokens(m.content) + 4 for m in messages)
-    cut = 0
-    for i, m in enumerate(messages):
+    tools = [i for i, m in enumerate(messages) if m.role == "tool" and not m.content.startswith("[result left out")]
+    touched = 0
+    for n, i in enumerate(tools):
         if total <= room:
             break
-        if m.role != "tool" or m.content.startswith("[result left out"):
-            continue
-        stub = CUT_RESULT.format(chars=len(m.content))
-        total -= estimate_tokens(m.content) - estimate_tokens(stub)
-        messages[i] = ChatMessage("tool", stub, tool_call_id=m.tool_call_id, name=m.name)
-        cut += 1
-    return cut
+        m = messages[i]
+        if n < len(tools) - 1:
+            text = CUT_RESULT.format(chars=len(m.content))
+        else:
+            keep = max(0, (room - (total - estimate_tokens(m.content))) * 3)  # characters, conservatively
+            text = m.content[:keep] + f"\n… [{len(m.content) - keep:,} more characters left out to fit the context window]"
+        total -= estimate_tokens(m.content) - estimate_tokens(text)
+        messages[i] = ChatMessage("tool", text, tool_call_id=m.tool_call_id, name=m.name)
+        touched += 1
+    return touched
 
 
 class ToolLoop:

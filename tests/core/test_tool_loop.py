@@ -362,3 +362,17 @@ def test_tool_sources_are_loaded_once_in_a_stage_of_their_own(tmp_path):
     assert first.tool_calls[0].result.content == "echo: hi"  # the good source's tool ran
     assert "tools" not in [s.name for s in second.trace.stages] and (good.asked, bad.asked) == (1, 1)
     rt.close()
+
+
+def test_one_result_too_big_for_the_window_is_cut_to_fit(tmp_path):
+    from coda_tui.core.tool_loop import fit
+    from coda_tui.providers.base import ChatMessage
+    from coda_tui.tokens import estimate_tokens
+
+    big = "word " * 20000
+    messages = [ChatMessage("system", "s"), ChatMessage("user", "q"),
+                ChatMessage("assistant", "", tool_calls=(call("echo", {"text": "x"}, "a"),)),
+                ChatMessage("tool", big, tool_call_id="a", name="echo")]
+    assert fit(messages, 3000) == 1
+    assert messages[3].content.startswith("word word") and "more characters left out" in messages[3].content
+    assert sum(estimate_tokens(m.content) + 4 for m in messages) <= 3000
