@@ -124,6 +124,13 @@ def outcome_summary(result: ToolResult) -> str:
     return f"{result.status}: {first[:80]}, {ms}" if first else f"{result.status}, {ms}"
 
 
+def tools_tokens(toolbox: Toolbox | None, provider: str, model: str, unsupported: set[tuple[str, str]]) -> int:
+    """What offering the tools costs in the prompt (their schemas), 0 when none are offered."""
+    if toolbox is None or (provider, model) in unsupported:
+        return 0
+    return estimate_tokens(json.dumps(toolbox.registry.schemas()))
+
+
 def fit(messages: list[ChatMessage], room: int) -> int:
     """Keep this turn's prompt within `room` tokens by leaving out the oldest tool results
     first (the model can call again; the assistant message that asked stays, so no tool

@@ -33,6 +33,7 @@ from coda_tui.core.events import (
     FallingBack,
     Retrying,
     TokenChunk,
+    ToolsUnavailable,
     TurnFinished,
     TurnStarted,
     UsageReported,
@@ -40,7 +41,7 @@ from coda_tui.core.events import (
 from coda_tui.core.export import fenced
 from coda_tui.core.fallback import FallbackCall
 from coda_tui.core.roles import Roles
-from coda_tui.core.tool_loop import CallRecord, Round, Toolbox, ToolLoop
+from coda_tui.core.tool_loop import CallRecord, Round, Toolbox, ToolLoop, tools_tokens
 from coda_tui.core.tracer import Tracer
 from coda_tui.providers.base import ChatMessage, ToolCall, Usage
 from coda_tui.providers.errors import ProviderError, StreamInterrupted, ToolsUnsupported
@@ -294,6 +295,18 @@ class TurnRunner:
                 st.detail["piped_tokens"] = estimate_tokens(piped)
                 st.summary += f"; stdin {len(piped):,} chars"
 
+        # The tools offered go into the prompt too (a template writes their schemas into it):
+        # the window's room for the conversation is what they leave.
+        use_tools = (self.config.tools.enabled and not standalone) if tools is None else tools
+        toolbox = self.toolbox() if use_tools and self.toolbox is not None else None
+        tool_tokens = tools_tokens(toolbox, prov_name, model, self.tools_unsupported)
+        if tool_tokens > (context_window - reserve) // 2:
+            # A window the tools' descriptions would take half of has no room left to use them.
+            publish(ToolsUnavailable(prov_name, model, f"its {context_window:,}-token window is too small for the "
+                                                       f"tools' descriptions (~{tool_tokens:,} tokens)"))
+            self.tools_unsupported.add((prov_name, model))
+            toolbox, tool_tokens = None, 0
+
         with tracer.stage("memory") as st:
             system = system or session.system_prompt or self.config.general.system_prompt
             standing = memory.Standing()
@@ -306,7 +319,8 @@ class TurnRunner:
                 if standing.text:
                     system = f"{system}\n\n{self.redact.exact(standing.text)}"
             user_content = f"{context_text}\n\n{prompt}" if context_text else prompt
-            fixed = estimate_tokens(system) + estimate_tokens(user_content) + 2 * memory.MESSAGE_OVERHEAD
+            fixed = (estimate_tokens(system) + estimate_tokens(user_content) + 2 * memory.MESSAGE_OVERHEAD
+                     + tool_tokens)
             budget = max(0, context_window - reserve - fixed)
             recalled = memory.Recall()
             if self.config.memory.recall and not standalone:
@@ -354,11 +368,10 @@ class TurnRunner:
 
         # The llm stage is rounds: each model round its own "llm" stage, each tool call a
         # "tool" stage, until the model answers without calling (core.tool_loop).
-        use_tools = (self.config.tools.enabled and not standalone) if tools is None else tools
         loop = ToolLoop(
-            self.toolbox() if use_tools and self.toolbox is not None else None,
-            tracer=tracer, publish=publish, sessions=self.store.sessions, session_id=session.id, consent=consent,
-            room=context_window - reserve, unsupported=self.tools_unsupported, provider=prov_name, model=model,
+            toolbox, tracer=tracer, publish=publish, sessions=self.store.sessions, session_id=session.id,
+            consent=consent, room=context_window - reserve - tool_tokens, unsupported=self.tools_unsupported,
+            provider=prov_name, model=model,
         )
         chain = route.fallback_chain if route else None
 

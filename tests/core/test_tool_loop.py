@@ -376,3 +376,20 @@ def test_one_result_too_big_for_the_window_is_cut_to_fit(tmp_path):
     assert fit(messages, 3000) == 1
     assert messages[3].content.startswith("word word") and "more characters left out" in messages[3].content
     assert sum(estimate_tokens(m.content) + 4 for m in messages) <= 3000
+
+
+def test_a_window_too_small_for_the_tools_gets_none(tmp_path):
+    rt, model = scripted_runtime(tmp_path, [["a"], ["b"]], [EchoTool()], extra="context_window = 120\nmax_tokens = 40")
+    events = []
+    rt.bus.subscribe(events.append)
+
+    async def two():
+        first = await rt.turns.run("one")
+        await rt.turns.run("two", session=first.session)
+        await rt.aclose()
+
+    asyncio.run(two())
+    said = [e.reason for e in events if isinstance(e, ToolsUnavailable)]
+    assert said == ["its 120-token window is too small for the tools' descriptions (~54 tokens)"]
+    assert [t for _, t in model.sent] == [None, None]
+    rt.close()
