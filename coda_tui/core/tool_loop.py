@@ -124,6 +124,23 @@ def outcome_summary(result: ToolResult) -> str:
     return f"{result.status}: {first[:80]}, {ms}" if first else f"{result.status}, {ms}"
 
 
+async def load_sources(box: Toolbox, tracer: Tracer) -> None:
+    """Ask the registry's sources (MCP servers, plugins) for their tools once, as a stage of
+    its own ("tools"): a server's start-up is time the user should see where it went."""
+    if box.loaded:
+        return
+    box.loaded = True
+    if not box.registry.sources:
+        return
+    with tracer.stage("tools") as st:
+        await box.registry.ready()
+        n, sources = len(box.registry.specs()), len(box.registry.sources)
+        st.summary = f"{n} tool{'' if n == 1 else 's'} from {sources} source{'' if sources == 1 else 's'}"
+        if box.registry.problems:
+            st.summary += f"; {len(box.registry.problems)} failed: " + "; ".join(box.registry.problems)
+        st.detail = {"tools": n, "problems": list(box.registry.problems)}
+
+
 def tools_tokens(toolbox: Toolbox | None, provider: str, model: str, unsupported: set[tuple[str, str]]) -> int:
     """What offering the tools costs in the prompt (their schemas), 0 when none are offered."""
     if toolbox is None or (provider, model) in unsupported:
@@ -192,8 +209,6 @@ class ToolLoop:
         if self.toolbox is not None and turn is not None:
             self.context = dataclasses.replace(self.toolbox.context, turn=turn)
         max_steps = self.toolbox.config.max_steps if self.toolbox else 0
-        if self.toolbox is not None and not self.toolbox.loaded:
-            await self._load()
         step = 0
         while True:
             step += 1
@@ -220,21 +235,6 @@ class ToolLoop:
                 out.cancelled = True
                 return out
             messages += [ChatMessage("tool", r.result.content, tool_call_id=r.call.id, name=r.call.name) for r in records]
-
-    async def _load(self) -> None:
-        """Ask the registry's sources (MCP servers, plugins) for their tools once, as a stage
-        of its own: a server's start-up is time the user should see where it went."""
-        box = self.toolbox
-        box.loaded = True
-        if not box.registry.sources:
-            return
-        with self.tracer.stage("tools") as st:
-            await box.registry.ready()
-            n, sources = len(box.registry.specs()), len(box.registry.sources)
-            st.summary = f"{n} tool{'' if n == 1 else 's'} from {sources} source{'' if sources == 1 else 's'}"
-            if box.registry.problems:
-                st.summary += f"; {len(box.registry.problems)} failed: " + "; ".join(box.registry.problems)
-            st.detail = {"tools": len(box.registry.specs()), "problems": list(box.registry.problems)}
 
     def _read_only(self, call: ToolCall) -> bool:
         tool = self.toolbox.registry.get(call.name)

@@ -41,7 +41,14 @@ from coda_tui.core.events import (
 from coda_tui.core.export import fenced
 from coda_tui.core.fallback import FallbackCall
 from coda_tui.core.roles import Roles
-from coda_tui.core.tool_loop import CallRecord, Round, Toolbox, ToolLoop, tools_tokens
+from coda_tui.core.tool_loop import (
+    CallRecord,
+    Round,
+    Toolbox,
+    ToolLoop,
+    load_sources,
+    tools_tokens,
+)
 from coda_tui.core.tracer import Tracer
 from coda_tui.providers.base import ChatMessage, ToolCall, Usage
 from coda_tui.providers.errors import ProviderError, StreamInterrupted, ToolsUnsupported
@@ -299,6 +306,8 @@ class TurnRunner:
         # the window's room for the conversation is what they leave.
         use_tools = (self.config.tools.enabled and not standalone) if tools is None else tools
         toolbox = self.toolbox() if use_tools and self.toolbox is not None else None
+        if toolbox is not None:
+            await load_sources(toolbox, tracer)
         tool_tokens = tools_tokens(toolbox, prov_name, model, self.tools_unsupported)
         if tool_tokens > (context_window - reserve) // 2:
             # A window the tools' descriptions would take half of has no room left to use them.

@@ -347,7 +347,7 @@ def test_tool_sources_are_loaded_once_in_a_stage_of_their_own(tmp_path):
             pass
 
     good, bad = Source("good", [EchoTool()]), Source("bad")
-    rt, model = scripted_runtime(tmp_path, [[call("echo", {"text": "hi"}, "e")], ["one"], ["two"]], [])
+    rt, _ = scripted_runtime(tmp_path, [[call("echo", {"text": "hi"}, "e")], ["one"], ["two"]], [])
     rt.toolbox.registry = ToolRegistry([], [good, bad])
 
     async def two():
@@ -360,6 +360,8 @@ def test_tool_sources_are_loaded_once_in_a_stage_of_their_own(tmp_path):
     stage = next(s for s in first.trace.stages if s.name == "tools")
     assert stage.summary == "1 tool from 2 sources; 1 failed: mcp server bad: exited at start (status 1)"
     assert first.tool_calls[0].result.content == "echo: hi"  # the good source's tool ran
+    # Loaded before the memory stage, so the window's budget knows what its tools cost.
+    assert [s.name for s in first.trace.stages][:3] == ["context", "tools", "memory"]
     assert "tools" not in [s.name for s in second.trace.stages] and (good.asked, bad.asked) == (1, 1)
     rt.close()
 
