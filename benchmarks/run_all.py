@@ -36,6 +36,7 @@ BENCHMARKS = {
     "voice_latency": 600,
     "pipeline_transformers": 300,
     "mcp_overhead": 300,
+    "tool_round_trip": 300,
 }
 
 
