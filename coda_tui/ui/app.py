@@ -16,6 +16,7 @@ from textual.app import App, ComposeResult, SystemCommand
 
 from coda_tui.actions import APP, BY_NAME, describe
 from coda_tui.context.attachments import Attachment, AttachmentError
+from coda_tui.context.documents import is_document
 from coda_tui.context.project import AUTO_INDEX_MAX_FILES
 from coda_tui.context.select import window_room
 from coda_tui.context.watch import keep_index_current
@@ -392,16 +393,32 @@ class CodaApp(App):
 
     def attach(self, path: Path, lines: tuple[int, int] | None = None) -> bool:
         """Attach through the project's sandbox; a refusal is shown, not raised."""
+        if lines is None and is_document(path):
+            # A PDF or an Office file takes a second or more to convert: not on the event loop.
+            self.notify(f"Converting {Path(path).name} to Markdown…")
+            self.run_worker(lambda: self._attach_document(path), thread=True, group="attach", exit_on_error=False)
+            return True
         try:
             item = self.rt.turns.attach(path, lines)
         except AttachmentError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return False
+        self._attached(item)
+        return True
+
+    def _attach_document(self, path: Path) -> None:
+        try:
+            item = self.rt.turns.attach(path)
+        except AttachmentError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        self.call_from_thread(self._attached, item)
+
+    def _attached(self, item: Attachment) -> None:
         if all(a.label != item.label for a in self.attachments):
             self.attachments.append(item)
         self._refresh_attachments()
         self.notify(f"Attached {item.label} (~{item.tokens:,} tokens)")
-        return True
 
     def _refresh_attachments(self) -> None:
         _, _, window = self.rt.providers.describe(self.choice.provider)
