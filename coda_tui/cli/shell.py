@@ -6,8 +6,10 @@ so a pipe gets no escape sequences."""
 from __future__ import annotations
 
 import asyncio
+import shlex
 import signal
 import sys
+from pathlib import Path
 
 import click
 
@@ -24,13 +26,14 @@ Type a question; a line ending in \\ continues on the next. Ctrl+C stops an answ
 arrived is kept), Ctrl+D leaves.
 /trace [ID]        the stages of the last turn (or of trace ID)
 /memory            what the last turn's model got from memory
+/context [show], /context add PATH…, /context drop N|PATH|all   files every next question carries
 /model [NAME]      show the provider and model, or switch model
 /session [REF|new] show the session, switch to another, or start a new one
 /remember [--global] TEXT, /forget [ID]   facts every later turn includes
 /analyze, /explain, /refactor, /generate, /test, /review [KEY:VALUE …] PATH   one operation on a file
 /pipeline SPEC @PATH   a chain of them (see 'coda pipeline --help'); /apply writes the last refactoring
 /help, /quit"""
-SHELL_COMMANDS = ("trace", "memory", "model", "session", "remember", "forget", "help", "quit", "exit")
+SHELL_COMMANDS = ("trace", "memory", "context", "model", "session", "remember", "forget", "help", "quit", "exit")
 
 
 def _ctrl_c_interrupts() -> None:
@@ -110,36 +113,38 @@ class Shell:
         self.last_trace = None
         self.last_refactor = None  # the OperationResult /apply writes
         self.out = sys.stdout
+        # /context add: files every next question carries, read again for each (an edit counts).
+        self.context: dict[str, Path] = {}  # as shown -> the checked path
 
     # --- answering ---------------------------------------------------------------------
 
     def ask(self, runner: asyncio.Runner, text: str) -> None:
+        from coda_tui.cli.answer import answer_for
         from coda_tui.core.events import Retrying, TokenChunk
+
+        answer = answer_for(self.out)
 
         def on_event(event) -> None:
             if isinstance(event, TokenChunk):
-                self.out.write(inert(event.text))
-                self.out.flush()
+                answer.write(event.text)
             elif isinstance(event, Retrying):
                 click.echo(f"coda: retrying in {event.delay_s:.1f} s ({inert(event.reason)})", err=True)
 
         unsubscribe = self.rt.bus.subscribe(on_event)
         try:
             result = runner.run(self.rt.turns.run(text, session=self.session, session_ref=self.session_ref,
+                                                  attachments=list(self.context.values()),
                                                   provider=self.provider, model=self.model))
         except KeyboardInterrupt:
             # The runner cancelled the turn; the turn stored what had arrived as 'cancelled'.
-            self.out.write("\n")
-            self.out.flush()
+            answer.finish()
             click.echo("coda: stopped; the partial answer is kept", err=True)
             self._after_cancel()
             return
         finally:
             unsubscribe()
         self.session, self.last_trace = result.session, result.trace
-        if result.text and not result.text.endswith("\n"):
-            self.out.write("\n")
-        self.out.flush()
+        answer.finish()
         if result.error is not None:
             click.echo(f"coda: {inert(result.trace.error or '')}", err=True)
 
@@ -167,6 +172,8 @@ class Shell:
 
             snap = snapshot_of(self.last_trace) if self.last_trace else None
             click.echo(render_snapshot(self.last_trace, snap) if snap else "no turn yet in this shell")
+        elif name == "context":
+            self._context(rest)
         elif name == "model":
             if rest:
                 self.model = rest
@@ -191,6 +198,47 @@ class Shell:
             if t is None:
                 raise CodaError(f"no trace {rest}")
         click.echo(stage_table(t) if t else "no turn yet in this shell")
+
+    def _context(self, rest: str) -> None:
+        verb, _, args = rest.partition(" ")
+        if verb in ("", "show"):
+            if not self.context:
+                click.echo("no files: /context add PATH attaches one to every next question")
+            for n, (label, path) in enumerate(self.context.items(), 1):
+                try:  # as the next question will read it
+                    size = f"~{self.rt.turns.attach(path).tokens:,} tokens"
+                except CodaError as exc:
+                    size = f"unreadable now: {exc.message}"
+                click.echo(f"{n}. {inert(label)} ({inert(size)})")
+        elif verb == "add" and args.strip():
+            try:
+                names = shlex.split(args)
+            except ValueError as exc:  # an unclosed quote
+                raise CodaError(f"/context add: {exc}") from None
+            for name in names:
+                # Relative to the project, as /analyze PATH is.
+                path = self.rt.project.root / Path(name).expanduser()
+                item = self.rt.turns.attach(path)  # refused here, with its reason, not at the next question
+                label = item.label_path or str(item.path)
+                self.context[label] = item.path
+                kind = "as Markdown, " if item.document else ""
+                click.echo(f"added {inert(label)} ({kind}~{item.tokens:,} tokens)")
+        elif verb == "drop" and args.strip():
+            which = args.strip()
+            labels = list(self.context)
+            if which == "all":
+                gone = labels
+            elif which.isascii() and which.isdigit() and 1 <= int(which) <= len(labels):
+                gone = [labels[int(which) - 1]]
+            elif which in self.context:
+                gone = [which]
+            else:
+                raise CodaError(f"no file {which} in the context (see /context show)")
+            for label in gone:
+                del self.context[label]
+            click.echo(f"dropped {len(gone)} file{'s' * (len(gone) != 1)}; {len(self.context)} left")
+        else:
+            raise CodaError("usage: /context [show] | /context add PATH… | /context drop N|PATH|all")
 
     def _session(self, rest: str) -> None:
         if rest == "new":
