@@ -24,6 +24,7 @@ from coda_tui.ui.keys import bind
 
 BAR_WIDTH = 20
 LABEL_WIDTH = 44
+NOTE_WIDTH = 14  # "  (unpaired)": the previews after it line up
 # Sections about what did not reach the model, drawn in the "out" colour.
 OUT_TITLES = ("left", "not in")
 
@@ -31,7 +32,7 @@ OUT_TITLES = ("left", "not in")
 class MemoryBody(Static):
     COMPONENT_CLASSES = {"memory--in", "memory--out", "memory--dim"}
     DEFAULT_CSS = """
-    MemoryBody { height: auto; }
+    MemoryBody { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     MemoryBody > .memory--in { color: $primary; }
     MemoryBody > .memory--out { color: $warning; }
     MemoryBody > .memory--dim { color: $text-muted; }
@@ -146,7 +147,7 @@ class MemoryExplorer(ModalScreen[None]):
                 out.append(f"  {name[:LABEL_WIDTH]:<{LABEL_WIDTH}} {row.tokens:>6} ")
                 size = max(1, round(BAR_WIDTH * row.tokens / most)) if row.bar and most else 0
                 out.append("█" * size, style=styles["out" if outside else "in"])
-                out.append(" " * (BAR_WIDTH - size) + inert(row.note))
+                out.append(" " * (BAR_WIDTH - size) + f"{inert(row.note):<{NOTE_WIDTH}}")
                 preview = self.turns.preview(row)
                 if preview:
                     out.append("  " + inert(preview), style=styles["dim"])
