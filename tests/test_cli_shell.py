@@ -79,6 +79,16 @@ def test_shell_in_a_terminal_streams_traces_keeps_a_cancelled_partial_and_exits_
         cfg = srv_config(tmp_path, srv.url)
         term = Terminal.spawn("--config", cfg, "--project", str(tmp_path))
         term.expect("coda> ")
+        # Ctrl+C at the prompt: a fresh prompt, nothing asked. Once on a half-typed line, then
+        # the instant each prompt appears (a SIGINT that came before readline's wait began
+        # used to be lost there, intermittently).
+        term.send("half a line")
+        term.expect("half a line")
+        term.send("\x03")
+        term.expect("coda> ")
+        for _ in range(5):
+            term.send("\x03")
+            term.expect("coda> ", timeout=5)
         term.send("what is q1?\r")
         assert "first answer" in term.expect("coda> ")
         term.send("/trace\r")
@@ -103,6 +113,7 @@ def test_shell_in_a_terminal_streams_traces_keeps_a_cancelled_partial_and_exits_
         assert again.exit_status() == 0
         sent = [r["body"]["messages"] for r in srv.chat_requests()]
 
+    assert sent[0][-1]["content"] == "what is q1?"
     assert sent[1][-1]["content"] == "tell me \na long story"
     assert sent[2][-1]["content"] == "a long story"  # history holds lines as they were typed
     db = sqlite3.connect(tmp_path / "data" / "coda.db")

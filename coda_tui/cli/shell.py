@@ -9,6 +9,8 @@ import asyncio
 import shlex
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 import click
@@ -45,6 +47,61 @@ def _ctrl_c_interrupts() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
+class _PromptInterrupts:
+    """Ctrl+C at the prompt, delivered every time.
+
+    readline waits for a key in select(); a SIGINT interrupts that wait and Python raises
+    KeyboardInterrupt. But a SIGINT that arrives just before the wait starts — while
+    readline readies the terminal with SIGINT blocked, or in the instants between the
+    prompt and select() — only sets Python's flag, and select() then sleeps until the
+    next key: Ctrl+C right after a prompt appeared intermittently gave no fresh prompt.
+
+    So while a line is read, SIGINT is blocked and a thread of its own takes it
+    (sigwait), then kicks the main thread with SIGUSR1 every 50 ms until the prompt it
+    interrupted is gone. A kick that lands before select() is lost like the SIGINT was;
+    the next one lands in it. Between prompts (an answer streaming) SIGINT goes to the
+    main thread as usual, where asyncio cancels the answer."""
+
+    KICK = signal.SIGUSR1
+    RETRY_S = 0.05
+
+    def __init__(self) -> None:
+        self.reading: int | None = None  # the prompt being read (a count), None between prompts
+        self.count = 0
+        self.main = threading.main_thread().ident
+        signal.signal(self.KICK, self._kicked)
+        # The thread starts with SIGINT blocked (it inherits this thread's mask), so the
+        # signal is never handled there, only waited for.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            threading.Thread(target=self._watch, name="coda-ctrl-c", daemon=True).start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    def read(self, read_line):
+        self.count += 1
+        self.reading = self.count
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return read_line()
+        finally:
+            self.reading = None
+            # A Ctrl+C still pending is delivered here, as a KeyboardInterrupt of this read.
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+    def _watch(self) -> None:
+        while True:
+            signal.sigwait({signal.SIGINT})
+            interrupted = self.reading
+            while interrupted is not None and self.reading == interrupted:
+                signal.pthread_kill(self.main, self.KICK)
+                time.sleep(self.RETRY_S)
+
+    def _kicked(self, signum, frame) -> None:
+        if self.reading is not None:  # a kick arriving after its prompt was gone is dropped
+            raise KeyboardInterrupt
+
+
 class _Lines:
     """Input lines: with a prompt and readline history on a terminal, plain lines from a pipe."""
 
@@ -56,6 +113,7 @@ class _Lines:
         self.prompt_on_stderr = typing and not self.tty
         self.history = paths.data_dir() / HISTORY_FILE
         self.readline = None
+        self.interrupts = _PromptInterrupts() if typing else None
         if self.tty:
             try:
                 import readline
@@ -70,6 +128,11 @@ class _Lines:
 
     def read(self, prompt: str) -> str | None:
         """One line without its newline; None at end of input. Ctrl+C at the prompt raises."""
+        if self.interrupts is not None:
+            return self.interrupts.read(lambda: self._read(prompt))
+        return self._read(prompt)
+
+    def _read(self, prompt: str) -> str | None:
         if self.tty:
             try:
                 return input(prompt)
