@@ -51,7 +51,7 @@ def main() -> None:
         report("document: same bytes from the cache (median)", median(cached), "ms", "≤ 5 ms",
                f"p95 {p95(cached):.2f} ms", met=median(cached) <= 5)
     probe = subprocess.run([sys.executable, "-X", "importtime", "-m", "coda_tui", "--help"], capture_output=True,
-                           text=True, cwd=ROOT)
+                           text=True, cwd=ROOT, check=True)
     imported = sum(1 for line in probe.stderr.splitlines() if "markitdown" in line)
     report("document: markitdown modules imported at start-up", imported, "", "0", "coda --help", met=imported == 0)
 
