@@ -150,6 +150,10 @@ def check_size(path: Path, size: int) -> None:
         raise DocumentError(f"{path}: {size:,} bytes is over the {MAX_BYTES:,}-byte limit for a document")
 
 
+def any_document(attachments) -> bool:
+    return any(a.document is not None if hasattr(a, "document") else is_document(a) for a in attachments)
+
+
 def for_turn(attachments: list, attach) -> tuple[list, list[dict]]:
     """The turn's attachments with every document as Markdown: one named by path is
     converted now (or found in the cache); one attached earlier is kept when its bytes are

@@ -232,7 +232,9 @@ class TurnRunner:
         # Documents (PDF, Office, HTML) become Markdown first, in a stage of their own: a
         # conversion can take seconds, and that must not read as the context stage's time.
         convert_from = tracer.now_ms()
-        attachments, converted = documents.for_turn(list(attachments), self.attach)
+        converted = []
+        if documents.any_document(attachments):  # hashing, or converting, is not for the event loop
+            attachments, converted = await asyncio.to_thread(documents.for_turn, list(attachments), self.attach)
         if converted:
             early_stages.append(StageRecord("convert", convert_from, tracer.now_ms() - convert_from,
                                             documents.summary(converted), {"documents": converted}))

@@ -94,6 +94,11 @@ def test_explorer_from_the_memory_row_steps_turns_and_compares_two(harness, proj
             assert isinstance(app.screen, MemoryExplorer)
             assert headline(app).startswith(f"trace {last.id} ·")
 
+            # Its session deleted meanwhile (coda sessions delete, elsewhere): said, not a crash.
+            app.rt.sessions.delete(last.session_id)
+            await pilot.press("left")
+            assert "this turn is gone" in body_text(app)
+
     asyncio.run(go())
 
 

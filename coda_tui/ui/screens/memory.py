@@ -114,6 +114,11 @@ class MemoryExplorer(ModalScreen[None]):
         title = f"Memory · turn {turns.position + 1} of {len(turns.ids)} of the session"
         self.query_one("#memory-title", Label).update(title + (f" · marked: {marks}" if marks else ""))
         body = self.query_one(MemoryBody)
+        if trace is None or (self.comparing and None in (turns.turn(p)[0] for p in self._pair())):
+            # Deleted meanwhile (coda sessions delete, in another terminal).
+            self.query_one("#memory-headline", Label).update("")
+            body.update(Text("this turn is gone: its session was deleted"))
+            return
         if self.comparing:
             a, b = self._pair()
             (ta, sa), (tb, sb) = turns.turn(a), turns.turn(b)
