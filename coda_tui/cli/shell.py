@@ -113,7 +113,8 @@ class _Lines:
         self.prompt_on_stderr = typing and not self.tty
         self.history = paths.data_dir() / HISTORY_FILE
         self.readline = None
-        self.interrupts = _PromptInterrupts() if typing else None
+        # (POSIX only: Windows has neither sigwait nor SIGUSR1, nor this readline.)
+        self.interrupts = _PromptInterrupts() if typing and hasattr(signal, "sigwait") else None
         if self.tty:
             try:
                 import readline
