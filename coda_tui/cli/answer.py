@@ -42,11 +42,12 @@ class RawAnswer:
 class MarkdownAnswer:
     """A terminal's: blocks streamed plain, then replaced by their rendering as they close."""
 
-    def __init__(self, out, width: int) -> None:
+    def __init__(self, out, width: int, height: int) -> None:
         from rich.console import Console
 
         self.out = out
         self.width = max(20, width)
+        self.height = height
         self.console = Console(file=out, width=self.width, force_terminal=True, highlight=False, soft_wrap=False)
         self.block = ""  # the open block's text
         self.line = ""  # the open block's unfinished last line
@@ -93,6 +94,13 @@ class MarkdownAnswer:
         text = self.block
         if not text.strip():
             return
+        if self.rows >= self.height - 1:
+            # Taller than the screen: its first rows have scrolled out of reach of the
+            # cursor, so it cannot be cleared and redrawn. It stays as it streamed.
+            self.out.write("" if text.endswith("\n") else "\n")
+            self.block, self.line, self.rows, self.col = "", "", 0, 0
+            self.drawn = True
+            return
         # Back to the block's first row, and clear from there down.
         self.out.write("\r" + (f"\x1b[{self.rows}A" if self.rows else "") + "\x1b[J")
         self.console.print(Markdown(text, hyperlinks=False, code_theme="monokai"))
@@ -121,4 +129,5 @@ def answer_for(out) -> RawAnswer | MarkdownAnswer:
 
     if not (hasattr(out, "isatty") and out.isatty()) or os.environ.get("TERM") == "dumb":
         return RawAnswer(out)
-    return MarkdownAnswer(out, shutil.get_terminal_size().columns)
+    size = shutil.get_terminal_size()
+    return MarkdownAnswer(out, size.columns, size.lines)
