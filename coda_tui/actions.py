@@ -91,6 +91,11 @@ REGISTRY: tuple[Action, ...] = (
     _screen("rename_session", "Rename the selected session (in the sessions list)", "sessions list", "Rename"),
     _screen("delete_session", "Delete the selected session (in the sessions list)", "sessions list", "Delete"),
     _screen("branch_session", "Branch a new session from the selected one (in the sessions list)", "sessions list", "Branch"),
+    _screen("memory_previous", "Show the session's previous turn (in the memory explorer)", "memory explorer", "Previous"),
+    _screen("memory_next", "Show the session's next turn (in the memory explorer)", "memory explorer", "Next"),
+    _screen("memory_mark", "Mark this turn, or unmark it, to compare (in the memory explorer)", "memory explorer", "Mark"),
+    _screen("memory_compare", "Compare the marked turns, or the marked one with this one, or back (in the memory explorer)",
+            "memory explorer", "Compare"),
 )
 
 BY_NAME: dict[str, Action] = {a.name: a for a in REGISTRY}

@@ -121,6 +121,10 @@ class ContextConfig:
     # chunks by meaning; its ranking is fused with BM25's. Empty: BM25 alone.
     embeddings: str = ""
     embedding_model: str = ""
+    # Documents (PDF, Word, PowerPoint, Excel, HTML, EPUB; gitignore-style patterns) that the
+    # index reads as their Markdown, so search finds them: ["docs/**/*.pdf"]. Needs the
+    # `documents` extra; up to 50 MB a file, whatever max_file_bytes says.
+    documents: list[str] = field(default_factory=list)
 
 
 @dataclass

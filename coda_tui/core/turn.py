@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from coda_tui.config import Config
+from coda_tui.context import documents
 from coda_tui.context import select as context_select
 from coda_tui.context.attachments import (
     Attachment,
@@ -247,6 +248,15 @@ class TurnRunner:
             route = await self.roles.route(prompt)
             early_stages.append(StageRecord("route", route_ms, tracer.now_ms() - route_ms, route.summary(), route.detail()))
             provider = route.fallback_chain[0][0]
+        # Documents (PDF, Office, HTML) become Markdown first, in a stage of their own: a
+        # conversion can take seconds, and that must not read as the context stage's time.
+        convert_from = tracer.now_ms()
+        converted = []
+        if documents.any_document(attachments):  # hashing, or converting, is not for the event loop
+            attachments, converted = await asyncio.to_thread(documents.for_turn, list(attachments), self.attach)
+        if converted:
+            early_stages.append(StageRecord("convert", convert_from, tracer.now_ms() - convert_from,
+                                            documents.summary(converted), {"documents": converted}))
         # From here to the model call belongs to the context stage (reading attachments,
         # checking the window, finding the session): no millisecond of a turn is in no stage.
         context_from = tracer.now_ms()

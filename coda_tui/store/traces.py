@@ -80,6 +80,11 @@ class TraceStore:
             return self._traces("WHERE session_id = ? ORDER BY id DESC LIMIT ?", [session_id, limit])
         return self._traces("ORDER BY id DESC LIMIT ?", [limit])
 
+    def ids_of_session(self, session_id: int) -> list[int]:
+        """The ids of a session's traces, oldest first (the memory explorer steps through them)."""
+        rows = self.db.conn.execute("SELECT id FROM traces WHERE session_id = ? ORDER BY id", [session_id]).fetchall()
+        return [r[0] for r in rows]
+
     def timings_for(self, message_ids: list[int]) -> dict[int, tuple[float | None, float | None, int | None]]:
         """(time to first token, total ms, tokens) of the turns that produced these answers."""
         if not message_ids:
