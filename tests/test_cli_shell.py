@@ -139,7 +139,7 @@ def test_shell_piped_answers_every_line_in_one_session_with_no_escape_sequences(
 def test_shell_commands_answer_in_one_line_and_bad_ones_do_not_end_it(tmp_path):
     with OpenAIServer([]) as srv:
         cfg = srv_config(tmp_path, srv.url)
-        script = "/trace\n/session\n/bogus\n/analyze\n/trace 99\n/session nope\n/session ²\n/trace 99999999999999999999\n/remember uses hatch\n/forget\nq\n/memory\n/model other\n/quit\nnever asked\n"
+        script = "/trace\n/session\n/bogus\n/analyze\n/trace 99\n/session nope\n/session ²\n/trace 99999999999999999999\n/remember uses hatch\n/forget\nq\n/memory\n/model other\n/undo\n/quit\nnever asked\n"
         proc = run_coda("--config", cfg, "--project", str(tmp_path), "shell", input=script)
         sent = [r["body"]["messages"] for r in srv.chat_requests()]
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
@@ -148,6 +148,7 @@ def test_shell_commands_answer_in_one_line_and_bad_ones_do_not_end_it(tmp_path):
     assert "unknown command /bogus" in proc.stderr and "/analyze works on a file" in proc.stderr
     assert "no trace 99" in proc.stderr and "no session 'nope'" in proc.stderr
     assert "#1 (project) uses hatch" in out and "facts: 1" in out and "srv/other" in out
+    assert "coda: nothing to undo: no tool has written a file in this project" in proc.stderr
     assert len(sent) == 1 and "uses hatch" in sent[0][0]["content"]
 
 
