@@ -126,7 +126,7 @@ class Provider(abc.ABC):
         # aclosing: a caller that stops reading must stop the generation underneath at once
         # (the embedded model's thread holds the model until it is told to stop).
         try:
-            async with aclosing(self._stream_retrying(messages, model, max_tokens, temperature, on_retry)) as items:
+            async with aclosing(self._stream_retrying(messages, model, max_tokens, temperature, on_retry, tools)) as items:
                 async for item in items:
                     yield item
         except ProviderError as exc:
@@ -147,6 +147,7 @@ class Provider(abc.ABC):
         max_tokens: int | None,
         temperature: float | None,
         on_retry: RetryCallback | None,
+        tools: list[dict] | None = None,
     ) -> AsyncIterator[str | Usage]:
         model = model or self.default_model
         max_tokens = max_tokens or self.config.max_tokens
@@ -159,7 +160,9 @@ class Provider(abc.ABC):
             try:
                 # Closed here when the consumer stops early (Esc, a full disk), not later by
                 # the garbage collector, which would find the HTTP stream still open.
-                async with aclosing(self._stream_once(messages, model, max_tokens, temperature)) as items:
+                # Passed only when there are tools, so a type that cannot take them keeps working.
+                extra = {"tools": tools} if tools else {}
+                async with aclosing(self._stream_once(messages, model, max_tokens, temperature, **extra)) as items:
                     while (item := await self._next(items, None if ceiling.started else deadline)) is not _END:
                         if isinstance(item, str):
                             ceiling.add(item)
@@ -210,7 +213,8 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def _stream_once(
-        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
+        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None,
+        tools: list[dict] | None = None,
     ) -> AsyncIterator[str | Usage]:
         """One attempt; must raise ProviderError subclasses, never library exceptions."""
 
@@ -298,12 +302,14 @@ class RemoteProvider(Provider):
     no_answer_hint = ""
 
     async def _stream_once(
-        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
+        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None,
+        tools: list[dict] | None = None,
     ) -> AsyncIterator[str | Usage]:
         got_text = False
         usage = None
+        extra = {"tools": tools} if tools else {}  # as in _stream_retrying
         try:
-            async with aclosing(self._chunks(messages, model, max_tokens, temperature)) as items:
+            async with aclosing(self._chunks(messages, model, max_tokens, temperature, **extra)) as items:
                 async for item in items:
                     if isinstance(item, Usage):
                         usage = item
