@@ -43,6 +43,7 @@ from coda_tui.core.roles import Roles
 from coda_tui.core.tracer import Tracer
 from coda_tui.providers.base import ChatMessage, Usage
 from coda_tui.providers.errors import ProviderError, StreamInterrupted
+from coda_tui.providers.pricing import turn_cost
 from coda_tui.providers.registry import Providers
 from coda_tui.redact import Redactor, StreamScrubber
 from coda_tui.store import Store
@@ -449,10 +450,12 @@ class TurnRunner:
                 st.summary += f"; {error.kind}"
             if call.summary():
                 st.summary += f"; {call.summary()}"
+            cost = turn_cost(prov.config, model, usage, cached=call.cached is not None)
+            st.summary += f"; {cost.label()}"
             st.detail = {"ttft_ms": ttft_ms, "client_ms": client_ms, "load_ms": load_s * 1000,
                          "tokens": completion, "tokens_per_s": tps,
                          "prompt_tokens": usage.prompt_tokens, "estimated": usage.estimated, "retries": len(retries),
-                         **call.detail()}
+                         "cost": cost.to_dict(), **call.detail()}
         llm_end_ms = tracer.stages[-1].start_ms + tracer.stages[-1].duration_ms
         publish(UsageReported(usage.prompt_tokens, usage.completion_tokens, usage.estimated))
 

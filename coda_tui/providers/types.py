@@ -33,7 +33,8 @@ class ProviderType:
     endpoint_env_for_all: bool = False
     # Hosts that refuse requests without a key ("*": every host); elsewhere a key is optional.
     key_required_at: tuple[str, ...] = ()
-    # Client libraries worth importing in a thread before first use (openai: ~350 ms).
+    # Libraries worth importing in a thread before first use (openai: ~350 ms; genai-prices,
+    # ~140 ms, prices a hosted model's turns).
     preload: tuple[str, ...] = ()
     # Shown before the provider exists, without importing its module.
     default_model: str = ""
@@ -63,13 +64,13 @@ TYPES: dict[str, ProviderType] = {
         ProviderType("openai", "coda_tui.providers.openai_compat", "OpenAIProvider",
                      endpoint_field="base_url", default_endpoint="https://api.openai.com/v1",
                      builtin="openai", builtin_model="gpt-4o-mini", key_env="OPENAI_API_KEY",
-                     endpoint_env="OPENAI_BASE_URL", key_required_at=("api.openai.com",), preload=("openai",),
+                     endpoint_env="OPENAI_BASE_URL", key_required_at=("api.openai.com",), preload=("openai", "genai_prices"),
                      price_vendor="openai"),
         # The SDK costs ~0.8 s to import: preloaded in a thread, like openai.
         ProviderType("anthropic", "coda_tui.providers.anthropic", "AnthropicProvider",
                      endpoint_field="base_url", default_endpoint="https://api.anthropic.com",
                      builtin="anthropic", builtin_model="claude-haiku-5-5", builtin_needs_key=True,
-                     key_env="ANTHROPIC_API_KEY", key_required_at=("api.anthropic.com",), preload=("anthropic",),
+                     key_env="ANTHROPIC_API_KEY", key_required_at=("api.anthropic.com",), preload=("anthropic", "genai_prices"),
                      default_model="claude-haiku-5-5", context_window=200_000, price_vendor="anthropic"),
     )
 }

@@ -90,6 +90,17 @@ class TraceStore:
         ).fetchall()
         return {mid: (ttft, total, tokens) for mid, ttft, total, tokens in rows}
 
+    def llm_costs(self, session_id: int) -> list[dict]:
+        """What each model call of a session cost, as its llm stage recorded it (older
+        traces recorded none)."""
+        rows = self.db.conn.execute(
+            "SELECT s.detail FROM trace_stages s JOIN traces t ON t.id = s.trace_id"
+            " WHERE t.session_id = ? AND s.name = 'llm' ORDER BY s.trace_id",
+            [session_id],
+        ).fetchall()
+        costs = (json.loads(detail or "{}").get("cost") for (detail,) in rows)
+        return [c for c in costs if isinstance(c, dict)]
+
     def _traces(self, where: str, params: list) -> list[TraceRecord]:
         cur = self.db.conn.execute(f"SELECT * FROM traces {where}", params)
         cols = [d[0] for d in cur.description]
