@@ -110,7 +110,7 @@ class Runtime:
 
     @cached_property
     def sessions(self) -> Sessions:
-        return Sessions(self.store.sessions)
+        return Sessions(self.store.sessions, self.redact)
 
     async def aclose(self) -> None:
         if "providers" in self.__dict__:

@@ -118,3 +118,19 @@ def m004_facts(db: sqlite_utils.Database) -> None:
         CREATE INDEX facts_project ON facts(project, id);
         """
     )
+
+
+# m005 is the tools' migration (role 'tool', tool_calls, tool_call_id, tool_name).
+
+
+@migration
+def m006_message_ratings(db: sqlite_utils.Database) -> None:
+    # The user's verdict on an answer: 1 up, -1 down, NULL not rated; with an optional
+    # one-line reason, and when it was given (updated_at stays the answer's own).
+    _run(db,
+        """
+        ALTER TABLE messages ADD COLUMN rating INTEGER CHECK (rating IN (-1, 1));
+        ALTER TABLE messages ADD COLUMN rating_reason TEXT;
+        ALTER TABLE messages ADD COLUMN rated_at TEXT
+        """
+    )
