@@ -70,7 +70,7 @@ TYPES: dict[str, ProviderType] = {
         ProviderType("anthropic", "coda_tui.providers.anthropic", "AnthropicProvider",
                      endpoint_field="base_url", default_endpoint="https://api.anthropic.com",
                      builtin="anthropic", builtin_model="claude-haiku-5-5", builtin_needs_key=True,
-                     key_env="ANTHROPIC_API_KEY", key_required_at=("api.anthropic.com",), preload=("anthropic", "genai_prices"),
+                     key_env="ANTHROPIC_API_KEY", endpoint_env="ANTHROPIC_BASE_URL", key_required_at=("api.anthropic.com",), preload=("anthropic", "genai_prices"),
                      default_model="claude-haiku-5-5", context_window=200_000, price_vendor="anthropic"),
     )
 }

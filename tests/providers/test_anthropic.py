@@ -243,6 +243,9 @@ def test_the_builtin_entry_exists_only_with_a_key(tmp_path, monkeypatch):
     pc = config.load().provider("anthropic")
     assert pc.builtin and pc.model == "claude-haiku-5-5" and pc.resolved_api_key() == KEY
     assert pc.api_key_env == "ANTHROPIC_API_KEY" and pc.endpoint == "https://api.anthropic.com"
+    # As OPENAI_BASE_URL does for the built-in openai entry.
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://gateway.example/anthropic")
+    assert config.load().provider("anthropic").endpoint == "https://gateway.example/anthropic"
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     # A table of that name in the file is an anthropic provider without saying `type`.
     path = write_config(tmp_path, "[providers.anthropic]\nmodel = \"claude-sonnet-5-5\"\n")

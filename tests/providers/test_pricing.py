@@ -9,7 +9,8 @@ import sys
 import genai_prices
 import pytest
 
-from coda_tui.config import ProviderConfig
+from coda_tui import config
+from coda_tui.config import ConfigError, ProviderConfig
 from coda_tui.providers.base import Usage
 from coda_tui.providers.pricing import (
     CostTotal,
@@ -17,6 +18,7 @@ from coda_tui.providers.pricing import (
     is_private_address,
     turn_cost,
 )
+from tests.conftest import write_config
 
 
 def per_million(model: str, vendor: str) -> tuple[float, float]:
@@ -105,3 +107,13 @@ def test_the_price_list_is_not_imported_at_start_up_or_for_a_local_model():
             "print('genai_prices' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_prices_in_the_config_are_checked_like_any_number(tmp_path):
+    path = write_config(tmp_path, '[providers.x]\ntype = "openai"\nprice_in = -1\n')
+    with pytest.raises(ConfigError) as info:
+        config.load(path, env={})
+    assert info.value.key == "providers.x.price_in" and info.value.line == 3
+    path = write_config(tmp_path, '[providers.x]\ntype = "openai"\nprice_in = 0.15\nprice_out = 0.6\n')
+    x = config.load(path, env={}).providers["x"]
+    assert (x.price_in, x.price_out) == (0.15, 0.6)
