@@ -80,16 +80,6 @@ class TraceStore:
             return self._traces("WHERE session_id = ? ORDER BY id DESC LIMIT ?", [session_id, limit])
         return self._traces("ORDER BY id DESC LIMIT ?", [limit])
 
-    def timings_for(self, message_ids: list[int]) -> dict[int, tuple[float | None, float | None, int | None]]:
-        """(time to first token, total ms, tokens) of the turns that produced these answers."""
-        if not message_ids:
-            return {}
-        marks = ", ".join("?" for _ in message_ids)
-        rows = self.db.conn.execute(
-            f"SELECT message_id, ttft_ms, total_ms, tokens FROM traces WHERE message_id IN ({marks})", message_ids
-        ).fetchall()
-        return {mid: (ttft, total, tokens) for mid, ttft, total, tokens in rows}
-
     def llm_costs(self, session_id: int) -> list[dict]:
         """What each model call of a session cost, as its llm stage recorded it (older
         traces recorded none)."""
@@ -100,6 +90,16 @@ class TraceStore:
         ).fetchall()
         costs = (json.loads(detail or "{}").get("cost") for (detail,) in rows)
         return [c for c in costs if isinstance(c, dict)]
+
+    def timings_for(self, message_ids: list[int]) -> dict[int, tuple[float | None, float | None, int | None]]:
+        """(time to first token, total ms, tokens) of the turns that produced these answers."""
+        if not message_ids:
+            return {}
+        marks = ", ".join("?" for _ in message_ids)
+        rows = self.db.conn.execute(
+            f"SELECT message_id, ttft_ms, total_ms, tokens FROM traces WHERE message_id IN ({marks})", message_ids
+        ).fetchall()
+        return {mid: (ttft, total, tokens) for mid, ttft, total, tokens in rows}
 
     def _traces(self, where: str, params: list) -> list[TraceRecord]:
         cur = self.db.conn.execute(f"SELECT * FROM traces {where}", params)
