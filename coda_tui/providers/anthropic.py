@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from coda_tui.config import ProviderConfig
 from coda_tui.providers import errors as E
 from coda_tui.providers.base import ChatMessage, RemoteProvider, ToolCall, Usage
+from coda_tui.providers.tool_wire import rejects_tools
 from coda_tui.providers.transport import bad_json, status_error
 
 # Error types an `error` event can carry before any text, and what each means here.
@@ -31,6 +32,15 @@ def to_anthropic_tools(tools: list[dict]) -> list[dict]:
             "input_schema": fn.get("parameters") or {"type": "object", "properties": {}},
         })
     return out
+
+
+def to_anthropic_tool_choice(choice: str) -> dict:
+    """Provider.stream's tool_choice in Anthropic's shape ("required" is its "any")."""
+    if choice in ("auto", "none"):
+        return {"type": choice}
+    if choice == "required":
+        return {"type": "any"}
+    return {"type": "tool", "name": choice}
 
 
 def _tool_input(arguments: str) -> dict:
@@ -72,6 +82,7 @@ def to_anthropic_messages(messages: list[ChatMessage]) -> tuple[str, list[dict]]
 
 
 class AnthropicProvider(RemoteProvider):
+    takes_tools = True
     no_answer_hint = "is base_url the API root (https://api.anthropic.com, without /v1)?"
 
     def __init__(self, config: ProviderConfig) -> None:
@@ -100,7 +111,9 @@ class AnthropicProvider(RemoteProvider):
         model: str,
         max_tokens: int,
         temperature: float | None,
+        *,
         tools: list[dict] | None = None,
+        tool_choice: str | None = None,
     ) -> AsyncIterator[str | ToolCall | Usage]:
         # `temperature` is not sent: the API version the SDK speaks refuses sampling
         # parameters (HTTP 400), whatever their value.
@@ -110,11 +123,13 @@ class AnthropicProvider(RemoteProvider):
             kwargs["system"] = system
         if tools:
             kwargs["tools"] = to_anthropic_tools(tools)
+            if tool_choice:
+                kwargs["tool_choice"] = to_anthropic_tool_choice(tool_choice)
         stream = None
+        calls: dict[int, list] = {}  # block index -> [id, name, start input, argument pieces]
         try:
-            stream = await self._client.messages.create(**kwargs)
+            stream = await self._create(kwargs, model)
             prompt_tokens = completion_tokens = None
-            calls: dict[int, list] = {}  # block index -> [id, name, start input, argument pieces]
             finished = False
             async for event in stream:
                 kind = event.type
@@ -148,9 +163,27 @@ class AnthropicProvider(RemoteProvider):
                     arguments = "".join(pieces) or json.dumps(start or {})
                     yield ToolCall(call_id, name, arguments)
                 yield Usage(prompt_tokens, completion_tokens)
+        except Exception as exc:
+            # A call under way is an answer under way, though nothing of it was yielded yet.
+            if not calls or isinstance(exc, E.ProviderError):
+                raise
+            raise self._map(exc, model, True) from None
         finally:
             if stream is not None:
                 await stream.close()
+
+    async def _create(self, kwargs: dict, model: str):
+        try:
+            return await self._client.messages.create(**kwargs)
+        except self._anthropic.APIStatusError as exc:
+            # A gateway to a model without tools refuses them: the turn goes on without.
+            body = " ".join(str(p) for p in (exc.type, exc.api_message, exc.message) if p)
+            if "tools" in kwargs and rejects_tools(exc.status_code, body):
+                raise E.ToolsUnsupported(
+                    self.name, f"{self.config.endpoint} will not offer tools to {model} (HTTP {exc.status_code}: "
+                    f"{' '.join(body.split())[:200]})", hint="the turn goes on without tools",
+                    endpoint=self.config.endpoint) from None
+            raise
 
     def _map(self, exc: Exception, model: str, got_text: bool) -> Exception:
         if isinstance(exc, self._anthropic.APIStatusError):
