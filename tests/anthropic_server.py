@@ -23,9 +23,11 @@ from tests.servers import Action, _Handler, _Server
 class Reply(Action):
     """One scripted answer: `chunks` of text, then `tool_calls` ((id, name, arguments JSON
     text) each, streamed in pieces); `error_event` ((type, message)) is sent after `error_after`
-    chunks instead of the rest; `cut_after` drops the connection after that many chunks."""
+    chunks instead of the rest; `cut_after` drops the connection after that many chunks,
+    `cut_mid_call` in the middle of the first tool call's arguments."""
 
     tool_calls: list[tuple[str, str, str]] = field(default_factory=list)
+    cut_mid_call: bool = False
     error_event: tuple[str, str] | None = None
     error_after: int = 0
 
@@ -109,7 +111,10 @@ class AnthropicServer(_Server):
             send(event("content_block_start", {"type": "content_block_start", "index": index, "content_block": {
                 "type": "tool_use", "id": call_id, "name": name, "input": {}}}))
             # As the API does: an empty piece first, then the JSON text in arbitrary cuts.
-            for piece in ["", *(arguments[i:i + 7] for i in range(0, len(arguments), 7))]:
+            for n, piece in enumerate(["", *(arguments[i:i + 7] for i in range(0, len(arguments), 7))]):
+                if reply.cut_mid_call and n == 2:
+                    h._cut()
+                    return
                 send(event("content_block_delta", {"type": "content_block_delta", "index": index,
                                                    "delta": {"type": "input_json_delta", "partial_json": piece}}))
             send(event("content_block_stop", {"type": "content_block_stop", "index": index}))

@@ -116,6 +116,26 @@ def test_a_call_with_no_text_and_empty_or_malformed_arguments():
     assert wire == [{"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "x", "input": {}}]}]
 
 
+def test_tool_choice_in_anthropics_shape():
+    script = [Reply(chunks=[], tool_calls=[("toolu_1", "grep", '{"pattern": "x"}')])]
+    with AnthropicServer(script) as srv:
+        for choice in ("auto", "required", "none", "grep"):
+            stream_all(claude(srv.url), HELLO, tools=[GREP], tool_choice=choice)
+        sent = [r["body"]["tool_choice"] for r in srv.message_requests()]
+    assert sent == [{"type": "auto"}, {"type": "any"}, {"type": "none"}, {"type": "tool", "name": "grep"}]
+
+
+def test_a_gateway_refusing_tools_says_so_and_a_cut_inside_a_call_is_interrupted():
+    refusal = status(400, "invalid_request_error", "tools: this model does not support tools")
+    with AnthropicServer([refusal]) as srv, pytest.raises(E.ToolsUnsupported, match="will not offer tools to claude-haiku"):
+        stream_all(claude(srv.url), HELLO, tools=[READ_FILE])
+    cut = Reply(chunks=[], tool_calls=[("toolu_1", "read_file", '{"path": "coda_tui/cli/ask.py"}')], cut_mid_call=True)
+    with AnthropicServer([cut]) as srv:
+        with pytest.raises(E.StreamInterrupted):
+            stream_all(claude(srv.url), HELLO, tools=[READ_FILE])
+        assert len(srv.message_requests()) == 1  # a call had begun: not retried
+
+
 def test_401_is_never_retried_and_names_the_key_variable():
     with AnthropicServer([Reply()]) as srv:
         srv.key = KEY
@@ -269,3 +289,34 @@ def test_coda_ask_through_the_provider_streams_the_answer(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["response"] == "Hi there." and data["usage"]["prompt_tokens"] == 21
+
+
+def test_coda_ask_runs_the_tool_loop_through_the_anthropic_type(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "cli.py").write_text("import argparse\n\n\ndef parse_args(argv):\n    return argparse.ArgumentParser()\n")
+    script = [Reply(chunks=["Reading. "], tool_calls=[("toolu_1", "read_file", '{"path": "cli.py"}')], usage=(900, 30)),
+              Reply(chunks=["parse_args ", "parses them."], usage=(1200, 8))]
+    with AnthropicServer(script) as srv:
+        path = write_config(tmp_path, f'[general]\nprovider = "claude"\n[providers.claude]\ntype = "anthropic"\n'
+                                      f'base_url = "{srv.url}"\napi_key_env = "CLAUDE_KEY"\nmodel = "claude-haiku-5-5"\n')
+        out = run_coda("--config", str(path), "--project", str(project), "ask", "--json",
+                       "which function parses the arguments?", env={"CLAUDE_KEY": KEY})
+        sent = [r["body"] for r in srv.message_requests()]
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["response"] == "parse_args parses them." and data["status"] == "complete"
+    (call,) = data["tool_calls"]
+    assert (call["id"], call["name"], call["status"]) == ("toolu_1", "read_file", "ok") and "def parse_args" in call["result"]
+    assert len(sent) == 2 and "read_file" in [t["name"] for t in sent[0]["tools"]]
+    assistant, results = sent[1]["messages"][-2:]
+    assert assistant == {"role": "assistant", "content": [
+        {"type": "text", "text": "Reading. "},
+        {"type": "tool_use", "id": "toolu_1", "name": "read_file", "input": {"path": "cli.py"}}]}
+    (result,) = results["content"]
+    assert results["role"] == "user" and result["type"] == "tool_result" and result["tool_use_id"] == "toolu_1"
+    assert "def parse_args" in result["content"]
+    # Each model round is priced on its own; the turn's cost is their sum.
+    rounds = [s["detail"]["cost"] for s in data["trace"]["stages"] if s["name"] == "llm"]
+    assert [(c["basis"], c["input_tokens"], c["output_tokens"]) for c in rounds] == [("priced", 900, 30), ("priced", 1200, 8)]
+    assert data["cost"]["usd"] == pytest.approx(sum(c["usd"] for c in rounds)) and data["cost"]["usd"] > 0
