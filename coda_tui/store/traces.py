@@ -70,16 +70,6 @@ class TraceStore:
             )
             self.db.conn.execute("UPDATE traces SET total_ms = ? WHERE id = ?", [total_ms, trace_id])
 
-    def get(self, trace_id: int) -> TraceRecord | None:
-        found = self._traces("WHERE id = ?", [trace_id])
-        return found[0] if found else None
-
-    def recent(self, limit: int = 20, session_id: int | None = None) -> list[TraceRecord]:
-        """The latest traces, newest first."""
-        if session_id is not None:
-            return self._traces("WHERE session_id = ? ORDER BY id DESC LIMIT ?", [session_id, limit])
-        return self._traces("ORDER BY id DESC LIMIT ?", [limit])
-
     def llm_costs(self, session_id: int) -> list[dict]:
         """What each model call of a session cost, as its llm stage recorded it (older
         traces recorded none)."""
@@ -90,6 +80,16 @@ class TraceStore:
         ).fetchall()
         costs = (json.loads(detail or "{}").get("cost") for (detail,) in rows)
         return [c for c in costs if isinstance(c, dict)]
+
+    def get(self, trace_id: int) -> TraceRecord | None:
+        found = self._traces("WHERE id = ?", [trace_id])
+        return found[0] if found else None
+
+    def recent(self, limit: int = 20, session_id: int | None = None) -> list[TraceRecord]:
+        """The latest traces, newest first."""
+        if session_id is not None:
+            return self._traces("WHERE session_id = ? ORDER BY id DESC LIMIT ?", [session_id, limit])
+        return self._traces("ORDER BY id DESC LIMIT ?", [limit])
 
     def timings_for(self, message_ids: list[int]) -> dict[int, tuple[float | None, float | None, int | None]]:
         """(time to first token, total ms, tokens) of the turns that produced these answers."""

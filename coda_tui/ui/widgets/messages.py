@@ -371,7 +371,8 @@ class MessageList(VerticalScroll, can_focus=True):
 
     def _rate(self, verdict: str) -> None:
         view = self.selected_view()
-        if view is None or view.role != "assistant" or view.message_id is None:
+        # Only a stored answer: not a question, nor an answer still streaming (no id yet).
+        if not isinstance(view, MessageView) or view.role != "assistant" or view.message_id is None:
             self.app.notify("Select an answer first (up and down arrows)", severity="warning")
             return
         self.post_message(self.Rate(view, verdict))
