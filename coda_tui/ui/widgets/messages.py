@@ -358,11 +358,6 @@ class MessageList(VerticalScroll, can_focus=True):
         if view and view.message_id:
             self.post_message(self.Branch(view.message_id))
 
-    def action_copy_message(self) -> None:
-        view = self.selected_view()
-        if view:
-            self.post_message(self.Copy(view.text))
-
     def action_rate_up(self) -> None:
         self._rate("up")
 
@@ -376,3 +371,8 @@ class MessageList(VerticalScroll, can_focus=True):
             self.app.notify("Select an answer first (up and down arrows)", severity="warning")
             return
         self.post_message(self.Rate(view, verdict))
+
+    def action_copy_message(self) -> None:
+        view = self.selected_view()
+        if view:
+            self.post_message(self.Copy(view.text))
