@@ -71,6 +71,8 @@ class FallbackCall:
         self.load_s = 0.0
         self.cached: CachedAnswer | None = None
         self.note = ""
+        # What the answering target was asked to do with the tools, if it had any.
+        self.tool_choice: str | None = None
 
     @property
     def fell_back(self) -> bool:
@@ -93,9 +95,13 @@ class FallbackCall:
 
     async def stream(
         self, messages: list[ChatMessage], on_retry: RetryCallback | None = None,
-        tools: list[dict] | None = None, tool_choice: str | None = None,
+        tools: list[dict] | None = None, tool_choice: str | None = None, step: int = 0,
     ) -> AsyncIterator[str | ToolCall | Usage]:
-        """As Provider.stream. With tools, the response cache is used only for a turn's first
+        """As Provider.stream. Without a tool_choice, each target picks its own for tool
+        round `step` (Provider.tool_choice_for: the embedded model's plan is not an API's),
+        and `tool_choice` afterwards says what the answering one was asked.
+
+        With tools, the response cache is used only for a turn's first
         round (the tools offered in its key) and only ever keeps a reply without calls: a
         cached answer is text only, so a round that ends in tool calls cannot be replayed
         from it, and a round after tool results rests on the project's files as they were
@@ -103,7 +109,7 @@ class FallbackCall:
         if any(m.role == "tool" or m.tool_calls for m in messages):
             self.cache = None
         try:
-            async with aclosing(self._stream(messages, on_retry, tools or None, tool_choice)) as items:
+            async with aclosing(self._stream(messages, on_retry, tools or None, tool_choice, step)) as items:
                 async for item in items:
                     yield item
         finally:
@@ -113,8 +119,9 @@ class FallbackCall:
 
     async def _stream(
         self, messages: list[ChatMessage], on_retry: RetryCallback | None, tools: list[dict] | None,
-        tool_choice: str | None,
+        tool_choice: str | None, step: int,
     ) -> AsyncIterator[str | ToolCall | Usage]:
+        names = [(t.get("function") or {}).get("name", "") for t in tools or ()]
         for index, (name, model) in enumerate(self.fallback_chain):
             t0 = time.perf_counter()
             if index:
@@ -129,11 +136,13 @@ class FallbackCall:
             self.model = model or self.provider.default_model
             prov = self.provider
             key = None
+            if tools:
+                self.tool_choice = tool_choice or prov.tool_choice_for(step, names)
             if self.cache is not None:
                 options = {"max_tokens": prov.config.max_tokens, "temperature": prov.config.temperature}
                 if tools:
                     options["tools"] = sorted(t["function"]["name"] for t in tools)
-                    options["tool_choice"] = tool_choice
+                    options["tool_choice"] = self.tool_choice
                 key = request_key(prov.name, prov.config.endpoint, self.model, messages, options)
                 hit = self.cache.get(key, count=False) if self.use_cached else None
                 if hit is not None:
@@ -146,7 +155,7 @@ class FallbackCall:
             try:
                 self.load_s += await prov.warm(self.model)
                 asked = time.perf_counter()
-                extra = {"tools": tools, "tool_choice": tool_choice} if tools else {}
+                extra = {"tools": tools, "tool_choice": self.tool_choice} if tools else {}
                 async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry, **extra)) as items:
                     async for item in items:
                         if isinstance(item, str):
@@ -188,6 +197,8 @@ class FallbackCall:
             out["saved_ms"] = self.cached.duration_ms
         if self.note:
             out["note"] = self.note
+        if self.tool_choice:
+            out["tool_choice"] = self.tool_choice
         return out
 
     def summary(self) -> str:

@@ -378,7 +378,7 @@ class TurnRunner:
 
         # The llm stage is rounds: each model round its own "llm" stage, each tool call a
         # "tool" stage, until the model answers without calling (core.tool_loop).
-        loop = ToolLoop(
+        tool_loop = ToolLoop(
             toolbox, tracer=tracer, publish=publish, sessions=self.store.sessions, session_id=session.id,
             consent=consent, room=context_window - reserve - tool_tokens, unsupported=self.tools_unsupported,
             provider=prov_name, model=model,
@@ -532,7 +532,7 @@ class TurnRunner:
             return Round(writer.text, calls, usage, status, error, writer, ttft_ms, completion, tps,
                          prov.name, answered_by, unsupported)
 
-        outcome = await loop.run(messages, ask_model, turn=f"{session.id}:{user_message_id}:{started_at}")
+        outcome = await tool_loop.run(messages, ask_model, turn=f"{session.id}:{user_message_id}:{started_at}")
         last = outcome.last
         cancelled = outcome.cancelled
         status = "cancelled" if cancelled else last.status
