@@ -53,6 +53,7 @@ from coda_tui.core.tool_loop import (
 from coda_tui.core.tracer import Tracer
 from coda_tui.providers.base import ChatMessage, ToolCall, Usage
 from coda_tui.providers.errors import ProviderError, StreamInterrupted, ToolsUnsupported
+from coda_tui.providers.pricing import turn_cost
 from coda_tui.providers.registry import Providers
 from coda_tui.redact import Redactor, StreamScrubber
 from coda_tui.store import Store
@@ -525,11 +526,13 @@ class TurnRunner:
                     st.summary += f"; {error.kind}"
                 if call.summary():
                     st.summary += f"; {call.summary()}"
+                cost = turn_cost(prov.config, answered_by, usage, cached=call.cached is not None)
+                st.summary += f"; {cost.label()}"
                 st.detail = {"step": step, "ttft_ms": ttft_ms, "client_ms": client_ms, "load_ms": load_s * 1000,
                              "tokens": completion, "tokens_per_s": tps,
                              "prompt_tokens": usage.prompt_tokens, "estimated": usage.estimated, "retries": len(retries),
                              "tools_offered": len(schemas or ()), "tool_choice": choice, "tool_calls": len(calls),
-                             "first_call_ms": first_call_ms, **call.detail()}
+                             "first_call_ms": first_call_ms, "cost": cost.to_dict(), **call.detail()}
             if calls and schemas and status == "complete":
                 # A round that called tools is kept now, with its calls: a kill -9 while they
                 # run loses none of it.

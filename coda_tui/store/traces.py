@@ -70,6 +70,17 @@ class TraceStore:
             )
             self.db.conn.execute("UPDATE traces SET total_ms = ? WHERE id = ?", [total_ms, trace_id])
 
+    def llm_costs(self, session_id: int) -> list[dict]:
+        """What each model call of a session cost, as its llm stage recorded it (older
+        traces recorded none)."""
+        rows = self.db.conn.execute(
+            "SELECT s.detail FROM trace_stages s JOIN traces t ON t.id = s.trace_id"
+            " WHERE t.session_id = ? AND s.name = 'llm' ORDER BY s.trace_id",
+            [session_id],
+        ).fetchall()
+        costs = (json.loads(detail or "{}").get("cost") for (detail,) in rows)
+        return [c for c in costs if isinstance(c, dict)]
+
     def get(self, trace_id: int) -> TraceRecord | None:
         found = self._traces("WHERE id = ?", [trace_id])
         return found[0] if found else None

@@ -170,6 +170,7 @@ class CodaApp(App):
             timings.update(self.rt.store.traces.timings_for([m.id for m in earlier if m.role == "assistant"]))
             return earlier
 
+        status.session_cost(session.id if session else None, self.rt.store.traces.llm_costs(session.id) if session else [])
         if session is None:
             await messages.show([], None, meta_for)
             status.session = ""
@@ -259,6 +260,7 @@ class CodaApp(App):
         if self.session is None or self.session.id != event.session_id:
             self.session = self.rt.store.sessions.get(event.session_id)
             self.query_one(StatusBar).session = self.session.name if self.session else ""
+            self.query_one(StatusBar).session_cost(event.session_id, self.rt.store.traces.llm_costs(event.session_id))
             self.state.last_session = event.session_id
 
     def _turn_finished(self, event: ev.TurnFinished) -> None:
