@@ -176,8 +176,9 @@ def every_key(app: Session) -> None:
         app.focus("focus_next")  # the search results are empty and skipped: the attachments
         app.run("detach", key, "in the attachment list")
         app.back_to_chat()
-    # The sessions list's keys, in the sessions dialog.
-    for action in (a for a in bindings if BY_NAME[a].scope == SCREEN):
+    # The sessions list's keys, in the sessions dialog. (The memory explorer's — arrows and
+    # plain letters — need a stored turn to open on; tests/ui/test_memory_explorer.py presses them.)
+    for action in (a for a in bindings if BY_NAME[a].scope == SCREEN and BY_NAME[a].where == "sessions list"):
         for key in bindings[action]:
             app.press(app.first_key("sessions"), "sessions", "")
             app.press(key, RUNS_AS[action], "in the sessions list")
