@@ -32,6 +32,7 @@ from coda_tui.ui.dispatch import Dispatcher
 from coda_tui.ui.keys import ACTION_BINDINGS, keymap_for_textual, load_active_keymap
 from coda_tui.ui.main_screen import SCREEN_ACTIONS, MainScreen
 from coda_tui.ui.panes import PANES
+from coda_tui.ui.screens.consent import ConsentDialogs
 from coda_tui.ui.screens.help import HelpScreen
 from coda_tui.ui.screens.models import ModelPicker
 from coda_tui.ui.screens.sessions import SessionsScreen
@@ -84,6 +85,8 @@ class CodaApp(App):
         self.index_ready = False
         self.voice = PushToTalk(self, runtime.config.voice, self.keymap.key_string("talk"))
         self.events = Dispatcher()
+        # What a turn asks before a tool edits a file or runs a command.
+        self.consent = ConsentDialogs(self, self._code_style)
         self._unsubscribe = runtime.bus.subscribe(self.events)
         # Slash commands, operations and pipelines (their events come wrapped, see core.chain).
         self.ops = SlashCommands(self, runtime, project=self.project, choice=lambda: self.choice,
@@ -121,6 +124,7 @@ class CodaApp(App):
         self.events.on(ev.TurnStarted, self._turn_started)
         self.events.on(ev.TurnFinished, self._turn_finished)
         self.main.follow_turns(self.events, self.keymap.key_string("retry"))
+        self.query_one(ChatPane).load_message = self._message_text
         chat_input = self.query_one(ChatInput)
         chat_input.keys = {action: self.keymap.bindings[action] for action in chat_input.keys}
         chat_input.focus()
@@ -359,6 +363,14 @@ class CodaApp(App):
         self.state.save()
         self._apply_code_style()
         self.notify(f"Theme: {name}")
+
+    def _code_style(self) -> str:
+        spec = self.theme_specs.get(self.theme)
+        return spec.pygments_style if spec is not None else "monokai"
+
+    def _message_text(self, message_id: int) -> str | None:
+        message = self.rt.store.sessions.message(message_id)
+        return message.content if message is not None else None
 
     def _apply_code_style(self) -> None:
         self.query_one(MessageList).code_styles = {name: s.pygments_style for name, s in self.theme_specs.items()}
