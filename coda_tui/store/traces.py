@@ -90,6 +90,19 @@ class TraceStore:
         ).fetchall()
         return {mid: (ttft, total, tokens) for mid, ttft, total, tokens in rows}
 
+    def tool_calls(self, since: str | None = None) -> list[tuple[str, str, float | None]]:
+        """(tool, status, duration ms) of each tool call stage, in turns started at or after
+        `since` (an ISO time as traces keep it; None: all). Stages whose detail does not name
+        a tool (a damaged row) are left out."""
+        rows = self.db.conn.execute(
+            "SELECT json_extract(s.detail, '$.tool'), json_extract(s.detail, '$.status'), s.duration_ms"
+            " FROM trace_stages s JOIN traces t ON t.id = s.trace_id"
+            " WHERE s.name = 'tool' AND json_valid(s.detail) AND (? IS NULL OR t.started_at >= ?)"
+            " ORDER BY s.trace_id, s.seq",
+            [since, since],
+        ).fetchall()
+        return [(str(tool), str(status or "unknown"), dur) for tool, status, dur in rows if tool]
+
     def _traces(self, where: str, params: list) -> list[TraceRecord]:
         cur = self.db.conn.execute(f"SELECT * FROM traces {where}", params)
         cols = [d[0] for d in cur.description]

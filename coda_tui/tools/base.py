@@ -23,6 +23,7 @@ from coda_tui.providers.base import ToolCall
 if TYPE_CHECKING:
     from coda_tui.context.index import Hit
     from coda_tui.context.project import Project
+    from coda_tui.tools.undo import Journal
 
 # What a finished call came to: ok, failed (the tool's error went back to the model),
 # denied (consent said no, or a deny rule), cancelled (the user stopped the turn).
@@ -74,6 +75,11 @@ class ToolContext:
     command_timeout_s: float = 60.0
     # Environment for commands: the user's, minus every configured API key.
     env: dict[str, str] | None = None
+    # The turn these calls belong to: `undo` takes back one turn's edits together. Without
+    # one, each write is its own step to undo.
+    turn: str | None = None
+    # Where writes are recorded for undo; None records nothing (the backups are still made).
+    journal: Journal | None = None
 
 
 @dataclass
