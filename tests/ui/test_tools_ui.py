@@ -192,3 +192,42 @@ def test_parallel_tool_stages_finish_their_own_bars(harness, project):
             assert bars["↳ grep"].duration_ms == 1.0 and bars["↳ read_file"].duration_ms is None
 
     asyncio.run(go())
+
+
+def test_undo_restores_the_last_turns_edit_and_refuses_after_a_later_change(harness, project):
+    from coda_tui.tools.edits import EditFile
+    from coda_tui.tools.setup import tool_context
+    from coda_tui.ui.widgets.code import CodePane
+    from coda_tui.ui.widgets.messages import MessageView
+    from tests.ui.test_app import ask
+
+    async def go():
+        app = harness().app(project)
+        calc = project / "src" / "calc.py"
+        original = calc.read_text()
+        async with app.run_test(size=(120, 40)) as pilot:
+            # A turn's edit, written by the real tool through the sandbox and the journal.
+            ctx = tool_context(app.rt.config, app.rt.project, turn="turn-1")
+            await EditFile().call({"path": "src/calc.py", "old": "a + b", "new": "b + a"}, ctx)
+            app.show_file(calc)
+            await pilot.pause()
+            code = app.query_one(CodePane)
+            assert "b + a" in "\n".join(code.view.lines)
+            await ask(pilot, "/undo")
+            assert calc.read_text() == original
+            last = app.query(MessageView).last()
+            assert last.text == "undone: restored src/calc.py"
+            # The code pane shows the file as it is now.
+            await wait_for(lambda: "a + b" in "\n".join(code.view.lines) and "b + a" not in "\n".join(code.view.lines), pilot=pilot)
+            await ask(pilot, "/undo")
+            assert "nothing to undo" in (app.query(MessageView).last().error or "")
+
+            # An edit changed by hand afterwards is not undone: one line names the file.
+            await EditFile().call({"path": "src/calc.py", "old": "a + b", "new": "b + a"}, ctx)
+            calc.write_text(calc.read_text() + "# mine\n")
+            await ask(pilot, "/undo")
+            error = app.query(MessageView).last().error or ""
+            assert "src/calc.py changed since" in error and "\n" not in error
+            assert calc.read_text().endswith("# mine\n")
+
+    asyncio.run(go())
