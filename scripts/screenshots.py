@@ -4,7 +4,7 @@ The answers come from a scripted provider (named "scripted-demo" on screen): it 
 canned text through the real pipeline, store and panes, so the pictures are the same on
 every run and need no model. Everything else is the app as users run it.
 
-    python scripts/screenshots.py
+    python scripts/screenshots.py [NAME ...]    (only those, e.g. tool-loop)
 """
 
 from __future__ import annotations
@@ -33,6 +33,57 @@ ANSWERS = [
         "    with open(path, encoding=\"utf-8\") as f:\n        return list(deque(f, maxlen=n))\n```",
     ),
 ]
+
+
+# A tool loop: the model searches, reads, then answers (the tools are the real built-ins,
+# run on this repository).
+TOOL_QUESTION = "Where does coda time each stage of a turn? Read it and tell me."
+TOOL_REPLIES = [
+    [("search_code", {"query": "tracer stage timing"})],
+    [("read_file", {"path": "coda_tui/core/tracer.py", "start": 1, "end": 80})],
+    "`Tracer.stage` in `coda_tui/core/tracer.py` times each stage: it notes the clock as the "
+    "stage opens, publishes `StageStarted`, and on leaving publishes `StageFinished` with the "
+    "duration and a one-line summary, which the pipeline pane draws and `coda trace` reads back.",
+]
+
+
+def scripted_tool_provider(config):
+    """Answers each request with the next of TOOL_REPLIES: tool calls, or text streamed."""
+    import json
+
+    from coda_tui.providers.base import Provider, ToolCall, Usage
+
+    class ScriptedToolProvider(Provider):
+        def __init__(self, cfg) -> None:
+            super().__init__(cfg)
+            self.queue = list(TOOL_REPLIES)
+            self.calls = 0
+
+        @property
+        def default_model(self) -> str:
+            return "scripted-demo"
+
+        async def stream(self, messages, *, model=None, max_tokens=None, temperature=None, on_retry=None, tools=None):
+            reply = self.queue.pop(0) if self.queue else "…"
+            await asyncio.sleep(0.35)
+            if isinstance(reply, list):
+                for name, args in reply:
+                    self.calls += 1
+                    yield ToolCall(f"call_{self.calls}", name, json.dumps(args))
+            else:
+                for i in range(0, len(reply), 4):
+                    await asyncio.sleep(0.004)
+                    yield reply[i : i + 4]
+            yield Usage(900, 60)
+
+        async def _stream_once(self, messages, model, max_tokens, temperature):  # stream() is the whole of it
+            raise NotImplementedError
+            yield
+
+        async def list_models(self) -> list[str]:
+            return ["scripted-demo"]
+
+    return ScriptedToolProvider(config)
 
 
 def scripted_provider(config):
@@ -72,7 +123,10 @@ async def shoot() -> None:
 
     OUT.mkdir(exist_ok=True)
 
-    async def session(theme: str, size: tuple[int, int], name: str, after=None, file: str | None = None) -> None:
+    async def session(theme: str, size: tuple[int, int], name: str, after=None, file: str | None = None,
+                      make=scripted_provider, questions=tuple(q for q, _ in ANSWERS)) -> None:
+        if sys.argv[1:] and name not in sys.argv[1:]:
+            return
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["CODA_DATA_DIR"] = os.path.join(tmp, "data")
             os.environ["HOME"] = tmp
@@ -81,14 +135,14 @@ async def shoot() -> None:
             os.environ["CODA_CONFIG_PATH"] = str(cfg)
             UIState(theme=theme).save()
             rt = Runtime()
-            rt.providers._made["demo"] = scripted_provider(rt.config.providers["demo"])
+            rt.providers._made["demo"] = make(rt.config.providers["demo"])
             app = CodaApp(rt, project=ROOT)
             async with app.run_test(size=size) as pilot:
                 app.query_one(ChatInput).cursor_blink = False
                 app.query_one("#status").health = "ok"
                 if file:
                     app.show_file(ROOT / file)
-                for question, _ in ANSWERS:
+                for question in questions:
                     app.query_one(ChatInput).load_text(question)
                     await pilot.press("enter")
                     while app.turn_running or app._turn_view is not None:
@@ -138,6 +192,8 @@ async def shoot() -> None:
     await session("dark", (120, 36), "sessions", after=open_sessions)
     await session("high-contrast", (120, 40), "help", after=open_help)
     await session("dark", (140, 40), "voice", after=speak)
+    await session("dark", (160, 48), "tool-loop", after=select_turn, make=scripted_tool_provider,
+                  questions=(TOOL_QUESTION,))
 
 
 if __name__ == "__main__":
