@@ -54,9 +54,13 @@ def piped_stdin() -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the response, session, usage and trace as JSON.")
 @click.option("--trace", "show_trace", is_flag=True, help="Print the stage table after the answer (on stderr).")
 @click.option("--raw", is_flag=True, help="Pass control characters through unchanged (only when stdout is not a terminal).")
+@click.option("--no-tools", is_flag=True, help="Do not let the model call tools this time.")
+@click.option("--yes", "-y", "yes", is_flag=True,
+              help="Answer yes to every tool that asks (edits, commands); deny rules still hold.")
 @common_options
 @click.pass_context
-def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_trace: bool, raw: bool) -> None:
+def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_trace: bool, raw: bool,
+        no_tools: bool, yes: bool) -> None:
     """Ask one question; the answer streams to stdout. PROMPT '-' (or none) reads stdin;
     with a PROMPT, piped text follows it as a fenced block (git diff | coda ask "Review this")."""
     text = _as_text(" ".join(prompt))
@@ -72,7 +76,15 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
     rt.config.provider(provider_name)  # config problems (e.g. a missing key) exit 2 before anything runs
     out = sys.stdout
     passthrough = raw and not out.isatty()
+    from coda_tui.cli.tool_calls import CallLines, ask_at_terminal, can_ask
     from coda_tui.core.events import FallingBack, Retrying, StageFinished, TokenChunk
+
+    use_tools = rt.config.tools.enabled and not no_tools
+    if use_tools and yes:
+        rt.toolbox.policy.yes = True
+    # Without a person at the terminal (piped input, a script), calls that must ask are not run.
+    consent = ask_at_terminal if use_tools and can_ask() else None
+    tool_lines = CallLines(out, sys.stderr)
 
     def on_event(event) -> None:
         if isinstance(event, StageFinished) and event.name == "context" and event.detail.get("trimmed"):
@@ -83,11 +95,14 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
         elif isinstance(event, TokenChunk) and not as_json:
             out.write(event.text if passthrough else inert(event.text))
             out.flush()
+            tool_lines.wrote(event.text)
         elif isinstance(event, Retrying):
             click.echo(f"coda: retrying in {event.delay_s:.1f} s ({inert(event.reason)})", err=True)
         elif isinstance(event, FallingBack):
             target = label(event.next_provider, event.next_model)
             click.echo(inert(f"coda: {label(event.provider, event.model)} failed ({event.reason}); asking {target}"), err=True)
+        elif not as_json:
+            tool_lines(event)
 
     unsubscribe = rt.bus.subscribe(on_event)
 
@@ -100,6 +115,8 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
                 provider=provider_name,
                 model=opt(ctx, "model"),
                 piped=piped or None,
+                tools=use_tools,
+                consent=consent,
             )
         finally:
             await rt.aclose()
@@ -117,6 +134,8 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
                 "session": {"id": result.session.id, "name": result.session.name},
                 "message_id": result.message_id,
                 "usage": asdict(result.usage),
+                # Every tool call of the turn, with its arguments, outcome and result.
+                "tool_calls": [c.to_dict() for c in result.tool_calls],
                 "error": result.trace.error,
                 "trace": result.trace.to_dict(),
             }

@@ -23,21 +23,37 @@ def stage_table(trace: TraceRecord) -> str:
         f" · first token {_ms(trace.ttft_ms)} ms · total {_ms(trace.total_ms)} ms"
         + (f" · {trace.tokens_per_s:.1f} tok/s" if trace.tokens_per_s else ""),
     ]
+    names = stage_names(trace.stages)
     # A pipeline's stages are its steps ("2.summarize"), longer than a turn's stage names.
-    name_w = max([8] + [len(inert(s.name)) for s in trace.stages])
+    name_w = max([8] + [len(n) for n in names])
     lines.append(f"{'stage':<{name_w}} {'start ms':>9} {'ms':>9}  {'':<{BAR_WIDTH}}  summary")
-    for s in trace.stages:
+    for s, name in zip(trace.stages, names):
         dur = s.duration_ms or 0
         lead = int(s.start_ms / total * BAR_WIDTH)
         width = max(1, round(dur / total * BAR_WIDTH))
         bar = (" " * lead + "█" * width)[:BAR_WIDTH]
-        lines.append(f"{inert(s.name):<{name_w}} {_ms(s.start_ms):>9} {_ms(dur):>9}  {bar:<{BAR_WIDTH}}  {inert(s.summary)}")
+        lines.append(f"{name:<{name_w}} {_ms(s.start_ms):>9} {_ms(dur):>9}  {bar:<{BAR_WIDTH}}  {inert(s.summary)}")
         if s.name == "context":
             indent = " " * (name_w + 2 * 10 + BAR_WIDTH + 4)
             lines.extend(f"{indent}{inert(line)}" for line in files_lines(s.detail))
     if trace.error:
         lines.append(f"error: {inert(trace.error)}")
     return "\n".join(lines)
+
+
+def stage_names(stages) -> list[str]:
+    """Stage names as the table shows them: a tool loop's model rounds numbered (`llm 2`),
+    and each tool call under the round that asked for it (` └ tool`)."""
+    rounds = sum(1 for s in stages if s.name == "llm")
+    out = []
+    for s in stages:
+        if s.name == "llm" and rounds > 1 and "step" in s.detail:
+            out.append(f"llm {s.detail['step']}")
+        elif s.name == "tool":
+            out.append(" └ tool")
+        else:
+            out.append(inert(s.name))
+    return out
 
 
 def traces_table(traces: list[TraceRecord]) -> str:

@@ -24,7 +24,7 @@ def _since(ctx, param, value: str | None) -> str | None:
     if m is None:
         raise click.BadParameter(f"'{value}' is not a span like 30m, 12h, 7d or 2w (or 'all')", ctx, param)
     try:
-        start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(**{_UNITS[m[2]]: int(m[1])})
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(**{_UNITS[m[2]]: int(m[1])})
     except OverflowError:
         return None  # further back than any trace
     return start.isoformat(timespec="milliseconds")

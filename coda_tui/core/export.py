@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,6 +25,13 @@ def write(target: Path, text: str) -> None:
     target.write_text(text, encoding="utf-8")
 
 
+def fenced(text: str) -> str:
+    """A code fence longer than any run of backticks inside, so the text cannot close it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text.rstrip(chr(10))}\n{fence}"
+
+
 def to_markdown(session: Session, messages: list[Message], redact: Redactor) -> str:
     lines = [f"# {session.name}", ""]
     meta = f"Session {session.id} · created {session.created_at}"
@@ -33,13 +41,22 @@ def to_markdown(session: Session, messages: list[Message], redact: Redactor) -> 
     for m in messages:
         if m.role == "system":
             continue
+        if m.role == "tool":
+            # A tool's result under the call it answers, fenced: files and command output.
+            status = "" if m.status == "complete" else f" — {m.status}"
+            lines += [f"### Result of {m.tool_name or 'tool'}{status}", "", fenced(redact(m.content) or ""), ""]
+            continue
         head = "## You" if m.role == "user" else "## Assistant"
         if m.role == "assistant" and m.model:
             head += f" ({m.model})"
         if m.status != "complete":
             head += f" — {m.status}"
         lines += [head, "", redact(m.content) or "", ""]
-        if m.error:
+        for c in m.calls:
+            lines += [f"- calls `{c['name']}` `{redact(c['arguments'])}`"]
+        if m.calls:
+            lines.append("")
+        if m.error and m.role != "tool":
             lines += [f"> {redact(m.error)}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -50,5 +67,7 @@ def to_dict(session: Session, messages: list[Message], redact: Redactor) -> dict
         d = asdict(m)
         d["content"] = redact(m.content)
         d["error"] = redact(m.error)
+        # The calls as data, not as the JSON text they are stored as.
+        d["tool_calls"] = [{**c, "arguments": redact(c["arguments"])} for c in m.calls] or None
         msgs.append(d)
     return {"session": asdict(session), "messages": msgs}

@@ -16,8 +16,18 @@ from dataclasses import asdict, dataclass
 from coda_tui.config import ConfigError
 from coda_tui.core.cache import CachedAnswer, ResponseCache, request_key
 from coda_tui.core.choice import label
-from coda_tui.providers.base import ChatMessage, Provider, RetryCallback, Usage
-from coda_tui.providers.errors import ProviderError, ProviderUnavailable
+from coda_tui.providers.base import (
+    ChatMessage,
+    Provider,
+    RetryCallback,
+    ToolCall,
+    Usage,
+)
+from coda_tui.providers.errors import (
+    ProviderError,
+    ProviderUnavailable,
+    ToolsUnsupported,
+)
 from coda_tui.providers.registry import Providers
 
 NO_FALLBACK_AFTER_TEXT = "no fallback: part of the answer had already been shown"
@@ -81,9 +91,15 @@ class FallbackCall:
             self.on_fallback(attempt, name, model or "")
         return True
 
-    async def stream(self, messages: list[ChatMessage], on_retry: RetryCallback | None = None) -> AsyncIterator[str | Usage]:
+    async def stream(
+        self, messages: list[ChatMessage], on_retry: RetryCallback | None = None, tools: list[dict] | None = None
+    ) -> AsyncIterator[str | ToolCall | Usage]:
+        if any(m.role == "tool" or m.tool_calls for m in messages):
+            # A round after tool calls is never answered from (or kept in) the cache: it
+            # rests on the project's files as they were read, which the key cannot see.
+            self.cache = None
         try:
-            async with aclosing(self._stream(messages, on_retry)) as items:
+            async with aclosing(self._stream(messages, on_retry, tools)) as items:
                 async for item in items:
                     yield item
         finally:
@@ -91,7 +107,9 @@ class FallbackCall:
             if self.cache is not None and self.use_cached and self.attempts:
                 self.cache.count(self.cached)
 
-    async def _stream(self, messages: list[ChatMessage], on_retry: RetryCallback | None) -> AsyncIterator[str | Usage]:
+    async def _stream(
+        self, messages: list[ChatMessage], on_retry: RetryCallback | None, tools: list[dict] | None
+    ) -> AsyncIterator[str | ToolCall | Usage]:
         for index, (name, model) in enumerate(self.fallback_chain):
             t0 = time.perf_counter()
             if index:
@@ -108,6 +126,8 @@ class FallbackCall:
             key = None
             if self.cache is not None:
                 options = {"max_tokens": prov.config.max_tokens, "temperature": prov.config.temperature}
+                if tools:
+                    options["tools"] = sorted(t["function"]["name"] for t in tools)
                 key = request_key(prov.name, prov.config.endpoint, self.model, messages, options)
                 hit = self.cache.get(key, count=False) if self.use_cached else None
                 if hit is not None:
@@ -116,18 +136,23 @@ class FallbackCall:
                     yield hit.text
                     yield Usage(hit.prompt_tokens, hit.completion_tokens)
                     return
-            got_text, parts, usage = False, [], Usage()
+            got_text, parts, usage, called = False, [], Usage(), False
             try:
                 self.load_s += await prov.warm(self.model)
                 asked = time.perf_counter()
-                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry)) as items:
+                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry, tools=tools)) as items:
                     async for item in items:
                         if isinstance(item, str):
                             got_text = got_text or bool(item)
                             parts.append(item)
+                        elif isinstance(item, ToolCall):
+                            got_text = called = True  # a call is an answer: no fallback past it
                         else:
                             usage = item
                         yield item
+            except ToolsUnsupported:
+                # Not this target's failure: the turn asks again without tools.
+                raise
             except ProviderError as exc:
                 if got_text:
                     self._record("partial", t0, exc)
@@ -141,7 +166,7 @@ class FallbackCall:
                     continue
                 return  # the last target's empty answer stands
             self._record("answered", t0)
-            if key is not None:
+            if key is not None and not called:  # only answers are kept, never a request for tools
                 # Masked like the stored answer: a key a server echoed back is never kept.
                 self.cache.put(key, prov.name, self.model, self.redact("".join(parts)), usage.prompt_tokens,
                                usage.completion_tokens, (time.perf_counter() - asked) * 1000)

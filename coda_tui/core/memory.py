@@ -22,6 +22,11 @@ LEFT_BUDGET = "budget"
 LEFT_UNPAIRED = "unpaired"  # an answer whose question did not fit
 LEFT_EMPTY = "empty"
 LEFT_ERROR = "error"  # a failed answer carries only the failure
+# Tool rounds of earlier turns (the calls an answer made and their results) are not replayed:
+# the answer after them already says what they found, a file read then may have changed
+# since (the model can read it again), and one result can be most of a 4k window. Dropping
+# the whole round also means no tool message is ever sent without the call it answers.
+LEFT_TOOL_ROUND = "tool_round"
 # Left-out messages listed one by one in a snapshot: the newest ones, those nearest the
 # window (what left it lately). Older ones are only counted, so that a long session's
 # snapshots stay a few kilobytes each instead of growing with every turn.
@@ -33,6 +38,8 @@ def cost(text: str) -> int:
 
 
 def unusable_reason(m: Message) -> str | None:
+    if m.role == "tool" or getattr(m, "tool_calls", None):
+        return LEFT_TOOL_ROUND
     if not m.content.strip():
         return LEFT_EMPTY
     if m.role == "assistant" and m.status == "error":
@@ -110,7 +117,8 @@ def recall(store: SessionStore, question: str, *, session_id: int, limit: int, b
     used = 0
     for hit in hits:
         msg = store.message(hit.message_id)
-        if msg is None or not msg.content.strip():
+        # A tool's result from another session is a file or command output as it was then.
+        if msg is None or not msg.content.strip() or msg.role == "tool":
             continue
         text = msg.content.strip()
         room = (budget - used) * 3  # characters left, conservatively

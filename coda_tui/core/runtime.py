@@ -16,6 +16,7 @@ from coda_tui.context.semantic import SemanticIndex
 from coda_tui.core.cache import ResponseCache
 from coda_tui.core.events import EventBus
 from coda_tui.core.sessions import Sessions
+from coda_tui.core.tool_loop import Toolbox
 from coda_tui.core.turn import TurnRunner
 from coda_tui.core.watchdog import HealthWatchdog
 from coda_tui.providers.errors import ProviderError
@@ -106,13 +107,29 @@ class Runtime:
 
     @cached_property
     def turns(self) -> TurnRunner:
-        return TurnRunner(self.config, self.store, self.providers, self.bus, self.project, self.search, cache=self.cache)
+        return TurnRunner(self.config, self.store, self.providers, self.bus, self.project, self.search, cache=self.cache,
+                          toolbox=lambda: self.toolbox)
+
+    @cached_property
+    def toolbox(self) -> Toolbox:
+        """The tools a turn may offer, made on the first turn that uses them; one consent
+        policy for the process, so "always" holds for the rest of this session."""
+        from coda_tui.tools.policy import Policy
+        from coda_tui.tools.setup import make_registry, tool_context
+
+        async def search(query: str, limit: int):
+            return await self.search(query, limit)
+
+        context = tool_context(self.config, self.project, search)
+        return Toolbox(make_registry(self.config), Policy(self.config.tools), context, self.config.tools)
 
     @cached_property
     def sessions(self) -> Sessions:
         return Sessions(self.store.sessions)
 
     async def aclose(self) -> None:
+        if "toolbox" in self.__dict__:
+            await self.toolbox.registry.aclose()  # MCP servers it started
         if "providers" in self.__dict__:
             await self.providers.aclose()
 
@@ -123,3 +140,4 @@ class Runtime:
             self.index.close()
         if self.__dict__.get("cache") is not None:
             self.cache.close()
+

@@ -8,7 +8,6 @@ nothing that had arrived.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -38,11 +37,13 @@ from coda_tui.core.events import (
     TurnStarted,
     UsageReported,
 )
+from coda_tui.core.export import fenced
 from coda_tui.core.fallback import FallbackCall
 from coda_tui.core.roles import Roles
+from coda_tui.core.tool_loop import CallRecord, Round, Toolbox, ToolLoop
 from coda_tui.core.tracer import Tracer
-from coda_tui.providers.base import ChatMessage, Usage
-from coda_tui.providers.errors import ProviderError, StreamInterrupted
+from coda_tui.providers.base import ChatMessage, ToolCall, Usage
+from coda_tui.providers.errors import ProviderError, StreamInterrupted, ToolsUnsupported
 from coda_tui.providers.registry import Providers
 from coda_tui.redact import Redactor, StreamScrubber
 from coda_tui.store import Store
@@ -53,6 +54,7 @@ from coda_tui.tokens import estimate_tokens
 
 if TYPE_CHECKING:
     from coda_tui.core.listen import Utterance
+    from coda_tui.tools.base import Consent
 
 # How often a streaming answer is written to the database. Frequent enough that a
 # kill -9 loses under half a second of text; rare enough to stay off the per-token path.
@@ -77,14 +79,14 @@ class TurnResult:
     trace: TraceRecord
     usage: Usage = field(default_factory=Usage)
     error: ProviderError | None = None
+    # Every tool call of the turn and how it ended (core.tool_loop.CallRecord), in order.
+    tool_calls: list[CallRecord] = field(default_factory=list)
 
 
 def with_piped(question: str, piped: str) -> str:
     """The question, then the text piped to it (`git diff | coda ask "Review this"`) as a
     fenced block; the fence is longer than any run of backticks inside, so it holds."""
-    longest = max((len(run) for run in re.findall(r"`+", piped)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{question}\n\n{fence}\n{piped.rstrip(chr(10))}\n{fence}"
+    return f"{question}\n\n{fenced(piped)}"
 
 
 def session_name_for(prompt: str) -> str:
@@ -139,6 +141,7 @@ class TurnRunner:
         project: Project | None = None,
         search: Search | None = None,
         cache: ResponseCache | None = None,
+        toolbox: Callable[[], Toolbox] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -149,6 +152,10 @@ class TurnRunner:
         self.search = search
         self.cache = cache
         self.roles = Roles(config.roles, providers)
+        # Made on the first turn that uses tools (the runtime builds the registry lazily).
+        self.toolbox = toolbox
+        # (provider, model) pairs that said they take no tools: told once, then not offered.
+        self.tools_unsupported: set[tuple[str, str]] = set()
 
     def attach(self, path: str | Path, lines: tuple[int, int] | None = None) -> Attachment:
         """Read a file for a question, through the project's sandbox."""
@@ -205,6 +212,8 @@ class TurnRunner:
         system: str | None = None,
         standalone: bool = False,
         piped: str | None = None,
+        tools: bool | None = None,
+        consent: Consent | None = None,
     ) -> TurnResult:
         """One turn. `answer_to` names a stored question to answer again (retry, regenerate):
         it is not stored twice, and the memory holds only what came before it. `spoken` is
@@ -212,7 +221,9 @@ class TurnRunner:
         open the turn's trace. `system` replaces the system prompt; `standalone` makes a
         self-contained task (an operation step): no earlier turns, no recall, no search
         hits — only what it attaches. `piped` is text sent on stdin with the question: it
-        follows the question as a fenced block, and the context stage records its size."""
+        follows the question as a fenced block, and the context stage records its size.
+        `tools` (default: [tools] enabled, and not for a standalone task) lets the model call
+        tools; `consent` answers for calls that must ask (None: they are not run)."""
         if piped:
             prompt = with_piped(prompt, piped)
         # A configured key pasted into a question is scrubbed before it goes anywhere:
@@ -341,120 +352,176 @@ class TurnRunner:
                 st.summary = f"{len(messages)} messages, ~{prompt_tokens} tokens; question stored (#{user_message_id})"
             st.detail = {"messages": len(messages), "tokens_est": prompt_tokens}
 
-        writer = _AnswerWriter(self.store, session.id, prov_name, model)
-        status, error, usage = "complete", None, Usage()
-        cancelled = False
-        ttft_ms = None
-        with tracer.stage("llm") as st:
-            retries: list[str] = []
-            client_t0 = time.perf_counter()
-            prov = self.providers.get(prov_name)
-            client_ms = (time.perf_counter() - client_t0) * 1000
-            call = FallbackCall(
-                self.providers, prov, route.fallback_chain if route else [(prov.name, model)],
-                cache=self.cache,
-                use_cached=answer_to is None,  # answering again means a new answer is wanted
-                redact=self.redact,
-                on_fallback=lambda a, p, m: publish(FallingBack(a.provider, a.model, a.error or "empty answer", p, m)),
-            )
-            llm_t0 = time.perf_counter()
-            last_token_at = llm_t0
+        # The llm stage is rounds: each model round its own "llm" stage, each tool call a
+        # "tool" stage, until the model answers without calling (core.tool_loop).
+        use_tools = (self.config.tools.enabled and not standalone) if tools is None else tools
+        loop = ToolLoop(
+            self.toolbox() if use_tools and self.toolbox is not None else None,
+            tracer=tracer, publish=publish, sessions=self.store.sessions, session_id=session.id, consent=consent,
+            room=context_window - reserve, unsupported=self.tools_unsupported, provider=prov_name, model=model,
+        )
+        chain = route.fallback_chain if route else None
 
-            # A server can echo the key it was sent; it is masked before anything keeps or shows it.
-            scrubber = StreamScrubber(self.redact)
+        async def ask_model(msgs: list[ChatMessage], schemas: list[dict] | None, step: int) -> Round:
+            nonlocal chain
+            writer = _AnswerWriter(self.store, session.id, prov_name, model)
+            status, error, usage = "complete", None, Usage()
+            unsupported = None
+            calls: list[ToolCall] = []
+            ttft_ms = first_call_ms = None
+            with tracer.stage("llm") as st:
+                retries: list[str] = []
+                client_t0 = time.perf_counter()
+                prov = self.providers.get(chain[0][0] if chain else prov_name)
+                client_ms = (time.perf_counter() - client_t0) * 1000
+                call = FallbackCall(
+                    self.providers, prov, chain or [(prov.name, model)],
+                    cache=self.cache,
+                    use_cached=answer_to is None,  # answering again means a new answer is wanted
+                    redact=self.redact,
+                    on_fallback=lambda a, p, m: publish(FallingBack(a.provider, a.model, a.error or "empty answer", p, m)),
+                )
+                llm_t0 = time.perf_counter()
+                last_token_at = llm_t0
 
-            loop = asyncio.get_running_loop()
-            batch: list[str] = []
-            published_at = 0.0
-            publish_later = None
+                # A server can echo the key it was sent; it is masked before anything keeps or shows it.
+                scrubber = StreamScrubber(self.redact)
 
-            def publish_batch() -> None:
-                nonlocal published_at, publish_later
-                if publish_later is not None:
-                    publish_later.cancel()
-                    publish_later = None
-                if batch:
-                    text = "".join(batch)
-                    batch.clear()
-                    published_at = time.perf_counter()
-                    publish(TokenChunk(text, len(writer.parts), ttft_ms))
+                loop = asyncio.get_running_loop()
+                batch: list[str] = []
+                published_at = 0.0
+                publish_later = None
 
-            def take(text: str) -> bool:
-                """Keep `text`; True when a batch went out now (see PUBLISH_INTERVAL_S)."""
-                nonlocal publish_later
-                if not text:
+                def publish_batch() -> None:
+                    nonlocal published_at, publish_later
+                    if publish_later is not None:
+                        publish_later.cancel()
+                        publish_later = None
+                    if batch:
+                        text = "".join(batch)
+                        batch.clear()
+                        published_at = time.perf_counter()
+                        publish(TokenChunk(text, len(writer.parts), ttft_ms))
+
+                def take(text: str) -> bool:
+                    """Keep `text`; True when a batch went out now (see PUBLISH_INTERVAL_S)."""
+                    nonlocal publish_later
+                    if not text:
+                        return False
+                    writer.add(text)
+                    batch.append(text)
+                    wait = published_at + PUBLISH_INTERVAL_S - time.perf_counter()
+                    if wait <= 0:
+                        publish_batch()
+                        return True
+                    if publish_later is None:
+                        publish_later = loop.call_later(wait, publish_batch)
                     return False
-                writer.add(text)
-                batch.append(text)
-                wait = published_at + PUBLISH_INTERVAL_S - time.perf_counter()
-                if wait <= 0:
-                    publish_batch()
-                    return True
-                if publish_later is None:
-                    publish_later = loop.call_later(wait, publish_batch)
-                return False
 
-            def on_retry(attempt: int, delay: float, exc: ProviderError) -> None:
-                retries.append(f"{exc.kind} (waited {delay:.1f}s)")
-                publish(Retrying(attempt, delay, self.redact(exc.render())))
+                def on_retry(attempt: int, delay: float, exc: ProviderError) -> None:
+                    retries.append(f"{exc.kind} (waited {delay:.1f}s)")
+                    publish(Retrying(attempt, delay, self.redact(exc.render())))
 
-            try:
-                # aclosing: when the database fails mid-answer (a full disk), the stream is
-                # closed here, in this task, before the error goes up.
-                async with aclosing(call.stream(messages, on_retry=on_retry)) as stream:
-                    async for item in stream:
-                        if isinstance(item, str):
-                            last_token_at = time.perf_counter()
-                            if ttft_ms is None:
-                                # A model load is shown on its own, not hidden inside time to first token.
-                                ttft_ms = (last_token_at - llm_t0 - call.load_s) * 1000
-                                writer.provider, writer.model = call.provider.name, call.model  # no fallback from here on
-                            if take(scrubber.feed(item)):
-                                # A stream already buffered never waits on the socket:
-                                # let keys and frames in between batches.
-                                await asyncio.sleep(0)
-                        else:
-                            usage = item
-            except asyncio.CancelledError:
-                status, cancelled = "cancelled", True
-            except StreamInterrupted as exc:
-                status, error = "partial", exc
-            except ProviderError as exc:
-                status, error = "error", exc
-            take(scrubber.flush())
-            publish_batch()
-            load_s = call.load_s
-            prov, model = call.provider, call.model
-            writer.provider, writer.model = prov.name, model  # who answered, or failed last
-            if self.cache is not None and call.attempts:
-                stats = self.cache.stats()
-                publish(CacheLookup(call.cached is not None, stats.hits, stats.misses, stats.saved_ms))
-            completion = usage.completion_tokens or len(writer.parts)
-            if usage.completion_tokens is None:
-                usage = Usage(usage.prompt_tokens or prompt_tokens, completion, estimated=True)
-            gen_s = last_token_at - llm_t0 - load_s - (ttft_ms or 0) / 1000
-            tps = (completion - 1) / gen_s if completion > 1 and gen_s > 0 else None
-            st.summary = f"{label(prov.name, model)}: {completion} tokens"
-            if client_ms >= 1:
-                st.summary += f", client import {client_ms:.0f} ms"
-            if load_s:
-                st.summary += f", model loaded in {load_s * 1000:.0f} ms"
-            if ttft_ms is not None:
-                st.summary += f", first token {ttft_ms:.0f} ms"
-            if tps:
-                st.summary += f", {tps:.1f} tok/s"
-            if retries:
-                st.summary += f"; retried {len(retries)}×: " + ", ".join(retries)
-            if error:
-                st.summary += f"; {error.kind}"
-            if call.summary():
-                st.summary += f"; {call.summary()}"
-            st.detail = {"ttft_ms": ttft_ms, "client_ms": client_ms, "load_ms": load_s * 1000,
-                         "tokens": completion, "tokens_per_s": tps,
-                         "prompt_tokens": usage.prompt_tokens, "estimated": usage.estimated, "retries": len(retries),
-                         **call.detail()}
-        llm_end_ms = tracer.stages[-1].start_ms + tracer.stages[-1].duration_ms
-        publish(UsageReported(usage.prompt_tokens, usage.completion_tokens, usage.estimated))
+                try:
+                    # aclosing: when the database fails mid-answer (a full disk), the stream is
+                    # closed here, in this task, before the error goes up.
+                    async with aclosing(call.stream(msgs, on_retry=on_retry, tools=schemas)) as stream:
+                        async for item in stream:
+                            if isinstance(item, str):
+                                last_token_at = time.perf_counter()
+                                if ttft_ms is None:
+                                    # A model load is shown on its own, not hidden inside time to first token.
+                                    ttft_ms = (last_token_at - llm_t0 - call.load_s) * 1000
+                                    writer.provider, writer.model = call.provider.name, call.model  # no fallback from here on
+                                if take(scrubber.feed(item)):
+                                    # A stream already buffered never waits on the socket:
+                                    # let keys and frames in between batches.
+                                    await asyncio.sleep(0)
+                            elif isinstance(item, ToolCall):
+                                last_token_at = time.perf_counter()
+                                if first_call_ms is None:
+                                    first_call_ms = (last_token_at - llm_t0 - call.load_s) * 1000
+                                calls.append(item)
+                            else:
+                                usage = item
+                except asyncio.CancelledError:
+                    status = "cancelled"
+                except ToolsUnsupported as exc:
+                    status, unsupported = "error", exc
+                except StreamInterrupted as exc:
+                    status, error = "partial", exc
+                except ProviderError as exc:
+                    status, error = "error", exc
+                take(scrubber.flush())
+                publish_batch()
+                load_s = call.load_s
+                prov, answered_by = call.provider, call.model
+                writer.provider, writer.model = prov.name, answered_by  # who answered, or failed last
+                if call.attempts:
+                    # Later rounds go straight to the target that answered this one.
+                    chain = (chain or [(prov_name, model)])[len(call.attempts) - 1:]
+                if self.cache is not None and call.attempts and call.cache is not None:
+                    stats = self.cache.stats()
+                    publish(CacheLookup(call.cached is not None, stats.hits, stats.misses, stats.saved_ms))
+                round_tokens = estimate_tokens("".join(m.content for m in msgs)) + memory.MESSAGE_OVERHEAD * len(msgs)
+                completion = usage.completion_tokens or len(writer.parts) + len(calls)
+                if usage.completion_tokens is None:
+                    usage = Usage(usage.prompt_tokens or round_tokens, completion, estimated=True)
+                gen_s = last_token_at - llm_t0 - load_s - (ttft_ms or first_call_ms or 0) / 1000
+                tps = (completion - 1) / gen_s if completion > 1 and gen_s > 0 else None
+                st.summary = f"{label(prov.name, answered_by)}: {completion} tokens"
+                if step > 1:
+                    st.summary = f"step {step}, " + st.summary
+                if client_ms >= 1:
+                    st.summary += f", client import {client_ms:.0f} ms"
+                if load_s:
+                    st.summary += f", model loaded in {load_s * 1000:.0f} ms"
+                if ttft_ms is not None:
+                    st.summary += f", first token {ttft_ms:.0f} ms"
+                if calls:
+                    st.summary += f", {len(calls)} tool call{'s' if len(calls) > 1 else ''} ({', '.join(c.name for c in calls)})"
+                if tps:
+                    st.summary += f", {tps:.1f} tok/s"
+                if retries:
+                    st.summary += f"; retried {len(retries)}×: " + ", ".join(retries)
+                if unsupported:
+                    st.summary += f"; no tools: {unsupported.message}"
+                if error:
+                    st.summary += f"; {error.kind}"
+                if call.summary():
+                    st.summary += f"; {call.summary()}"
+                st.detail = {"step": step, "ttft_ms": ttft_ms, "client_ms": client_ms, "load_ms": load_s * 1000,
+                             "tokens": completion, "tokens_per_s": tps,
+                             "prompt_tokens": usage.prompt_tokens, "estimated": usage.estimated, "retries": len(retries),
+                             "tools_offered": len(schemas or ()), "tool_calls": len(calls),
+                             "first_call_ms": first_call_ms, **call.detail()}
+            if calls and schemas and status == "complete":
+                # A round that called tools is kept now, with its calls: a kill -9 while they
+                # run loses none of it.
+                writer.flush("complete", prompt_tokens=usage.prompt_tokens, completion_tokens=completion,
+                             tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls])
+                publish(UsageReported(usage.prompt_tokens, usage.completion_tokens, usage.estimated))
+            return Round(writer.text, calls, usage, status, error, writer, ttft_ms, completion, tps,
+                         prov.name, answered_by, unsupported)
+
+        outcome = await loop.run(messages, ask_model, turn=f"{session.id}:{user_message_id}:{started_at}")
+        last = outcome.last
+        cancelled = outcome.cancelled
+        status = "cancelled" if cancelled else last.status
+        error = last.error
+        # The answer still to be stored; None when the turn was cancelled while tools ran
+        # (the round that called them is stored already).
+        writer = None if cancelled and last.status == "complete" else last.writer
+        usage = Usage(sum(r.usage.prompt_tokens or 0 for r in outcome.rounds if r.unsupported is None),
+                      sum(r.tokens for r in outcome.rounds if r.unsupported is None),
+                      any(r.usage.estimated for r in outcome.rounds))
+        completion = usage.completion_tokens
+        ttft_ms = next((r.ttft_ms for r in outcome.rounds if r.ttft_ms is not None), None)
+        tps = last.tokens_per_s
+        prov_name, model = last.provider, last.model
+        llm_end_ms = max(s.start_ms + (s.duration_ms or 0) for s in tracer.stages)
+        if writer is not None:
+            publish(UsageReported(last.usage.prompt_tokens, last.usage.completion_tokens, last.usage.estimated))
 
         error_text = self.redact(error.render()) if error else None
         trace = TraceRecord(
@@ -462,7 +529,7 @@ class TurnRunner:
             started_at=started_at,
             session_id=session.id,
             user_message_id=user_message_id,
-            provider=prov.name,
+            provider=prov_name,
             model=model,
             ttft_ms=ttft_ms,
             tokens=completion,
@@ -473,21 +540,27 @@ class TurnRunner:
         # The store stage takes over where the llm stage ended: what the subscribers did
         # with the usage in between is part of it, not of no stage.
         with tracer.stage("store", start_ms=llm_end_ms) as st:
-            writer.flush(
-                status,
-                prompt_tokens=usage.prompt_tokens,
-                completion_tokens=completion,
-                error=error_text,
-            )
-            trace.message_id = writer.message_id
+            if writer is not None:
+                writer.flush(
+                    status,
+                    prompt_tokens=last.usage.prompt_tokens,
+                    completion_tokens=last.tokens,
+                    error=error_text,
+                )
+            answer = writer or last.writer
+            trace.message_id = answer.message_id
             trace.total_ms = tracer.now_ms()
             self.store.traces.save(trace)
-            st.summary = f"answer #{writer.message_id} ({status}, {len(writer.text)} chars), trace #{trace.id}"
+            st.summary = f"answer #{answer.message_id} ({status}, {len(answer.text)} chars), trace #{trace.id}"
+            if outcome.calls:
+                st.summary += f"; {len(outcome.calls)} tool result{'s' if len(outcome.calls) > 1 else ''}"
         # The trace row was written from inside the store stage; record that stage's length.
         trace.total_ms = tracer.now_ms()
         self.store.traces.finalize(trace.id, "store", tracer.stages[-1].duration_ms, trace.total_ms, tracer.stages[-1].summary)
-        publish(TurnFinished(status, session.id, writer.message_id, trace, error_text, error.kind if error else None))
-        result = TurnResult(session, user_message_id, writer.message_id, writer.text, status, trace, usage, error)
+        text = writer.text if writer is not None else ""
+        publish(TurnFinished(status, session.id, answer.message_id, trace, error_text, error.kind if error else None))
+        result = TurnResult(session, user_message_id, answer.message_id, text, status, trace, usage, error,
+                            tool_calls=outcome.calls)
         if cancelled:
             raise asyncio.CancelledError
         return result

@@ -118,3 +118,43 @@ def m004_facts(db: sqlite_utils.Database) -> None:
         CREATE INDEX facts_project ON facts(project, id);
         """
     )
+
+
+@migration
+def m005_tool_messages(db: sqlite_utils.Database) -> None:
+    # Tool calls and their results become messages: role 'tool', the calls an assistant
+    # round made (JSON list of {id, name, arguments}), and which call a tool row answers.
+    # SQLite cannot alter a CHECK constraint, so the table is rebuilt (ids kept, so traces'
+    # message ids and the FTS rowids stay valid); dropping the old table drops m003's
+    # triggers with it, and the full-text index is made again over the new table.
+    _run(db,
+        """
+        CREATE TABLE messages_new (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),
+            content TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'complete'
+                CHECK (status IN ('complete', 'partial', 'error', 'cancelled')),
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            provider TEXT,
+            model TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            tool_calls TEXT,
+            tool_call_id TEXT,
+            tool_name TEXT
+        );
+        INSERT INTO messages_new (id, session_id, role, content, status, prompt_tokens, completion_tokens,
+                                  provider, model, error, created_at, updated_at)
+            SELECT id, session_id, role, content, status, prompt_tokens, completion_tokens,
+                   provider, model, error, created_at, updated_at FROM messages;
+        DROP TABLE messages;
+        ALTER TABLE messages_new RENAME TO messages;
+        CREATE INDEX messages_session ON messages(session_id, id);
+        """
+    )
+    db["messages"].enable_fts(["content"], create_triggers=True, tokenize="porter unicode61", replace=True)
+    db["messages"].rebuild_fts()

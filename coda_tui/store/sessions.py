@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -40,6 +41,15 @@ class Message:
     provider: str | None = None
     model: str | None = None
     error: str | None = None
+    # An assistant round that called tools: its calls as JSON ([{id, name, arguments}]);
+    # a tool row: the call it answers and the tool's name.
+    tool_calls: str | None = None
+    tool_call_id: str | None = None
+    tool_name: str | None = None
+
+    @property
+    def calls(self) -> list[dict]:
+        return json.loads(self.tool_calls) if self.tool_calls else []
 
 
 @dataclass
@@ -134,9 +144,10 @@ class SessionStore:
         with self.db.conn:
             self.db.conn.execute(
                 "INSERT INTO messages (session_id, role, content, status, prompt_tokens, completion_tokens,"
-                " provider, model, error, created_at, updated_at)"
+                " provider, model, error, created_at, updated_at, tool_calls, tool_call_id, tool_name)"
                 " SELECT ?, role, content, status, prompt_tokens, completion_tokens, provider, model, error,"
-                " created_at, updated_at FROM messages WHERE session_id = ? AND id <= ? ORDER BY id",
+                " created_at, updated_at, tool_calls, tool_call_id, tool_name"
+                " FROM messages WHERE session_id = ? AND id <= ? ORDER BY id",
                 [new.id, session_id, message_id],
             )
         return self.get(new.id)
@@ -191,22 +202,31 @@ class SessionStore:
         model: str | None = None,
         prompt_tokens: int | None = None,
         completion_tokens: int | None = None,
+        tool_calls: list[dict] | None = None,
+        tool_call_id: str | None = None,
+        tool_name: str | None = None,
+        error: str | None = None,
     ) -> int:
         ts = now()
+        calls = json.dumps(tool_calls, ensure_ascii=False) if tool_calls else None
         with self.db.conn:
             cur = self.db.conn.execute(
                 "INSERT INTO messages (session_id, role, content, status, provider, model, prompt_tokens,"
-                " completion_tokens, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [session_id, role, content, status, provider, model, prompt_tokens, completion_tokens, ts, ts],
+                " completion_tokens, created_at, updated_at, tool_calls, tool_call_id, tool_name, error)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [session_id, role, content, status, provider, model, prompt_tokens, completion_tokens, ts, ts,
+                 calls, tool_call_id, tool_name, error],
             )
             self.db.conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [ts, session_id])
         return cur.lastrowid
 
     def update_message(self, message_id: int, **fields) -> None:
-        allowed = {"content", "status", "prompt_tokens", "completion_tokens", "error", "provider", "model"}
+        allowed = {"content", "status", "prompt_tokens", "completion_tokens", "error", "provider", "model", "tool_calls"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
+        if isinstance(fields.get("tool_calls"), list):
+            fields["tool_calls"] = json.dumps(fields["tool_calls"], ensure_ascii=False) if fields["tool_calls"] else None
         if "status" in fields and fields["status"] not in STATUSES:
             raise ValueError(f"bad status {fields['status']!r}")
         fields["updated_at"] = now()

@@ -101,6 +101,13 @@ class ToolOutput:
     changed: list[tuple[Path, Path | None]] = field(default_factory=list)
 
 
+def arguments_preview(spec: ToolSpec, args: dict[str, Any]) -> Preview:
+    """What consent shows for a call that changes no file and runs no command: its
+    arguments (a read-only tool that a rule in [tools] ask makes ask)."""
+    return Preview("other", f"{spec.name} {summarize_arguments(args)}".strip(),
+                   json.dumps(args, indent=2, ensure_ascii=False))
+
+
 class Tool(Protocol):
     spec: ToolSpec
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from coda_tui.tools.base import Preview, ToolContext, ToolError, ToolSpec
+from coda_tui.tools.files import ReadOnlyTool
 
 # Variables whose names say they hold a credential.
 _SECRET_SUFFIXES = ("_API_KEY", "_APIKEY", "_TOKEN", "_SECRET", "_SECRET_KEY", "_ACCESS_KEY", "_PASSWORD")
@@ -70,8 +72,8 @@ async def run(argv: list[str] | str, ctx: ToolContext) -> tuple[int, str]:
     """(exit status, output) of a command in the project root; a shell line when `argv` is
     a string. ToolError on timeout (with the output so far)."""
     env = ctx.env if ctx.env is not None else clean_env(os.environ)
-    common = dict(cwd=ctx.project.root, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                  stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+    common = {"cwd": ctx.project.root, "env": env, "stdin": asyncio.subprocess.DEVNULL,
+              "stdout": asyncio.subprocess.PIPE, "stderr": asyncio.subprocess.STDOUT, "start_new_session": True}
     try:
         if isinstance(argv, str):
             proc = await asyncio.create_subprocess_shell(argv, **common)
@@ -88,7 +90,7 @@ async def run(argv: list[str] | str, ctx: ToolContext) -> tuple[int, str]:
 
     try:
         code = await asyncio.wait_for(drain(), ctx.command_timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         _kill(proc)
         await proc.wait()
         raise ToolError(f"timed out after {ctx.command_timeout_s:g} s and was stopped; output so far:\n{out.text()}") from None
@@ -140,7 +142,7 @@ async def _git(args: list[str], ctx: ToolContext) -> str:
     return output
 
 
-class GitStatus:
+class GitStatus(ReadOnlyTool):
     spec = ToolSpec(
         "git_status",
         "Show the project's git status (branch, changed and untracked files).",
@@ -152,7 +154,7 @@ class GitStatus:
         return await _git(["status", "--short", "--branch"], ctx)
 
 
-class GitDiff:
+class GitDiff(ReadOnlyTool):
     spec = ToolSpec(
         "git_diff",
         "Show uncommitted changes (git diff), optionally of one path or the staged ones.",

@@ -14,7 +14,13 @@ from typing import Any
 
 import pathspec
 
-from coda_tui.tools.base import ToolContext, ToolError, ToolSpec
+from coda_tui.tools.base import (
+    Preview,
+    ToolContext,
+    ToolError,
+    ToolSpec,
+    arguments_preview,
+)
 from coda_tui.tools.sandbox import existing_file, read_text
 
 # Bounds on one answer, whatever the output cap: a model drowns long before it.
@@ -25,6 +31,16 @@ SEARCH_HITS = 5
 SEARCH_LINES = 30
 
 
+class ReadOnlyTool:
+    """A tool that needs no consent unless a rule in [tools] ask says otherwise; then
+    consent is shown its arguments."""
+
+    spec: ToolSpec
+
+    async def preview(self, args: dict[str, Any], ctx: ToolContext) -> Preview:
+        return arguments_preview(self.spec, args)
+
+
 def _int(args: dict, key: str, default: int | None) -> int | None:
     value = args.get(key, default)
     if value is not None and value < 1:
@@ -32,7 +48,7 @@ def _int(args: dict, key: str, default: int | None) -> int | None:
     return value
 
 
-class ReadFile:
+class ReadFile(ReadOnlyTool):
     spec = ToolSpec(
         "read_file",
         "Read a project file, optionally lines start..end.",
@@ -85,7 +101,7 @@ def _matcher(pattern: str | None):
     return spec.match_file
 
 
-class ListFiles:
+class ListFiles(ReadOnlyTool):
     spec = ToolSpec(
         "list_files",
         "List project files matching a glob such as **/*.py.",
@@ -103,7 +119,7 @@ class ListFiles:
         return "\n".join(shown) + more
 
 
-class Grep:
+class Grep(ReadOnlyTool):
     spec = ToolSpec(
         "grep",
         "Search project files for a regular expression; gives path:line: text.",
@@ -145,7 +161,7 @@ class Grep:
         return hits, False
 
 
-class SearchCode:
+class SearchCode(ReadOnlyTool):
     spec = ToolSpec(
         "search_code",
         "Find the code most relevant to a query (ranked search of the project).",

@@ -4,7 +4,8 @@ the context calls get (limits from [tools], an environment without keys, the und
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from coda_tui.config import Config
 from coda_tui.context.project import Project

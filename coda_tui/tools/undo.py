@@ -73,7 +73,7 @@ class Journal:
             self.project.rel(path),
             None if backup is None else str(backup),
             digest(written),
-            dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One write of one line: appends from two coda processes do not interleave.
