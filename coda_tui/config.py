@@ -47,6 +47,9 @@ class ProviderConfig:
     batch_threads: int | None = None
     # llama_cpp: above 1, tokens already in the answer are made less likely (small models loop).
     repeat_penalty: float | None = None
+    # What a tool loop asks for on a turn's first round: "auto", "required" (some tool), or a
+    # tool's name. Empty: the provider's own default (Provider.first_tool_choice).
+    tool_choice: str | None = None
     # Tokens the model can attend to; the memory stage budgets within it.
     context_window: int | None = None
     # 0: the type's own default (providers.types: 512 for the embedded model).

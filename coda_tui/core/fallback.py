@@ -92,14 +92,15 @@ class FallbackCall:
         return True
 
     async def stream(
-        self, messages: list[ChatMessage], on_retry: RetryCallback | None = None, tools: list[dict] | None = None
+        self, messages: list[ChatMessage], on_retry: RetryCallback | None = None,
+        tools: list[dict] | None = None, tool_choice: str | None = None,
     ) -> AsyncIterator[str | ToolCall | Usage]:
         if any(m.role == "tool" or m.tool_calls for m in messages):
             # A round after tool calls is never answered from (or kept in) the cache: it
             # rests on the project's files as they were read, which the key cannot see.
             self.cache = None
         try:
-            async with aclosing(self._stream(messages, on_retry, tools)) as items:
+            async with aclosing(self._stream(messages, on_retry, tools or None, tool_choice)) as items:
                 async for item in items:
                     yield item
         finally:
@@ -108,7 +109,8 @@ class FallbackCall:
                 self.cache.count(self.cached)
 
     async def _stream(
-        self, messages: list[ChatMessage], on_retry: RetryCallback | None, tools: list[dict] | None
+        self, messages: list[ChatMessage], on_retry: RetryCallback | None, tools: list[dict] | None,
+        tool_choice: str | None,
     ) -> AsyncIterator[str | ToolCall | Usage]:
         for index, (name, model) in enumerate(self.fallback_chain):
             t0 = time.perf_counter()
@@ -140,7 +142,8 @@ class FallbackCall:
             try:
                 self.load_s += await prov.warm(self.model)
                 asked = time.perf_counter()
-                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry, tools=tools)) as items:
+                extra = {"tools": tools, "tool_choice": tool_choice} if tools else {}
+                async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry, **extra)) as items:
                     async for item in items:
                         if isinstance(item, str):
                             got_text = got_text or bool(item)
@@ -150,8 +153,10 @@ class FallbackCall:
                         else:
                             usage = item
                         yield item
-            except ToolsUnsupported:
-                # Not this target's failure: the turn asks again without tools.
+            except ToolsUnsupported as exc:
+                # Not this target's failure but the request's: the loop asks it again
+                # without tools, rather than the chain quietly changing model.
+                self._record("error", t0, exc)
                 raise
             except ProviderError as exc:
                 if got_text:

@@ -17,7 +17,7 @@ import random
 import time
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Sequence
 
 from coda_tui.config import ProviderConfig
 from coda_tui.providers import errors as E
@@ -91,6 +91,10 @@ def backoff_delay(attempt: int, error: ProviderError) -> float:
 
 
 class Provider(abc.ABC):
+    # Whether this type translates `tools` to its wire format; a type that does not is
+    # refused tools up front (ToolsUnsupported) rather than silently answering without them.
+    takes_tools = False
+
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
         self.name = config.name
@@ -113,20 +117,29 @@ class Provider(abc.ABC):
         temperature: float | None = None,
         on_retry: RetryCallback | None = None,
         tools: list[dict] | None = None,
+        tool_choice: str | None = None,
     ) -> AsyncIterator[str | ToolCall | Usage]:
         """Text chunks, then any ToolCalls the model made (each complete), then one Usage.
 
         `tools` are JSON-schema function descriptions in OpenAI's shape
         ({"type": "function", "function": {"name", "description", "parameters"}}); a provider
         translates them to its own wire format. One that cannot offer tools to this model
-        raises ToolsUnsupported before anything is yielded."""
+        raises ToolsUnsupported before anything is yielded.
+
+        `tool_choice` (with tools only): "auto" (the model decides; the default), "required"
+        (it must call one of them), "none", or a tool's name (it must call that one). Ollama
+        has no such option and always decides itself. A tool loop asks `tool_choice_for(step,
+        names)` what to pass on each round."""
+        if tools and not self.takes_tools:
+            raise E.ToolsUnsupported(self.name, f"the {self.config.type} provider type cannot offer tools to a model")
         breaker = self.breaker
         if breaker is not None and not breaker.allow():
             raise breaker.rejection(self.name)
         # aclosing: a caller that stops reading must stop the generation underneath at once
         # (the embedded model's thread holds the model until it is told to stop).
         try:
-            async with aclosing(self._stream_retrying(messages, model, max_tokens, temperature, on_retry)) as items:
+            async with aclosing(self._stream_retrying(messages, model, max_tokens, temperature, on_retry,
+                                                         tools or None, tool_choice)) as items:
                 async for item in items:
                     yield item
         except ProviderError as exc:
@@ -147,7 +160,9 @@ class Provider(abc.ABC):
         max_tokens: int | None,
         temperature: float | None,
         on_retry: RetryCallback | None,
-    ) -> AsyncIterator[str | Usage]:
+        tools: list[dict] | None = None,
+        tool_choice: str | None = None,
+    ) -> AsyncIterator[str | ToolCall | Usage]:
         model = model or self.default_model
         max_tokens = max_tokens or self.config.max_tokens
         temperature = self.config.temperature if temperature is None else temperature
@@ -159,10 +174,14 @@ class Provider(abc.ABC):
             try:
                 # Closed here when the consumer stops early (Esc, a full disk), not later by
                 # the garbage collector, which would find the HTTP stream still open.
-                async with aclosing(self._stream_once(messages, model, max_tokens, temperature)) as items:
+                async with aclosing(self._stream_once(messages, model, max_tokens, temperature,
+                                                      tools, tool_choice)) as items:
                     while (item := await self._next(items, None if ceiling.started else deadline)) is not _END:
                         if isinstance(item, str):
                             ceiling.add(item)
+                        elif isinstance(item, ToolCall):
+                            # A call is answer too: once one is out, a retry would repeat it.
+                            ceiling.add(item.arguments)
                         yield item
                 return
             except ProviderError as exc:
@@ -178,7 +197,7 @@ class Provider(abc.ABC):
                     on_retry(attempt, delay, exc)
                 await asyncio.sleep(delay)
 
-    async def _next(self, items: AsyncIterator[str | Usage], deadline: float | None) -> object:
+    async def _next(self, items: AsyncIterator[str | ToolCall | Usage], deadline: float | None) -> object:
         """The next item, or _END; before the first text, only until `deadline`."""
         if deadline is None:
             return await anext(items, _END)
@@ -210,9 +229,19 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def _stream_once(
-        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
-    ) -> AsyncIterator[str | Usage]:
+        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None,
+        tools: list[dict] | None = None, tool_choice: str | None = None,
+    ) -> AsyncIterator[str | ToolCall | Usage]:
         """One attempt; must raise ProviderError subclasses, never library exceptions."""
+
+    def tool_choice_for(self, step: int, tool_names: Sequence[str]) -> str:
+        """The tool_choice a tool loop passes on round `step` (0 = the turn's first): the
+        provider's `tool_choice` setting on the first round, "auto" otherwise. The embedded
+        model has a plan of its own (LlamaCppProvider)."""
+        configured = self.config.tool_choice
+        if step == 0 and configured and (configured in ("auto", "required", "none") or configured in tool_names):
+            return configured
+        return "auto"
 
     @abc.abstractmethod
     async def list_models(self) -> list[str]: ...
@@ -288,8 +317,11 @@ class RemoteProvider(Provider):
 
     @abc.abstractmethod
     def _chunks(
-        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
-    ) -> AsyncIterator[str | Usage]: ...
+        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None,
+        *, tools: list[dict] | None = None, tool_choice: str | None = None,
+    ) -> AsyncIterator[str | ToolCall | Usage]:
+        """`tools` and `tool_choice` are passed only when there are tools (and only to a type
+        that `takes_tools`)."""
 
     @abc.abstractmethod
     def _map(self, exc: Exception, model: str, got_text: bool) -> Exception: ...
@@ -298,12 +330,14 @@ class RemoteProvider(Provider):
     no_answer_hint = ""
 
     async def _stream_once(
-        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
-    ) -> AsyncIterator[str | Usage]:
+        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None,
+        tools: list[dict] | None = None, tool_choice: str | None = None,
+    ) -> AsyncIterator[str | ToolCall | Usage]:
         got_text = False
         usage = None
         try:
-            async with aclosing(self._chunks(messages, model, max_tokens, temperature)) as items:
+            async with aclosing(self._chunks(messages, model, max_tokens, temperature,
+                                             **({"tools": tools, "tool_choice": tool_choice} if tools else {}))) as items:
                 async for item in items:
                     if isinstance(item, Usage):
                         usage = item

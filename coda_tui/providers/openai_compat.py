@@ -9,11 +9,18 @@ import httpx
 from coda_tui.config import ProviderConfig
 from coda_tui.providers import errors as E
 from coda_tui.providers import sse
-from coda_tui.providers.base import ChatMessage, RemoteProvider, Usage
+from coda_tui.providers.base import ChatMessage, RemoteProvider, ToolCall, Usage
+from coda_tui.providers.tool_wire import (
+    CallAssembler,
+    openai_message,
+    openai_tool_choice,
+    rejects_tools,
+)
 from coda_tui.providers.transport import bad_json, status_error
 
 
 class OpenAIProvider(RemoteProvider):
+    takes_tools = True
     no_answer_hint = "is base_url an OpenAI-compatible API root (ending in /v1)?"
 
     def __init__(self, config: ProviderConfig) -> None:
@@ -37,11 +44,12 @@ class OpenAIProvider(RemoteProvider):
         self._supports_usage_option = True
 
     async def _chunks(
-        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None
-    ) -> AsyncIterator[str | Usage]:
+        self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None,
+        *, tools: list[dict] | None = None, tool_choice: str | None = None,
+    ) -> AsyncIterator[str | ToolCall | Usage]:
         kwargs = dict(
             model=model,
-            messages=[{"role": m.role, "content": m.content} for m in messages],
+            messages=[openai_message(m) for m in messages],
             stream=True,
             max_tokens=max_tokens,
         )
@@ -49,17 +57,21 @@ class OpenAIProvider(RemoteProvider):
             kwargs["temperature"] = temperature
         if self._supports_usage_option:
             kwargs["stream_options"] = {"include_usage": True}
+        if tools:
+            kwargs["tools"] = tools
+            if tool_choice:
+                kwargs["tool_choice"] = openai_tool_choice(tool_choice)
         stream = None
         try:
             try:
-                stream = await self._client.chat.completions.create(**kwargs)
+                stream = await self._create(kwargs, model)
             except self._openai.BadRequestError as exc:
                 # Some compatible servers reject stream_options; ask once more without it.
                 if "stream_options" not in kwargs or "stream_options" not in str(exc):
                     raise
                 self._supports_usage_option = False
                 kwargs.pop("stream_options")
-                stream = await self._client.chat.completions.create(**kwargs)
+                stream = await self._create(kwargs, model)
             content_type = stream.response.headers.get("content-type", "")
             if "html" in content_type:
                 await stream.response.aclose()
@@ -71,31 +83,57 @@ class OpenAIProvider(RemoteProvider):
                 )
             usage = None
             finished = False
+            calls = CallAssembler()
             # Parsed here rather than by the SDK's stream: a dict a chunk, not a model (see sse).
-            async for chunk in sse.chat_chunks(stream.response.aiter_bytes(), provider=self.name, endpoint=self.config.endpoint):
-                if chunk.get("usage"):
-                    usage = Usage(chunk["usage"].get("prompt_tokens"), chunk["usage"].get("completion_tokens"))
-                for choice in chunk.get("choices") or ():
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        yield text
-                    if choice.get("finish_reason"):
-                        finished = True
+            chunks = sse.chat_chunks(stream.response.aiter_bytes(), provider=self.name, endpoint=self.config.endpoint)
+            try:
+                async for chunk in chunks:
+                    if chunk.get("usage"):
+                        usage = Usage(chunk["usage"].get("prompt_tokens"), chunk["usage"].get("completion_tokens"))
+                    for choice in chunk.get("choices") or ():
+                        delta = choice.get("delta") or {}
+                        text = delta.get("content")
+                        if text:
+                            yield text
+                        pieces = delta.get("tool_calls")
+                        if pieces:
+                            calls.add(pieces)
+                        if choice.get("finish_reason"):
+                            finished = True
+                            # Whole now, and only now: a call is never handed on half-written.
+                            for call in calls.finish():
+                                yield call
+            except Exception as exc:
+                # A call under way is an answer under way, though nothing of it was yielded yet.
+                if not calls.pending or isinstance(exc, E.ProviderError):
+                    raise
+                raise self._map(exc, model, True) from None
+            if calls.pending:
+                raise E.StreamInterrupted(
+                    self.name, f"the answer from {self.config.endpoint} ended in the middle of a tool call",
+                    hint="the unfinished call was dropped; retry to get a full answer", endpoint=self.config.endpoint)
             if finished:  # else the base says the answer was cut short
                 yield usage or Usage()
         finally:
             if stream is not None:
                 await stream.close()
 
+    async def _create(self, kwargs: dict, model: str):
+        try:
+            return await self._client.chat.completions.create(**kwargs)
+        except self._openai.APIStatusError as exc:
+            if "tools" in kwargs and rejects_tools(exc.status_code, _body(exc)):
+                detail = " ".join(_body(exc).split())[:200]
+                raise E.ToolsUnsupported(
+                    self.name, f"{self.config.endpoint} will not offer tools to {model} (HTTP {exc.status_code}: {detail})",
+                    hint="the turn goes on without tools", endpoint=self.config.endpoint) from None
+            raise
+
     def _status_error(self, exc, model: str) -> E.ProviderError:
         retry_after = E.parse_retry_after(exc.response.headers.get("retry-after")) if exc.response is not None else None
-        try:
-            body = exc.response.text
-        except Exception:  # noqa: BLE001 - a streamed body may not be readable any more
-            body = str(exc.message)
         return status_error(
             exc.status_code,
-            body,
+            _body(exc),
             provider=self.name,
             endpoint=self.config.endpoint,
             model=model,
@@ -135,3 +173,10 @@ class OpenAIProvider(RemoteProvider):
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _body(exc) -> str:
+    try:
+        return exc.response.text
+    except Exception:  # noqa: BLE001 - a streamed body may not be readable any more
+        return str(exc.message)

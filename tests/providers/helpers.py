@@ -51,3 +51,29 @@ def collect_until_error(prov, messages=HELLO):
     except Exception as exc:  # noqa: BLE001
         return chunks, exc
     return chunks, None
+
+
+def stream_all(prov, messages=HELLO, **kw) -> tuple[list[str], list, Usage | None, Exception | None]:
+    """Run one stream (tools and all) to its end or its error: (texts, tool calls, usage, error)."""
+    from coda_tui.providers.base import ToolCall
+
+    texts, calls, usage = [], [], None
+
+    async def go():
+        nonlocal usage
+        try:
+            async for item in prov.stream(messages, **kw):
+                if isinstance(item, str):
+                    texts.append(item)
+                elif isinstance(item, ToolCall):
+                    calls.append(item)
+                else:
+                    usage = item
+        finally:
+            await prov.aclose()
+
+    try:
+        asyncio.run(go())
+    except Exception as exc:  # noqa: BLE001
+        return texts, calls, usage, exc
+    return texts, calls, usage, None
