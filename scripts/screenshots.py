@@ -63,7 +63,7 @@ def scripted_tool_provider(config):
         def default_model(self) -> str:
             return "scripted-demo"
 
-        async def stream(self, messages, *, model=None, max_tokens=None, temperature=None, on_retry=None, tools=None):
+        async def stream(self, messages, *, model=None, max_tokens=None, temperature=None, on_retry=None, tools=None, **_):
             reply = self.queue.pop(0) if self.queue else "…"
             await asyncio.sleep(0.35)
             if isinstance(reply, list):

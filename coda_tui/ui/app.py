@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -46,6 +47,8 @@ from coda_tui.ui.widgets.messages import WINDOW, MessageList, MessageView, meta_
 from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.status import StatusBar
 from coda_tui.ui_names import check_name, named
+
+log = logging.getLogger(__name__)
 
 
 class CodaApp(App):
@@ -246,12 +249,22 @@ class CodaApp(App):
                 model=model,
                 answer_to=answer_to,
                 spoken=spoken,
+                consent=self.consent,
             )
         except CodaError as exc:
             # Nothing was answered: say why, and give the question back to edit.
             view = self._turn_view
             if view is not None:
                 await view.finish("error", "", str(exc))
+            self.query_one(ChatInput).load_text(prompt)
+            return
+        except Exception as exc:
+            # A slip in coda (a tool, a provider): one line here, the traceback in the log,
+            # and the app ready for the next question rather than stuck on this one.
+            log.exception("turn failed")
+            view, self.query_one(ChatPane).turn_view = self._turn_view, None
+            if view is not None:
+                await view.finish("error", "", f"the turn failed: {type(exc).__name__}: {exc}")
             self.query_one(ChatInput).load_text(prompt)
             return
         if self._last_question and self._last_question[1] is None:

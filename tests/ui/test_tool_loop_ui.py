@@ -10,7 +10,7 @@ import json
 from coda_tui.providers.base import Provider, ToolCall, Usage
 from coda_tui.ui.screens.consent import ConsentScreen
 from coda_tui.ui.widgets.chat import ChatInput
-from coda_tui.ui.widgets.messages import MessageList
+from coda_tui.ui.widgets.messages import MessageList, MessageView
 from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.tool_calls import ToolCallView
 from tests.ui.conftest import wait_for
@@ -25,7 +25,7 @@ class ScriptedTools(Provider):
         self.replies = replies
         self.requests: list[tuple[list, list | None]] = []
 
-    async def stream(self, messages, *, model=None, max_tokens=None, temperature=None, on_retry=None, tools=None):
+    async def stream(self, messages, *, model=None, max_tokens=None, temperature=None, on_retry=None, tools=None, **_):
         self.requests.append((list(messages), tools))
         for item in self.replies.pop(0) if self.replies else ["(the script ran out)"]:
             await asyncio.sleep(0)
@@ -130,5 +130,24 @@ def test_always_answers_the_rest_of_the_session(harness, project):
             text = calc.read_text()
             assert "b + a" in text and "b - a" in text
             assert [v.status for v in app.query(ToolCallView)] == ["ok", "ok"]
+
+    asyncio.run(go())
+
+
+def test_a_slip_below_the_app_is_one_line_and_the_app_takes_the_next_question(harness, project):
+    class Broken(ScriptedTools):
+        async def stream(self, messages, **kwargs):
+            raise RuntimeError("a bug in a provider")
+            yield
+
+    async def go():
+        app = harness().app(project)
+        app.rt.providers._made["srv"] = Broken(app.rt.config.providers["srv"], [])
+        async with app.run_test(size=(150, 45)) as pilot:
+            await send(pilot, "hello")
+            await finished(pilot)
+            last = app.query(MessageView).last()
+            assert last.status == "error" and "RuntimeError: a bug in a provider" in (last.error or "")
+            assert app.query_one(ChatInput).text == "hello"
 
     asyncio.run(go())

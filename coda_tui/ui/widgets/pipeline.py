@@ -135,9 +135,10 @@ class Waterfall(Widget):
             bar.duration_ms, bar.summary = duration_ms, summary
         self.refresh()
 
-    def tool_started(self, call_id: str, tool: str) -> None:
+    def tool_started(self, call_id: str, tool: str, start_ms: float) -> None:
         """Name the running tool stage after its tool (the stage may start after this)."""
-        bar = next((b for b in self.stages if b.name == "tool" and b.duration_ms is None and not b.call_id), None)
+        unnamed = [b for b in self.stages if b.name == "tool" and b.duration_ms is None and not b.call_id]
+        bar = next((b for b in unnamed if b.start_ms == start_ms), unnamed[0] if unnamed else None)
         if bar is None:
             self._waiting_calls.append((call_id, tool))
             return
@@ -354,7 +355,7 @@ class PipelinePane(Vertical):
         events.on(ev.ProviderStatus, providers.set_status)
         events.on(ev.CacheLookup, providers.set_cache)
         events.on(ev.TurnFinished, self._turn_finished)
-        events.on(ev.ToolCallStarted, lambda e: waterfall.tool_started(e.call_id, e.name))
+        events.on(ev.ToolCallStarted, lambda e: waterfall.tool_started(e.call_id, e.name, e.start_ms))
         events.on(ev.ToolCallFinished, self._tool_finished)
 
     def _tool_finished(self, event: ev.ToolCallFinished) -> None:
