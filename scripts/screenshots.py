@@ -41,9 +41,9 @@ TOOL_QUESTION = "Where does coda time each stage of a turn? Read it and tell me.
 TOOL_REPLIES = [
     [("search_code", {"query": "tracer stage timing"})],
     [("read_file", {"path": "coda_tui/core/tracer.py", "start": 1, "end": 80})],
-    "`Tracer.stage` in `coda_tui/core/tracer.py` times each stage: it notes the clock as the "
-    "stage opens, publishes `StageStarted`, and on leaving publishes `StageFinished` with the "
-    "duration and a one-line summary, which the pipeline pane draws and `coda trace` reads back.",
+    ("`Tracer.stage` in `coda_tui/core/tracer.py` times each stage: it notes the clock as the "
+     "stage opens, publishes `StageStarted`, and on leaving publishes `StageFinished` with the "
+     "duration and a one-line summary, which the pipeline pane draws and `coda trace` reads back."),
 ]
 
 

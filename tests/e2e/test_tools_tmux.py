@@ -43,8 +43,8 @@ def test_a_question_about_a_real_repository_calls_tools_live(tmp_path):
         tmux.keys("Enter")
         # A tool stage on the pipeline pane's waterfall (its row names the tool), and later
         # the turn's end (the store stage).
-        screen = tmux.wait_for(lambda s: "↳ search_code" in s or "↳ read_file" in s, timeout=600)
-        screen = tmux.wait_for(lambda s: "│store " in s and "first token" in s, timeout=900)
+        tmux.wait_for(lambda s: "↳ search_code" in s or "↳ read_file" in s, timeout=600)
+        tmux.wait_for(lambda s: "│store " in s and "first token" in s, timeout=900)
         tmux.keys("C-q")
     finally:
         tmux.kill()

@@ -151,3 +151,21 @@ def test_a_slip_below_the_app_is_one_line_and_the_app_takes_the_next_question(ha
             assert app.query_one(ChatInput).text == "hello"
 
     asyncio.run(go())
+
+
+def test_a_reopened_session_pairs_each_result_with_its_own_rounds_arguments(harness, project):
+    async def go():
+        first = ToolCall("call_0", "read_file", json.dumps({"path": "src/calc.py"}))
+        second = ToolCall("call_0", "list_files", json.dumps({"pattern": "*.md"}))
+        app = scripted_app(harness, project, [[first], [second], ["Done."]])
+        async with app.run_test(size=(150, 45)) as pilot:
+            await send(pilot, "look around")
+            await finished(pilot)
+            session = app.session
+            await app.open_session(None)
+            await app.open_session(app.rt.store.sessions.get(session.id))
+            await pilot.pause()
+            stored = [(v.tool, v.arguments, v.status) for v in app.query(ToolCallView)]
+            assert stored == [("read_file", "path=src/calc.py", "ok"), ("list_files", "pattern=*.md", "ok")]
+
+    asyncio.run(go())

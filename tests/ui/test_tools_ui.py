@@ -231,3 +231,30 @@ def test_undo_restores_the_last_turns_edit_and_refuses_after_a_later_change(harn
             assert calc.read_text().endswith("# mine\n")
 
     asyncio.run(go())
+
+
+def test_calls_that_reuse_an_id_each_round_and_finish_at_once(harness, project):
+    """The embedded model names every round's call call_0; a failing read ends in
+    milliseconds, before its block is even mounted."""
+
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(140, 45)) as pilot:
+            bus = app.rt.bus
+            bus.publish(ev.TurnStarted(1, "srv", "fake-model", "q"))
+            for n, (tool, status) in enumerate((("read_file", "error"), ("list_files", "ok"), ("read_file", "error"))):
+                start = 10.0 * (n + 1)
+                bus.publish(ev.StageStarted("tool", start))
+                bus.publish(ev.ToolCallStarted("call_0", tool, f"round={n}", n + 1, start))
+                bus.publish(ev.StageFinished("tool", start, 1.0, "", {}))
+                bus.publish(ev.ToolCallFinished("call_0", tool, status, 1.0, 9, f"result {n}"))
+            await pilot.pause()
+            views = list(app.query(ToolCallView))
+            assert [(v.tool, v.status) for v in views] == [("read_file", "error"), ("list_files", "ok"), ("read_file", "error")]
+            shot = screen_text(app)
+            assert "result 0" in shot and "… running" not in shot
+            bars = [b for b in app.query_one(PipelinePane).waterfall.stages if b.name == "tool"]
+            assert [(b.label, b.status) for b in bars] == [("↳ read_file", "error"), ("↳ list_files", "ok"),
+                                                             ("↳ read_file", "error")]
+
+    asyncio.run(go())

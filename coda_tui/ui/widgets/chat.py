@@ -201,7 +201,7 @@ class ChatPane(Vertical):
         """Stream the running turn's answer into its message, and close it with the outcome;
         each tool call the turn makes is a block above the answer, live."""
         self._retry_key = retry_key
-        self._calls: dict[str, ToolCallView] = {}
+        self._calls: dict[str, list[ToolCallView]] = {}
         self._told_unavailable: set[tuple[str, str]] = set()
         events.on(ev.TokenChunk, self._token)
         events.on(ev.TurnFinished, self._turn_finished)
@@ -211,7 +211,8 @@ class ChatPane(Vertical):
 
     def _tool_started(self, event: ev.ToolCallStarted) -> None:
         view = ToolCallView(event.call_id, event.name, event.arguments, load=self.load_message)
-        self._calls[event.call_id] = view
+        # By id and in order: a model may give every round's call the same id (call_0).
+        self._calls.setdefault(event.call_id, []).append(view)
         messages = self.messages
         # Above the answer being written: the calls are what the answer is made from.
         before = self.turn_view if self.turn_view is not None and self.turn_view.parent is messages else None
@@ -219,8 +220,9 @@ class ChatPane(Vertical):
         messages.scroll_end(animate=False)
 
     def _tool_finished(self, event: ev.ToolCallFinished) -> None:
-        view = self._calls.pop(event.call_id, None)
-        if view is not None:
+        running = self._calls.get(event.call_id)
+        if running:
+            view = running.pop(0)
             view.finish(event.status, event.duration_ms, event.excerpt, event.message_id)
 
     def _tools_unavailable(self, event: ev.ToolsUnavailable) -> None:
@@ -237,7 +239,7 @@ class ChatPane(Vertical):
 
     def _turn_finished(self, event: ev.TurnFinished) -> None:
         # A call still open when the turn ends was cut off with it.
-        for call in self._calls.values():
+        for call in (view for views in self._calls.values() for view in views):
             call.finish("cancelled", call.duration_ms or 0.0, call.excerpt_text, call.message_id)
         self._calls.clear()
         view, self.turn_view = self.turn_view, None

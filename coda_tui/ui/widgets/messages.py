@@ -275,15 +275,15 @@ class MessageList(VerticalScroll, can_focus=True):
         self.anchor()
 
     def _views(self, messages: list[Message]) -> list[MessageView | ToolCallView]:
-        # A tool message names its call; the arguments are on the assistant message that asked.
-        arguments = {}
-        for m in messages:
-            for call in _calls(m):
-                arguments[call.get("id")] = call.get("arguments", "")
+        # A tool message names its call; the arguments are on the assistant message that asked,
+        # the nearest one before it (models reuse ids such as call_0 in every round).
+        arguments: dict[str | None, str] = {}
         views = []
         for m in messages:
+            if _calls(m):
+                arguments = {call.get("id"): call.get("arguments", "") for call in _calls(m)}
             if m.role == "tool":
-                views.append(ToolCallView.stored(m, arguments.get(getattr(m, "tool_call_id", None), "")))
+                views.append(ToolCallView.stored(m, arguments.get(m.tool_call_id, "")))
             elif not (m.role == "assistant" and _calls(m) and not m.content and not m.error):
                 # (A round that only asked for tools has nothing to read but its calls.)
                 views.append(self._view(m))
@@ -372,7 +372,7 @@ class MessageList(VerticalScroll, can_focus=True):
 
 def _calls(m: Message) -> list[dict]:
     """The tool calls an assistant message asked for ({id, name, arguments} each)."""
-    raw = getattr(m, "tool_calls", None)
+    raw = m.tool_calls
     if not raw:
         return []
     if isinstance(raw, str):

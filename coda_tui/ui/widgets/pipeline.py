@@ -147,9 +147,10 @@ class Waterfall(Widget):
 
     def tool_finished(self, call_id: str, status: str) -> None:
         self._waiting_calls = [c for c in self._waiting_calls if c[0] != call_id]
-        for bar in self.stages:
-            if bar.call_id == call_id:
-                bar.status = status
+        # The first of that id still open: a model may reuse an id in every round (call_0).
+        bar = next((b for b in self.stages if b.call_id == call_id and not b.status), None)
+        if bar is not None:
+            bar.status = status
         self.refresh()
 
     def token(self, count: int, ttft_ms: float) -> None:

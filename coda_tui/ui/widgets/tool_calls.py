@@ -46,7 +46,7 @@ class ToolCallView(Vertical):
     DEFAULT_CSS = """
     ToolCallView { height: auto; padding: 0 1; margin: 0 0 1 2; border-left: outer $panel-lighten-2; }
     ToolCallView .tool-head { color: $text-muted; }
-    ToolCallView .tool-excerpt { color: $text-muted; text-style: italic; }
+    ToolCallView .tool-excerpt { color: $text-muted; text-style: italic; text-wrap: nowrap; text-overflow: ellipsis; }
     ToolCallView .tool-body { height: auto; display: none; margin: 1 0 0 0; }
     ToolCallView.-open .tool-body { display: block; }
     ToolCallView.-open .tool-excerpt { display: none; }
@@ -75,7 +75,7 @@ class ToolCallView(Vertical):
         status = STORED.get(m.status, m.status)
         if status == "error" and (m.error or "").startswith("denied"):
             status = "denied"
-        return cls(getattr(m, "tool_call_id", None) or "", getattr(m, "tool_name", None) or "tool",
+        return cls(m.tool_call_id or "", m.tool_name or "tool",
                    argument_summary(arguments), status=status, excerpt_text=excerpt(m.content or m.error or ""),
                    result=m.content, message_id=m.id, error=m.error)
 
@@ -106,7 +106,9 @@ class ToolCallView(Vertical):
         self.status, self.duration_ms, self.excerpt_text = status, duration_ms, excerpt_text
         self.message_id = message_id
         self.set_class(status in ("error", "denied"), "-error")
-        if self.is_mounted:
+        # A quick call can finish between this block's compose and its mount: whatever
+        # exists is updated, and what is composed later reads the new state.
+        if self.query(".tool-head"):
             self.query_one(".tool-head", Static).update(self._head())
             self.query_one(".tool-excerpt", Static).update(Text(inert(excerpt_text)))
             if self.open:
