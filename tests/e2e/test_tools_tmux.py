@@ -49,7 +49,9 @@ def test_a_question_about_a_real_repository_calls_tools_live(tmp_path, monkeypat
         # A tool stage on the pipeline pane's waterfall (its row names the tool), and later
         # the turn's end (the store stage).
         tmux.wait_for(lambda s: "↳ search_code" in s or "↳ read_file" in s, timeout=600)
-        tmux.wait_for(lambda s: "│store " in s and "first token" in s, timeout=900)
+        # The turn's end: its store stage, or the status bar's word for a failed turn (the
+        # database below then says what happened).
+        tmux.wait_for(lambda s: ("│store " in s and "first token" in s) or "failed: alt+r" in s, timeout=900)
         tmux.keys("C-q")
     finally:
         tmux.kill()
