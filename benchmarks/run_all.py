@@ -35,6 +35,8 @@ BENCHMARKS = {
     "tui_paste": 300,
     "voice_latency": 600,
     "pipeline_transformers": 300,
+    "mcp_overhead": 300,
+    "tool_round_trip": 300,
 }
 
 

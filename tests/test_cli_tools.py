@@ -8,9 +8,13 @@ import os
 import pty
 import re
 import select
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
+
+import pytest
 
 from tests.conftest import ROOT, write_config
 
@@ -63,6 +67,18 @@ def test_ask_json_has_every_call_and_result(tmp_path):
     rows = [line.split("  ")[0].rstrip() for line in shown.stdout.splitlines()[2:]]
     assert rows[3:] == ["llm 1", " └ tool", "llm 2", " └ tool", " └ tool", "llm 3", "store"], shown.stdout
     assert re.search(r"read_file path=cli.py → ok, \d+ lines, \d+ ms", shown.stdout), shown.stdout
+    # The session keeps the calls and results: exported, and found by full-text search.
+    exported = subprocess.run([sys.executable, "-m", "coda_tui", "sessions", "export", str(out["session"]["id"]),
+                               "--format", "json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60,
+                              check=False)
+    msgs = json.loads(exported.stdout)["messages"]
+    assert [m["role"] for m in msgs] == ["user", "assistant", "tool", "assistant", "tool", "tool", "assistant"]
+    assert [c["id"] for c in msgs[3]["tool_calls"]] == ["g1", "r2"]
+    assert [(m["tool_call_id"], m["status"]) for m in msgs if m["role"] == "tool"] == [
+        ("r1", "complete"), ("g1", "complete"), ("r2", "error")]
+    found = subprocess.run([sys.executable, "-m", "coda_tui", "sessions", "search", "ArgumentParser"],
+                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=False)
+    assert "(tool)" in found.stdout
 
 
 def test_streamed_output_shows_each_call_on_stderr(tmp_path):
@@ -126,3 +142,56 @@ def test_at_a_terminal_consent_is_asked_with_the_diff(tmp_path):
     seen, project = run_in_terminal(tmp_path / "yes", write, b"y\n")
     assert (project / "new.py").read_text() == "x = 1\n"
     assert "write_file path=new.py, content=x = 1 → ok" in seen
+
+
+@pytest.mark.slow
+def test_the_embedded_model_calls_a_tool_that_runs(tmp_path):
+    """No configuration at all: the embedded model, offered coda's tools in an indexed project,
+    makes a call, the call runs, and an answer arrives (its quality is not judged)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "cli.py").write_text(PARSER + "\n\ndef main():\n    print(parse_args(None))\n")
+    (project / "util.py").write_text("def add(a, b):\n    return a + b\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    indexed = subprocess.run([sys.executable, "-m", "coda_tui", "index", "--project", str(project)], capture_output=True,
+                             text=True, env=env, cwd=ROOT, timeout=120, check=False)
+    assert indexed.returncode == 0, indexed.stderr
+    proc = subprocess.run([sys.executable, "-m", "coda_tui", "ask", "--json", "--project", str(project),
+                           "which function parses the command line arguments? read it and tell me"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["status"] == "complete" and out["response"].strip()
+    calls = out["tool_calls"]
+    assert calls and all(c["status"] in ("ok", "error") for c in calls)
+    assert {c["name"] for c in calls} & {"search_code", "read_file", "grep", "list_files"}
+    stages = [s["name"] for s in out["trace"]["stages"]]
+    assert stages.count("tool") == len(calls) and stages.count("llm") >= 2
+
+
+def test_ctrl_c_while_a_command_runs_keeps_what_ran(tmp_path):
+    script = [[{"call": "grep", "args": {"pattern": "argparse"}, "id": "g"}],
+              [{"call": "run_command", "args": {"command": "touch running; sleep 60"}, "id": "s"}], ["never"]]
+    project, common, env = setup(tmp_path, script)
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, "ask", "--yes", *common, "go"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    db = tmp_path / "data" / "coda.db"
+    deadline = time.monotonic() + 120
+    try:
+        while not (project / "running").exists():  # the command has started
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130 and "coda: interrupted" in err.decode(), err.decode()
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT role, status, tool_call_id FROM messages ORDER BY id").fetchall()
+        trace = conn.execute("SELECT status FROM traces").fetchall()
+    assert rows == [("user", "complete", None), ("assistant", "complete", None), ("tool", "complete", "g"),
+                    ("assistant", "complete", None), ("tool", "cancelled", "s")]
+    assert trace == [("cancelled",)]

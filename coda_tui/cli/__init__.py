@@ -17,6 +17,7 @@ from coda_tui.cli.cache import cache
 from coda_tui.cli.checks import doctor, models
 from coda_tui.cli.common import EXIT_INTERRUPTED, common_options, opt, runtime
 from coda_tui.cli.db import db
+from coda_tui.cli.mcp_servers import mcp
 from coda_tui.cli.memory import memory
 from coda_tui.cli.ops import ai, pipeline
 from coda_tui.cli.search import index, search
@@ -110,7 +111,7 @@ def cli(ctx: click.Context) -> None:
         )
 
 
-for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline, memory, shell, db, tools, undo):
+for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline, memory, shell, db, tools, undo, mcp):
     cli.add_command(command)
 
 

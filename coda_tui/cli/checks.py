@@ -56,7 +56,7 @@ def models(ctx, as_json: bool) -> None:
 @common_options
 @click.pass_context
 def doctor(ctx, as_json: bool) -> None:
-    """Check config, database, providers, local and speech models, audio input."""
+    """Check config, database, providers, MCP servers, local and speech models, audio input."""
     from coda_tui.core import doctor as dr
 
     rt = runtime(ctx)
@@ -72,6 +72,7 @@ def doctor(ctx, as_json: bool) -> None:
 
     provider_checks = asyncio.run(providers())
     checks += provider_checks
+    checks += asyncio.run(dr.check_mcp(rt.config, rt.project.root))
     checks += dr.check_resilience(rt.config, lambda: rt.cache)
     checks.append(dr.check_local_model())
     checks += dr.check_speech(rt.config.voice)

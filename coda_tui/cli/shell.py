@@ -114,19 +114,27 @@ class Shell:
     # --- answering ---------------------------------------------------------------------
 
     def ask(self, runner: asyncio.Runner, text: str) -> None:
+        from coda_tui.cli.tool_calls import CallLines, ask_at_terminal, can_ask
         from coda_tui.core.events import Retrying, TokenChunk
+
+        # Tool calls as in `coda ask`: one line each, consent asked at the terminal.
+        tool_lines = CallLines(self.out, sys.stderr)
 
         def on_event(event) -> None:
             if isinstance(event, TokenChunk):
                 self.out.write(inert(event.text))
                 self.out.flush()
+                tool_lines.wrote(event.text)
             elif isinstance(event, Retrying):
                 click.echo(f"coda: retrying in {event.delay_s:.1f} s ({inert(event.reason)})", err=True)
+            else:
+                tool_lines(event)
 
         unsubscribe = self.rt.bus.subscribe(on_event)
         try:
             result = runner.run(self.rt.turns.run(text, session=self.session, session_ref=self.session_ref,
-                                                  provider=self.provider, model=self.model))
+                                                  provider=self.provider, model=self.model,
+                                                  consent=ask_at_terminal if can_ask() else None))
         except KeyboardInterrupt:
             # The runner cancelled the turn; the turn stored what had arrived as 'cancelled'.
             self.out.write("\n")

@@ -45,7 +45,7 @@ def list_tools(ctx, as_json: bool) -> None:
     from coda_tui.tools.setup import make_registry
 
     rt = runtime(ctx)
-    registry = make_registry(rt.config)
+    registry = make_registry(rt.config, rt.project.root)
 
     async def load() -> None:
         try:

@@ -180,3 +180,22 @@ def check_speech(voice: VoiceConfig, load: bool = True) -> list[Check]:
     except VoiceError as exc:
         checks.append(Check("audio input", False, exc.render()))
     return checks
+
+
+async def check_mcp(config: Config, cwd: Path | None = None) -> list[Check]:
+    """Each configured MCP server started, its tools listed, one line each."""
+    from coda_tui.tools.mcp import probe
+
+    checks = []
+    for r in await probe(config.mcp, cwd):
+        label = f"mcp {r.name}"
+        if r.state == "disabled":
+            checks.append(Check(label, None, f"disabled ({r.transport}: {r.target})"))
+        elif r.problem:
+            checks.append(Check(label, False, r.problem))
+        else:
+            ro = sum(s.read_only for s in r.tools)
+            detail = f"{r.transport}, {len(r.tools)} tools ({ro} read-only)"
+            skipped = f"; {len(r.problems)} skipped: {r.problems[0]}" if r.problems else ""
+            checks.append(Check(label, True, detail + skipped))
+    return checks

@@ -71,6 +71,8 @@ class FallbackCall:
         self.load_s = 0.0
         self.cached: CachedAnswer | None = None
         self.note = ""
+        # What the answering target was asked to do with the tools, if it had any.
+        self.tool_choice: str | None = None
 
     @property
     def fell_back(self) -> bool:
@@ -93,14 +95,21 @@ class FallbackCall:
 
     async def stream(
         self, messages: list[ChatMessage], on_retry: RetryCallback | None = None,
-        tools: list[dict] | None = None, tool_choice: str | None = None,
+        tools: list[dict] | None = None, tool_choice: str | None = None, step: int = 0,
     ) -> AsyncIterator[str | ToolCall | Usage]:
+        """As Provider.stream. Without a tool_choice, each target picks its own for tool
+        round `step` (Provider.tool_choice_for: the embedded model's plan is not an API's),
+        and `tool_choice` afterwards says what the answering one was asked.
+
+        With tools, the response cache is used only for a turn's first
+        round (the tools offered in its key) and only ever keeps a reply without calls: a
+        cached answer is text only, so a round that ends in tool calls cannot be replayed
+        from it, and a round after tool results rests on the project's files as they were
+        read, which no key can see. A first round answered without a call needed no file."""
         if any(m.role == "tool" or m.tool_calls for m in messages):
-            # A round after tool calls is never answered from (or kept in) the cache: it
-            # rests on the project's files as they were read, which the key cannot see.
             self.cache = None
         try:
-            async with aclosing(self._stream(messages, on_retry, tools or None, tool_choice)) as items:
+            async with aclosing(self._stream(messages, on_retry, tools or None, tool_choice, step)) as items:
                 async for item in items:
                     yield item
         finally:
@@ -110,8 +119,9 @@ class FallbackCall:
 
     async def _stream(
         self, messages: list[ChatMessage], on_retry: RetryCallback | None, tools: list[dict] | None,
-        tool_choice: str | None,
+        tool_choice: str | None, step: int,
     ) -> AsyncIterator[str | ToolCall | Usage]:
+        names = [(t.get("function") or {}).get("name", "") for t in tools or ()]
         for index, (name, model) in enumerate(self.fallback_chain):
             t0 = time.perf_counter()
             if index:
@@ -126,10 +136,13 @@ class FallbackCall:
             self.model = model or self.provider.default_model
             prov = self.provider
             key = None
+            if tools:
+                self.tool_choice = tool_choice or prov.tool_choice_for(step, names)
             if self.cache is not None:
                 options = {"max_tokens": prov.config.max_tokens, "temperature": prov.config.temperature}
                 if tools:
                     options["tools"] = sorted(t["function"]["name"] for t in tools)
+                    options["tool_choice"] = self.tool_choice
                 key = request_key(prov.name, prov.config.endpoint, self.model, messages, options)
                 hit = self.cache.get(key, count=False) if self.use_cached else None
                 if hit is not None:
@@ -142,14 +155,14 @@ class FallbackCall:
             try:
                 self.load_s += await prov.warm(self.model)
                 asked = time.perf_counter()
-                extra = {"tools": tools, "tool_choice": tool_choice} if tools else {}
+                extra = {"tools": tools, "tool_choice": self.tool_choice} if tools else {}
                 async with aclosing(prov.stream(messages, model=self.model, on_retry=on_retry, **extra)) as items:
                     async for item in items:
                         if isinstance(item, str):
                             got_text = got_text or bool(item)
                             parts.append(item)
                         elif isinstance(item, ToolCall):
-                            got_text = called = True  # a call is an answer: no fallback past it
+                            got_text = called = True  # a call is an answer: nothing after it may fall back
                         else:
                             usage = item
                         yield item
@@ -171,7 +184,7 @@ class FallbackCall:
                     continue
                 return  # the last target's empty answer stands
             self._record("answered", t0)
-            if key is not None and not called:  # only answers are kept, never a request for tools
+            if key is not None and not called:  # a reply that called tools is never kept
                 # Masked like the stored answer: a key a server echoed back is never kept.
                 self.cache.put(key, prov.name, self.model, self.redact("".join(parts)), usage.prompt_tokens,
                                usage.completion_tokens, (time.perf_counter() - asked) * 1000)
@@ -184,6 +197,8 @@ class FallbackCall:
             out["saved_ms"] = self.cached.duration_ms
         if self.note:
             out["note"] = self.note
+        if self.tool_choice:
+            out["tool_choice"] = self.tool_choice
         return out
 
     def summary(self) -> str:

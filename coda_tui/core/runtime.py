@@ -121,7 +121,7 @@ class Runtime:
             return await self.search(query, limit)
 
         context = tool_context(self.config, self.project, search)
-        return Toolbox(make_registry(self.config), Policy(self.config.tools), context, self.config.tools)
+        return Toolbox(make_registry(self.config, self.project.root), Policy(self.config.tools), context, self.config.tools)
 
     @cached_property
     def sessions(self) -> Sessions:

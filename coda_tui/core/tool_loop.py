@@ -124,22 +124,51 @@ def outcome_summary(result: ToolResult) -> str:
     return f"{result.status}: {first[:80]}, {ms}" if first else f"{result.status}, {ms}"
 
 
+async def load_sources(box: Toolbox, tracer: Tracer) -> None:
+    """Ask the registry's sources (MCP servers, plugins) for their tools once, as a stage of
+    its own ("tools"): a server's start-up is time the user should see where it went."""
+    if box.loaded:
+        return
+    box.loaded = True
+    if not box.registry.sources:
+        return
+    with tracer.stage("tools") as st:
+        await box.registry.ready()
+        n, sources = len(box.registry.specs()), len(box.registry.sources)
+        st.summary = f"{n} tool{'' if n == 1 else 's'} from {sources} source{'' if sources == 1 else 's'}"
+        if box.registry.problems:
+            st.summary += f"; {len(box.registry.problems)} failed: " + "; ".join(box.registry.problems)
+        st.detail = {"tools": n, "problems": list(box.registry.problems)}
+
+
+def tools_tokens(toolbox: Toolbox | None, provider: str, model: str, unsupported: set[tuple[str, str]]) -> int:
+    """What offering the tools costs in the prompt (their schemas), 0 when none are offered."""
+    if toolbox is None or (provider, model) in unsupported:
+        return 0
+    return estimate_tokens(json.dumps(toolbox.registry.schemas()))
+
+
 def fit(messages: list[ChatMessage], room: int) -> int:
     """Keep this turn's prompt within `room` tokens by leaving out the oldest tool results
     first (the model can call again; the assistant message that asked stays, so no tool
-    message is ever without its call). Returns how many were left out."""
+    message is ever without its call); the newest result, if it alone is too much, is cut
+    to what fits rather than left out. Returns how many results were touched."""
     total = sum(estimate_tokens(m.content) + 4 for m in messages)
-    cut = 0
-    for i, m in enumerate(messages):
+    tools = [i for i, m in enumerate(messages) if m.role == "tool" and not m.content.startswith("[result left out")]
+    touched = 0
+    for n, i in enumerate(tools):
         if total <= room:
             break
-        if m.role != "tool" or m.content.startswith("[result left out"):
-            continue
-        stub = CUT_RESULT.format(chars=len(m.content))
-        total -= estimate_tokens(m.content) - estimate_tokens(stub)
-        messages[i] = ChatMessage("tool", stub, tool_call_id=m.tool_call_id, name=m.name)
-        cut += 1
-    return cut
+        m = messages[i]
+        if n < len(tools) - 1:
+            text = CUT_RESULT.format(chars=len(m.content))
+        else:
+            keep = max(0, (room - (total - estimate_tokens(m.content))) * 3)  # characters, conservatively
+            text = m.content[:keep] + f"\n… [{len(m.content) - keep:,} more characters left out to fit the context window]"
+        total -= estimate_tokens(m.content) - estimate_tokens(text)
+        messages[i] = ChatMessage("tool", text, tool_call_id=m.tool_call_id, name=m.name)
+        touched += 1
+    return touched
 
 
 class ToolLoop:
@@ -180,8 +209,6 @@ class ToolLoop:
         if self.toolbox is not None and turn is not None:
             self.context = dataclasses.replace(self.toolbox.context, turn=turn)
         max_steps = self.toolbox.config.max_steps if self.toolbox else 0
-        if self.toolbox is not None and not self.toolbox.loaded:
-            await self._load()
         step = 0
         while True:
             step += 1
@@ -208,20 +235,6 @@ class ToolLoop:
                 out.cancelled = True
                 return out
             messages += [ChatMessage("tool", r.result.content, tool_call_id=r.call.id, name=r.call.name) for r in records]
-
-    async def _load(self) -> None:
-        """Ask the registry's sources (MCP servers, plugins) for their tools once, as a stage
-        of its own: a server's start-up is time the user should see where it went."""
-        box = self.toolbox
-        box.loaded = True
-        if not box.registry.sources:
-            return
-        with self.tracer.stage("tools") as st:
-            await box.registry.ready()
-            st.summary = f"{len(box.registry.specs())} tools from {len(box.registry.sources)} source(s)"
-            if box.registry.problems:
-                st.summary += f"; {len(box.registry.problems)} failed: " + "; ".join(box.registry.problems)
-            st.detail = {"tools": len(box.registry.specs()), "problems": list(box.registry.problems)}
 
     def _read_only(self, call: ToolCall) -> bool:
         tool = self.toolbox.registry.get(call.name)

@@ -33,6 +33,7 @@ from coda_tui.core.events import (
     FallingBack,
     Retrying,
     TokenChunk,
+    ToolsUnavailable,
     TurnFinished,
     TurnStarted,
     UsageReported,
@@ -40,7 +41,14 @@ from coda_tui.core.events import (
 from coda_tui.core.export import fenced
 from coda_tui.core.fallback import FallbackCall
 from coda_tui.core.roles import Roles
-from coda_tui.core.tool_loop import CallRecord, Round, Toolbox, ToolLoop
+from coda_tui.core.tool_loop import (
+    CallRecord,
+    Round,
+    Toolbox,
+    ToolLoop,
+    load_sources,
+    tools_tokens,
+)
 from coda_tui.core.tracer import Tracer
 from coda_tui.providers.base import ChatMessage, ToolCall, Usage
 from coda_tui.providers.errors import ProviderError, StreamInterrupted, ToolsUnsupported
@@ -294,6 +302,20 @@ class TurnRunner:
                 st.detail["piped_tokens"] = estimate_tokens(piped)
                 st.summary += f"; stdin {len(piped):,} chars"
 
+        # The tools offered go into the prompt too (a template writes their schemas into it):
+        # the window's room for the conversation is what they leave.
+        use_tools = (self.config.tools.enabled and not standalone) if tools is None else tools
+        toolbox = self.toolbox() if use_tools and self.toolbox is not None else None
+        if toolbox is not None:
+            await load_sources(toolbox, tracer)
+        tool_tokens = tools_tokens(toolbox, prov_name, model, self.tools_unsupported)
+        if tool_tokens > (context_window - reserve) // 2:
+            # A window the tools' descriptions would take half of has no room left to use them.
+            publish(ToolsUnavailable(prov_name, model, f"its {context_window:,}-token window is too small for the "
+                                                       f"tools' descriptions (~{tool_tokens:,} tokens)"))
+            self.tools_unsupported.add((prov_name, model))
+            toolbox, tool_tokens = None, 0
+
         with tracer.stage("memory") as st:
             system = system or session.system_prompt or self.config.general.system_prompt
             standing = memory.Standing()
@@ -306,7 +328,8 @@ class TurnRunner:
                 if standing.text:
                     system = f"{system}\n\n{self.redact.exact(standing.text)}"
             user_content = f"{context_text}\n\n{prompt}" if context_text else prompt
-            fixed = estimate_tokens(system) + estimate_tokens(user_content) + 2 * memory.MESSAGE_OVERHEAD
+            fixed = (estimate_tokens(system) + estimate_tokens(user_content) + 2 * memory.MESSAGE_OVERHEAD
+                     + tool_tokens)
             budget = max(0, context_window - reserve - fixed)
             recalled = memory.Recall()
             if self.config.memory.recall and not standalone:
@@ -354,11 +377,10 @@ class TurnRunner:
 
         # The llm stage is rounds: each model round its own "llm" stage, each tool call a
         # "tool" stage, until the model answers without calling (core.tool_loop).
-        use_tools = (self.config.tools.enabled and not standalone) if tools is None else tools
-        loop = ToolLoop(
-            self.toolbox() if use_tools and self.toolbox is not None else None,
-            tracer=tracer, publish=publish, sessions=self.store.sessions, session_id=session.id, consent=consent,
-            room=context_window - reserve, unsupported=self.tools_unsupported, provider=prov_name, model=model,
+        tool_loop = ToolLoop(
+            toolbox, tracer=tracer, publish=publish, sessions=self.store.sessions, session_id=session.id,
+            consent=consent, room=context_window - reserve - tool_tokens, unsupported=self.tools_unsupported,
+            provider=prov_name, model=model,
         )
         chain = route.fallback_chain if route else None
 
@@ -366,7 +388,7 @@ class TurnRunner:
             nonlocal chain
             writer = _AnswerWriter(self.store, session.id, prov_name, model)
             status, error, usage = "complete", None, Usage()
-            unsupported = None
+            unsupported = choice = None
             calls: list[ToolCall] = []
             ttft_ms = first_call_ms = None
             with tracer.stage("llm") as st:
@@ -425,7 +447,10 @@ class TurnRunner:
                 try:
                     # aclosing: when the database fails mid-answer (a full disk), the stream is
                     # closed here, in this task, before the error goes up.
-                    async with aclosing(call.stream(msgs, on_retry=on_retry, tools=schemas)) as stream:
+                    # What the model may do this round is the provider's plan (the embedded
+                    # model: search first, then answer; others: their setting, then "auto").
+                    choice = prov.tool_choice_for(step - 1, [t["function"]["name"] for t in schemas]) if schemas else None
+                    async with aclosing(call.stream(msgs, on_retry=on_retry, tools=schemas, tool_choice=choice)) as stream:
                         async for item in stream:
                             if isinstance(item, str):
                                 last_token_at = time.perf_counter()
@@ -493,7 +518,7 @@ class TurnRunner:
                 st.detail = {"step": step, "ttft_ms": ttft_ms, "client_ms": client_ms, "load_ms": load_s * 1000,
                              "tokens": completion, "tokens_per_s": tps,
                              "prompt_tokens": usage.prompt_tokens, "estimated": usage.estimated, "retries": len(retries),
-                             "tools_offered": len(schemas or ()), "tool_calls": len(calls),
+                             "tools_offered": len(schemas or ()), "tool_choice": choice, "tool_calls": len(calls),
                              "first_call_ms": first_call_ms, **call.detail()}
             if calls and schemas and status == "complete":
                 # A round that called tools is kept now, with its calls: a kill -9 while they
@@ -504,7 +529,7 @@ class TurnRunner:
             return Round(writer.text, calls, usage, status, error, writer, ttft_ms, completion, tps,
                          prov.name, answered_by, unsupported)
 
-        outcome = await loop.run(messages, ask_model, turn=f"{session.id}:{user_message_id}:{started_at}")
+        outcome = await tool_loop.run(messages, ask_model, turn=f"{session.id}:{user_message_id}:{started_at}")
         last = outcome.last
         cancelled = outcome.cancelled
         status = "cancelled" if cancelled else last.status
@@ -551,7 +576,10 @@ class TurnRunner:
             trace.message_id = answer.message_id
             trace.total_ms = tracer.now_ms()
             self.store.traces.save(trace)
-            st.summary = f"answer #{answer.message_id} ({status}, {len(answer.text)} chars), trace #{trace.id}"
+            if writer is not None:
+                st.summary = f"answer #{answer.message_id} ({status}, {len(answer.text)} chars), trace #{trace.id}"
+            else:
+                st.summary = f"no answer ({status} while tools ran; last round #{answer.message_id}), trace #{trace.id}"
             if outcome.calls:
                 st.summary += f"; {len(outcome.calls)} tool result{'s' if len(outcome.calls) > 1 else ''}"
         # The trace row was written from inside the store stage; record that stage's length.

@@ -53,7 +53,7 @@ def render(messages: list[ChatMessage], tools: list[dict]) -> str:
     listing = "".join(_describe(t) for t in tools)
     system = next((m.content for m in messages if m.role == "system"), "")
     head = f"{system}\n\n" if system else ""
-    out = [f"<|im_start|>system\n{head}You have access to the following functions:\n{listing}{_INSTRUCTIONS}{END}\n"]
+    out = [f"<|im_start|>system\n{head}You have access to the following functions:{listing}{_INSTRUCTIONS}{END}\n"]
     for m in messages:
         if m.role == "system":
             continue
@@ -70,10 +70,21 @@ def render(messages: list[ChatMessage], tools: list[dict]) -> str:
 
 
 def _describe(tool: dict) -> str:
+    """One line a tool: its description and its arguments by name and type. Not the JSON
+    schema the handler prints: that is twice the tokens (9 built-in tools: ~650), and the
+    grammar, not the prompt, holds the model to the schema."""
     fn = tool.get("function") or {}
     about = " ".join(str(fn.get("description") or "").split())
-    params = json.dumps(fn.get("parameters") or {"type": "object"}, separators=(",", ":"))
-    return f"\nfunctions.{fn.get('name')}: {about}\n{params}\n"
+    params = fn.get("parameters") or {}
+    required = set(params.get("required") or ())
+    args = ", ".join(f"{name} ({_type(spec)}{'' if name in required else ', optional'})"
+                     for name, spec in (params.get("properties") or {}).items())
+    return f"\nfunctions.{fn.get('name')}: {about} Arguments: {args or 'none'}."
+
+
+def _type(spec) -> str:
+    kind = spec.get("type", "any") if isinstance(spec, dict) else "any"
+    return "/".join(kind) if isinstance(kind, list) else str(kind)
 
 
 @lru_cache(maxsize=64)
@@ -114,14 +125,14 @@ def run_round(
     sampling = {"temperature": temperature, "repeat_penalty": repeat_penalty, "stream": True}
     if tool_choice in by_name:
         chosen = f"functions.{tool_choice}:"
-    elif tool_choice == "none":
+    elif tool_choice == "none" or not by_name:
         # Answer now, from what the earlier calls found (still in the tools' transcript).
         chosen = "message:"
     else:
         grammar = _choice_grammar(tuple(by_name), message=tool_choice != "required")
         # Greedy, as the handler does it: the choice is the model's best guess, not a sample.
         chosen = "".join(c["choices"][0]["text"] for c in llm.create_completion(
-            prompt, max_tokens=32, temperature=0.0, repeat_penalty=repeat_penalty, stream=True, grammar=grammar))
+            prompt, max_tokens=48, temperature=0.0, repeat_penalty=repeat_penalty, stream=True, grammar=grammar))
         chosen = chosen.strip()
     completion = 0
     if chosen.startswith("functions.") and chosen[len("functions."):].rstrip(":") in by_name:

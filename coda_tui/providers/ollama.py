@@ -68,7 +68,10 @@ class OllamaProvider(RemoteProvider):
         self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None,
         *, tools: list[dict] | None = None, tool_choice: str | None = None,
     ) -> AsyncIterator[str | ToolCall | Usage]:
-        # tool_choice has no counterpart in Ollama's API: the model always decides.
+        # tool_choice has no counterpart in Ollama's API: the model decides, unless "none",
+        # which is the same as offering no tools.
+        if tool_choice == "none":
+            tools = None
         prompt_tokens = sum(estimate_tokens(m.content) + 4 for m in messages)
         if tools:
             prompt_tokens += estimate_tokens(json.dumps(tools))

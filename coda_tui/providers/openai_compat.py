@@ -86,8 +86,10 @@ class OpenAIProvider(RemoteProvider):
             calls = CallAssembler()
             # Parsed here rather than by the SDK's stream: a dict a chunk, not a model (see sse).
             chunks = sse.chat_chunks(stream.response.aiter_bytes(), provider=self.name, endpoint=self.config.endpoint)
+            events = 0
             try:
                 async for chunk in chunks:
+                    events += 1
                     if chunk.get("usage"):
                         usage = Usage(chunk["usage"].get("prompt_tokens"), chunk["usage"].get("completion_tokens"))
                     for choice in chunk.get("choices") or ():
@@ -112,6 +114,15 @@ class OpenAIProvider(RemoteProvider):
                 raise E.StreamInterrupted(
                     self.name, f"the answer from {self.config.endpoint} ended in the middle of a tool call",
                     hint="the unfinished call was dropped; retry to get a full answer", endpoint=self.config.endpoint)
+            if tools and not events:
+                # llama.cpp's server does this when its chatml-function-calling handler cannot
+                # stream what the model chose (a call under tool_choice "auto"): a 200 and
+                # an empty stream. Without tools the same server answers.
+                raise E.ToolsUnsupported(
+                    self.name, f"{self.config.endpoint} sent nothing in reply to a request with tools"
+                    + (f' (tool_choice "{tool_choice}")' if tool_choice else ""),
+                    hint="the turn goes on without tools; llama.cpp's server streams calls only for a named "
+                    f"tool_choice (set tool_choice in [providers.{self.name}])", endpoint=self.config.endpoint)
             if finished:  # else the base says the answer was cut short
                 yield usage or Usage()
         finally:

@@ -10,6 +10,7 @@ bound while it streams (head and tail: a build's error is usually at its end).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import Iterable, Mapping
@@ -96,6 +97,10 @@ async def run(argv: list[str] | str, ctx: ToolContext) -> tuple[int, str]:
         raise ToolError(f"timed out after {ctx.command_timeout_s:g} s and was stopped; output so far:\n{out.text()}") from None
     except BaseException:
         _kill(proc)  # a cancelled turn stops the command too
+        with contextlib.suppress(asyncio.CancelledError):
+            # Reaped before the loop goes: a process left to the garbage collector
+            # would be closed on a loop that no longer runs.
+            await asyncio.shield(proc.wait())
         raise
     finally:
         # The command is done, but what it started in the background must not live on.
@@ -113,7 +118,7 @@ def _kill(proc: asyncio.subprocess.Process) -> None:
 class RunCommand:
     spec = ToolSpec(
         "run_command",
-        "Run a shell command in the project root; gives its exit status and output.",
+        "Run a shell command in the project root.",
         {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]},
         read_only=False,
     )
@@ -145,7 +150,7 @@ async def _git(args: list[str], ctx: ToolContext) -> str:
 class GitStatus(ReadOnlyTool):
     spec = ToolSpec(
         "git_status",
-        "Show the project's git status (branch, changed and untracked files).",
+        "Show git status: branch, changed and untracked files.",
         {"type": "object", "properties": {}},
         read_only=True,
     )
@@ -157,7 +162,7 @@ class GitStatus(ReadOnlyTool):
 class GitDiff(ReadOnlyTool):
     spec = ToolSpec(
         "git_diff",
-        "Show uncommitted changes (git diff), optionally of one path or the staged ones.",
+        "Show uncommitted changes (git diff).",
         {"type": "object", "properties": {"path": {"type": "string"}, "staged": {"type": "boolean"}}},
         read_only=True,
     )

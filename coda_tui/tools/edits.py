@@ -96,7 +96,7 @@ def _creation_diff(content: str, rel: str) -> str:
 class WriteFile:
     spec = ToolSpec(
         "write_file",
-        "Create a new file with the given content (existing files: use edit_file).",
+        "Create a new file (to change one, use edit_file).",
         {"type": "object", "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
          "required": ["path", "content"]},
         read_only=False,

@@ -122,7 +122,7 @@ class ListFiles(ReadOnlyTool):
 class Grep(ReadOnlyTool):
     spec = ToolSpec(
         "grep",
-        "Search project files for a regular expression; gives path:line: text.",
+        "Search files for a regex; gives path:line: text.",
         {"type": "object", "properties": {"pattern": {"type": "string"}, "glob": {"type": "string"}},
          "required": ["pattern"]},
         read_only=True,
@@ -164,7 +164,7 @@ class Grep(ReadOnlyTool):
 class SearchCode(ReadOnlyTool):
     spec = ToolSpec(
         "search_code",
-        "Find the code most relevant to a query (ranked search of the project).",
+        "Find code relevant to a query (ranked search).",
         {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
         read_only=True,
     )

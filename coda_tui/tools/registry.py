@@ -20,6 +20,7 @@ class ToolSource(Protocol):
     """Where tools other than the built-ins come from (an MCP server, the plugins)."""
 
     name: str
+    # Optional: `problems`, lines about tools it left out, read after `tools()` returns.
 
     async def tools(self) -> list[Tool]:
         """Start (if need be) and list the tools; raise CodaError with one clear line on failure."""
@@ -77,7 +78,10 @@ class ToolRegistry:
         from coda_tui.errors import CodaError
 
         try:
-            return await source.tools()
+            tools = await source.tools()
+            # A source that works may still have left some of its tools out (a bad schema).
+            self.problems += getattr(source, "problems", [])
+            return tools
         except CodaError as exc:
             self.problems.append(exc.render())
         except Exception as exc:  # noqa: BLE001 - a broken source must not take coda down

@@ -48,7 +48,8 @@ def new_file(ctx: ToolContext, path: str) -> Path:
     target = _absolute(ctx, path)
     folder = target.parent
     missing: list[str] = [target.name]
-    while not folder.exists() and folder != folder.parent:
+    # lexists: a dangling link is not a missing folder to create, but a path to refuse.
+    while not os.path.lexists(folder) and folder != folder.parent:
         missing.insert(0, folder.name)
         folder = folder.parent
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coda_tui.config import Config
@@ -14,6 +15,7 @@ from coda_tui.tools.commands import GitDiff, GitStatus, RunCommand, clean_env
 from coda_tui.tools.edits import EditFile, WriteFile
 from coda_tui.tools.files import Grep, ListFiles, ReadFile, SearchCode
 from coda_tui.tools.registry import ToolRegistry
+from coda_tui.tools.sources import external_sources
 from coda_tui.tools.undo import Journal
 
 if TYPE_CHECKING:
@@ -26,8 +28,10 @@ def builtin_tools() -> list[Tool]:
             RunCommand()]
 
 
-def make_registry(config: Config) -> ToolRegistry:
-    return ToolRegistry(builtin_tools())
+def make_registry(config: Config, project_root: Path | None = None) -> ToolRegistry:
+    """Built-ins, then the MCP servers and plugins (loaded by `ready()`); stdio servers are
+    started in `project_root`."""
+    return ToolRegistry(builtin_tools(), external_sources(config, project_root))
 
 
 def tool_context(

@@ -67,3 +67,19 @@ def test_a_target_refusing_tools_is_not_swapped_for_the_next(tmp_path):
         assert b.chat_requests() == []
     assert items == [] and isinstance(exc, E.ToolsUnsupported)
     assert [(x.provider, x.kind) for x in call.attempts] == [("a", "tools_unsupported")]
+
+
+def test_each_target_picks_its_tool_choice_for_the_round(tmp_path):
+    with OpenAIToolServer([Reply(chunks=["ok"])]) as a, OpenAIToolServer([]) as b:
+        config = load(write_config(tmp_path, provider_table("a", a.url, tool_choice='"search_code"')
+                                   + provider_table("b", b.url)))
+        asked = []
+        for step in (0, 1):
+            providers = Providers(config)  # drain closes them
+            call = FallbackCall(providers, providers.get("a"), [("a", None), ("b", None)])
+            items, exc = drain(call, tools=TOOLS, step=step)
+            assert exc is None and items[0] == "ok"
+            asked.append((call.tool_choice, call.detail()["tool_choice"]))
+        sent = [r["body"]["tool_choice"] for r in a.chat_requests()]
+    assert asked == [("search_code", "search_code"), ("auto", "auto")]
+    assert sent == [{"type": "function", "function": {"name": "search_code"}}, "auto"]

@@ -300,3 +300,98 @@ def test_later_turns_remember_the_answers_not_the_tool_rounds(tmp_path):
     snap = next(s for s in second.trace.stages if s.name == "memory").detail["snapshot"]
     assert sorted(i["reason"] for i in snap["left"]) == ["tool_round", "tool_round"]
     rt.close()
+
+
+def test_cancel_while_read_only_calls_run_together(tmp_path):
+    async def go():
+        started = asyncio.Event()
+        calls = [call("echo", {"text": "quick"}, "e"), call("sleep", {"seconds": 60}, "s1"),
+                 call("sleep", {"seconds": 60}, "s2")]
+        rt, _ = scripted_runtime(tmp_path, [calls, ["never"]], [EchoTool(), SleepTool(started)])
+        task = asyncio.ensure_future(rt.turns.run("go"))
+        await asyncio.wait_for(started.wait(), 30)
+        await asyncio.sleep(0)  # let the second sleep start too
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        await rt.aclose()
+        return rt
+
+    rt = asyncio.run(go())
+    msgs = rt.store.sessions.messages(1)
+    assert [(m.tool_call_id, m.status) for m in msgs if m.role == "tool"] == [
+        ("e", "complete"), ("s1", "cancelled"), ("s2", "cancelled")]
+    trace = rt.store.traces.recent(1)[0]
+    assert trace.status == "cancelled"
+    assert [s.detail["status"] for s in trace.stages if s.name == "tool"] == ["ok", "cancelled", "cancelled"]
+    rt.close()
+
+
+def test_tool_sources_are_loaded_once_in_a_stage_of_their_own(tmp_path):
+    from coda_tui.errors import CodaError
+    from coda_tui.tools.registry import ToolRegistry
+
+    class Source:
+        def __init__(self, name, tools=None):
+            self.name, self._tools, self.asked = name, tools, 0
+
+        async def tools(self):
+            self.asked += 1
+            if self._tools is None:
+                raise CodaError(f"mcp server {self.name}: exited at start (status 1)")
+            return self._tools
+
+        async def aclose(self):
+            pass
+
+    good, bad = Source("good", [EchoTool()]), Source("bad")
+    rt, _ = scripted_runtime(tmp_path, [[call("echo", {"text": "hi"}, "e")], ["one"], ["two"]], [])
+    rt.toolbox.registry = ToolRegistry([], [good, bad])
+
+    async def two():
+        first = await rt.turns.run("one")
+        second = await rt.turns.run("two", session=first.session)
+        await rt.aclose()
+        return first, second
+
+    first, second = asyncio.run(two())
+    stage = next(s for s in first.trace.stages if s.name == "tools")
+    assert stage.summary == "1 tool from 2 sources; 1 failed: mcp server bad: exited at start (status 1)"
+    assert first.tool_calls[0].result.content == "echo: hi"  # the good source's tool ran
+    # Loaded before the memory stage, so the window's budget knows what its tools cost.
+    assert [s.name for s in first.trace.stages][:3] == ["context", "tools", "memory"]
+    assert "tools" not in [s.name for s in second.trace.stages] and (good.asked, bad.asked) == (1, 1)
+    rt.close()
+
+
+def test_one_result_too_big_for_the_window_is_cut_to_fit(tmp_path):
+    from coda_tui.core.tool_loop import fit
+    from coda_tui.providers.base import ChatMessage
+    from coda_tui.tokens import estimate_tokens
+
+    big = "word " * 20000
+    messages = [ChatMessage("system", "s"), ChatMessage("user", "q"),
+                ChatMessage("assistant", "", tool_calls=(call("echo", {"text": "x"}, "a"),)),
+                ChatMessage("tool", big, tool_call_id="a", name="echo")]
+    assert fit(messages, 3000) == 1
+    assert messages[3].content.startswith("word word") and "more characters left out" in messages[3].content
+    assert sum(estimate_tokens(m.content) + 4 for m in messages) <= 3000
+
+
+def test_a_window_too_small_for_the_tools_gets_none(tmp_path):
+    rt, model = scripted_runtime(tmp_path, [["a"], ["b"]], [EchoTool()], extra="context_window = 120\nmax_tokens = 40")
+    events = []
+    rt.bus.subscribe(events.append)
+
+    async def two():
+        first = await rt.turns.run("one")
+        await rt.turns.run("two", session=first.session)
+        await rt.aclose()
+
+    asyncio.run(two())
+    said = [e.reason for e in events if isinstance(e, ToolsUnavailable)]
+    assert said == ["its 120-token window is too small for the tools' descriptions (~54 tokens)"]
+    assert [t for _, t in model.sent] == [None, None]
+    rt.close()

@@ -54,7 +54,8 @@ def test_embedded_turn_is_traced_and_stored():
     rt = Runtime()
     events = []
     rt.bus.subscribe(events.append)
-    result = run(rt, "Write a Python function that reverses a string")
+    # A plain turn (with tools the embedded model searches first: tests/test_cli_tools.py).
+    result = run(rt, "Write a Python function that reverses a string", tools=False)
     assert result.status == "complete" and result.text.strip()
     assert [s.name for s in result.trace.stages] == STAGES
     assert all(s.duration_ms is not None and s.duration_ms >= 0 for s in result.trace.stages)

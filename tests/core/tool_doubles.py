@@ -33,7 +33,8 @@ class ScriptedModel(Provider):
         self.script = list(script)
         self.sent: list[tuple[list[ChatMessage], list[dict] | None]] = []
 
-    async def stream(self, messages, *, model=None, max_tokens=None, temperature=None, on_retry=None, tools=None):
+    async def stream(self, messages, *, model=None, max_tokens=None, temperature=None, on_retry=None, tools=None,
+                     tool_choice=None):
         self.sent.append((list(messages), tools))
         entry = self.script.pop(0) if self.script else ["(no more script)"]
         if entry == UNSUPPORTED:

@@ -91,10 +91,15 @@ def test_ask_in_the_terminal_app_with_the_embedded_model(tmp_path):
         tmux.kill()
     db = sqlite3.connect(data / "coda.db")
     assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
-    rows = db.execute("SELECT role, status, content FROM messages ORDER BY id").fetchall()
-    assert [(r[0], r[1]) for r in rows] == [("user", "complete"), ("assistant", "complete")]
-    assert rows[0][2] == "Write a Python function that reverses a string" and rows[1][2].strip()
-    assert db.execute("SELECT count(*) FROM trace_stages").fetchone()[0] == 5
+    rows = db.execute("SELECT role, status, content, tool_calls FROM messages ORDER BY id").fetchall()
+    assert (rows[0][0], rows[0][1]) == ("user", "complete") and (rows[-1][0], rows[-1][1]) == ("assistant", "complete")
+    assert rows[0][2] == "Write a Python function that reverses a string" and rows[-1][2].strip()
+    # With no configuration the embedded model looks something up first: what lies between
+    # is its rounds of tool calls and their results, each a stage of the trace.
+    assert all(r[0] == "tool" or r[3] for r in rows[1:-1])
+    names = [r[0] for r in db.execute("SELECT name FROM trace_stages ORDER BY seq")]
+    assert names[:3] == ["context", "memory", "prompt"] and names[-2:] == ["llm", "store"]
+    assert names.count("tool") == sum(1 for r in rows if r[0] == "tool")
 
 
 def test_a_spoken_question_in_the_terminal_app(tmp_path, microphone):

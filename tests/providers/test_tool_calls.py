@@ -13,7 +13,14 @@ from coda_tui.providers import errors as E
 from coda_tui.providers.base import ChatMessage, ToolCall
 from tests.providers.helpers import provider, stream_all
 from tests.servers import Action
-from tests.tool_servers import OLLAMA_NO_TOOLS, OPENAI_NO_TOOLS, Call, OllamaToolServer, OpenAIToolServer, Reply
+from tests.tool_servers import (
+    OLLAMA_NO_TOOLS,
+    OPENAI_NO_TOOLS,
+    Call,
+    OllamaToolServer,
+    OpenAIToolServer,
+    Reply,
+)
 
 TOOLS = [
     {"type": "function", "function": {"name": "read_file", "description": "Read a file.",
@@ -148,6 +155,14 @@ def test_ollama_sends_calls_and_results_in_its_own_shape():
     assert exc is None and texts == ["main"]
     assert body["messages"][1]["tool_calls"] == [{"function": {"name": "read_file", "arguments": {"path": "a.py"}}}]
     assert body["messages"][2] == {"role": "tool", "content": "def main(): ...", "tool_name": "read_file"}
+    assert body["tools"] == TOOLS
+
+
+def test_ollama_tool_choice_none_offers_no_tools():
+    with OllamaToolServer([Reply(chunks=["main"])]) as srv:
+        texts, _, _, exc = stream_all(ollama(srv.url), ASK, tools=TOOLS, tool_choice="none")
+        body = srv.chat_requests()[0]["body"]
+    assert exc is None and texts == ["main"] and not body.get("tools")
 
 
 def test_ollama_model_without_tool_support_raises_tools_unsupported():
@@ -166,3 +181,13 @@ def test_a_provider_type_without_tools_refuses_them_before_asking(monkeypatch):
         _, _, _, exc = stream_all(ollama(srv.url), ASK, tools=TOOLS)
         assert srv.chat_requests() == []
     assert isinstance(exc, E.ToolsUnsupported)
+
+
+def test_openai_empty_stream_in_reply_to_tools_means_no_tools():
+    # What llama.cpp's server sends when it cannot stream the call its model chose.
+    with OpenAIToolServer([Reply()]) as srv:
+        srv.events = lambda body, r: [b"data: [DONE]\n\n"]
+        _, _, _, exc = stream_all(openai(srv.url), ASK, tools=TOOLS, tool_choice="auto")
+        _, _, _, plain = stream_all(openai(srv.url), ASK)
+    assert isinstance(exc, E.ToolsUnsupported) and 'tool_choice "auto"' in str(exc)
+    assert isinstance(plain, E.BadResponse) and not isinstance(plain, E.ToolsUnsupported)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from pathlib import Path
@@ -104,3 +105,16 @@ def test_git_tools_outside_a_repository_say_so(tmp_path):
     ctx = tool_context(Config(), Project(plain))
     with pytest.raises(ToolError, match="git status failed: .*not a git repository"):
         run(GitStatus().call({}, ctx))
+
+
+def test_a_cancelled_turn_stops_the_command_it_was_running(ctx, root):
+    async def cancel_while_running():
+        task = asyncio.ensure_future(RunCommand().call({"command": "sleep 30 & echo $! > pid; wait"}, ctx))
+        while not (root / "pid").exists() or not (root / "pid").read_text().strip():
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run(cancel_while_running())
+    assert wait_gone(int((root / "pid").read_text()))

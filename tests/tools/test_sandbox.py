@@ -97,3 +97,10 @@ def test_search_code_drops_hits_the_sandbox_now_refuses(ctx):
 def test_git_diff_refuses_paths_out_of_bounds(ctx, tmp_path, path):
     with pytest.raises(ToolError):
         run(GitDiff().call({"path": _path(tmp_path, path)}, ctx))
+
+
+def test_write_file_refuses_a_folder_link_that_leads_nowhere(ctx, root):
+    (root / "gone").symlink_to(root.parent / "no-such-folder")
+    with pytest.raises(ToolError, match="cannot be resolved"):
+        run(WriteFile().call({"path": "gone/new.txt", "content": "x"}, ctx))
+    assert not (root.parent / "no-such-folder").exists()

@@ -1,0 +1,35 @@
+"""The embedded model's tools prompt, without the model: every message reaches it (tool
+results included, which llama-cpp-python's own handler drops), tools a line each."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from coda_tui.providers.base import ChatMessage, ToolCall
+from coda_tui.providers.llama_tools import is_chatml, render
+from tests.providers.test_tool_calls import TOOLS
+
+
+def test_transcript_keeps_calls_and_results_in_chatml():
+    call = ToolCall("call_0", "search_code", '{"query": "argv"}')
+    prompt = render([ChatMessage("system", "Be brief."), ChatMessage("user", "where?"),
+                     ChatMessage("assistant", "", tool_calls=(call,)),
+                     ChatMessage("tool", "cli.py:41 def parse_args", tool_call_id="call_0", name="search_code")], TOOLS)
+    assert prompt.startswith("<|im_start|>system\nBe brief.\n\nYou have access to the following functions:\n")
+    assert prompt.count("<|im_start|>system") == 1
+    assert "functions.read_file: Read a file. Arguments: path (string).\n" in prompt
+    assert "functions.search_code: Search the code. Arguments: query (string, optional)." in prompt
+    assert prompt.endswith("<|im_start|>user\nwhere?<|im_end|>\n"
+                           '<|im_start|>assistant\nfunctions.search_code:\n{"query": "argv"}<|im_end|>\n'
+                           "<|im_start|>tool\ncli.py:41 def parse_args<|im_end|>\n<|im_start|>assistant\n")
+
+
+def test_earlier_answers_are_marked_as_messages():
+    prompt = render([ChatMessage("user", "hi"), ChatMessage("assistant", "Hello."), ChatMessage("user", "and?")], TOOLS)
+    assert "<|im_start|>assistant\nmessage:\nHello.<|im_end|>\n" in prompt
+
+
+def test_only_chatml_models_are_offered_tools():
+    assert is_chatml(SimpleNamespace(metadata={"tokenizer.chat_template": "{{'<|im_start|>' + m.role}}"}))
+    assert is_chatml(SimpleNamespace(metadata={}))
+    assert not is_chatml(SimpleNamespace(metadata={"tokenizer.chat_template": "[INST] {{ m.content }} [/INST]"}))
