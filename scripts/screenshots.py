@@ -124,7 +124,7 @@ async def shoot() -> None:
     OUT.mkdir(exist_ok=True)
 
     async def session(theme: str, size: tuple[int, int], name: str, after=None, file: str | None = None,
-                      make=scripted_provider, questions=tuple(q for q, _ in ANSWERS)) -> None:
+                      make=scripted_provider, questions=tuple(q for q, _ in ANSWERS), index_first: bool = False) -> None:
         if sys.argv[1:] and name not in sys.argv[1:]:
             return
         with tempfile.TemporaryDirectory() as tmp:
@@ -142,6 +142,9 @@ async def shoot() -> None:
                 app.query_one("#status").health = "ok"
                 if file:
                     app.show_file(ROOT / file)
+                # (search_code answers only once the index's first pass is done)
+                while index_first and not app.index_ready:
+                    await pilot.pause(0.05)
                 for question in questions:
                     app.query_one(ChatInput).load_text(question)
                     await pilot.press("enter")
@@ -168,6 +171,12 @@ async def shoot() -> None:
         await pilot.press("alt+4", "enter")
         await pilot.pause(0.3)
 
+    async def tool_rounds(pilot):
+        # The code pane hidden, so the pipeline pane has the column: each round and call
+        # with its summary, then the tool statistics line.
+        await pilot.press("f3", "alt+4", "enter")
+        await pilot.pause(0.3)
+
     async def open_help(pilot):
         await pilot.press("f1")
         await pilot.pause(0.3)
@@ -192,8 +201,8 @@ async def shoot() -> None:
     await session("dark", (120, 36), "sessions", after=open_sessions)
     await session("high-contrast", (120, 40), "help", after=open_help)
     await session("dark", (140, 40), "voice", after=speak)
-    await session("dark", (160, 48), "tool-loop", after=select_turn, make=scripted_tool_provider,
-                  questions=(TOOL_QUESTION,))
+    await session("dark", (160, 48), "tool-loop", after=tool_rounds, make=scripted_tool_provider,
+                  questions=(TOOL_QUESTION,), index_first=True)
 
 
 if __name__ == "__main__":
