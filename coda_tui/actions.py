@@ -81,6 +81,10 @@ REGISTRY: tuple[Action, ...] = (
     _app("theme_next", "Switch to the next theme"),
     _widget("branch", "Branch a new session from the selected message (in the conversation)", "conversation", "Branch here"),
     _widget("copy_message", "Copy the selected message (in the conversation)", "conversation", "Copy message"),
+    _widget("rate_up", "Rate the selected answer up, with an optional reason (in the conversation)",
+            "conversation", "Rate up"),
+    _widget("rate_down", "Rate the selected answer down, with an optional reason (in the conversation)",
+            "conversation", "Rate down"),
     _widget("attach", "Attach the file under the cursor, or the selected lines, to the next question",
             "project tree, search results, code pane", "Attach"),
     _widget("index_folder", "Index this folder although coda would not on its own (a big folder outside git)",
@@ -91,6 +95,11 @@ REGISTRY: tuple[Action, ...] = (
     _screen("rename_session", "Rename the selected session (in the sessions list)", "sessions list", "Rename"),
     _screen("delete_session", "Delete the selected session (in the sessions list)", "sessions list", "Delete"),
     _screen("branch_session", "Branch a new session from the selected one (in the sessions list)", "sessions list", "Branch"),
+    _screen("memory_previous", "Show the session's previous turn (in the memory explorer)", "memory explorer", "Previous"),
+    _screen("memory_next", "Show the session's next turn (in the memory explorer)", "memory explorer", "Next"),
+    _screen("memory_mark", "Mark this turn, or unmark it, to compare (in the memory explorer)", "memory explorer", "Mark"),
+    _screen("memory_compare", "Compare the marked turns, or the marked one with this one, or back (in the memory explorer)",
+            "memory explorer", "Compare"),
 )
 
 BY_NAME: dict[str, Action] = {a.name: a for a in REGISTRY}

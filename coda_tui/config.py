@@ -62,6 +62,10 @@ class ProviderConfig:
     # that accepts and never answers must not hold the user for max_retries x timeout.
     first_byte_timeout: float = 120.0
     max_retries: int = 3
+    # USD per million tokens of prompt (in) and of answer (out); set, they replace the
+    # price list's (providers/pricing.py). 0 marks a model that costs nothing.
+    price_in: float | None = None
+    price_out: float | None = None
     # Set for the built-in local/ollama/openai entries that no file configured.
     builtin: bool = False
 
@@ -121,6 +125,10 @@ class ContextConfig:
     # chunks by meaning; its ranking is fused with BM25's. Empty: BM25 alone.
     embeddings: str = ""
     embedding_model: str = ""
+    # Documents (PDF, Word, PowerPoint, Excel, HTML, EPUB; gitignore-style patterns) that the
+    # index reads as their Markdown, so search finds them: ["docs/**/*.pdf"]. Needs the
+    # `documents` extra; up to 50 MB a file, whatever max_file_bytes says.
+    documents: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -276,6 +284,10 @@ class Config:
         chosen = name is None or name == self.general.provider
         name = name or self.general.provider
         if name not in self.providers:
+            kind = next((t for t in TYPES.values() if t.builtin == name and t.builtin_needs_key), None)
+            if kind is not None:
+                raise ConfigError(f"provider '{name}' needs an API key",
+                                  hint=f"set {kind.key_env}, or add [providers.{name}] with api_key_env")
             raise ConfigError(
                 f"no provider named '{name}'",
                 **(self.blame("general", "provider") if chosen else {}),
@@ -573,9 +585,11 @@ def _apply_env(cfg: Config, env: Mapping[str, str]) -> None:
 
 
 def _add_builtin_providers(cfg: Config, env: Mapping[str, str]) -> None:
-    """One built-in entry a provider type (`local`, `ollama`, `openai`), there without any
-    file; a file entry of that name wins."""
+    """One built-in entry a provider type (`local`, `ollama`, `openai`; `anthropic` while
+    its key is set), there without any file; a file entry of that name wins."""
     for kind in TYPES.values():
+        if kind.builtin_needs_key and not env.get(kind.key_env or ""):
+            continue
         cfg.providers.setdefault(kind.builtin, ProviderConfig(name=kind.builtin, type=kind.name,
                                                               model=kind.builtin_model, builtin=True))
     for pc in cfg.providers.values():

@@ -63,7 +63,7 @@ PANES: tuple[Pane, ...] = (
     Pane("code", "Code", RIGHT, ("code-view",), hidden_when_narrow=True),
     Pane("context", "Context", LEFT, ("context-filter", "project-tree", "context-results", "attachments"),
          hidden_when_narrow=True),
-    Pane("pipeline", "Pipeline", RIGHT, ("pipeline-history",)),
+    Pane("pipeline", "Pipeline", RIGHT, ("pipeline-history", "waterfall")),
 )
 
 

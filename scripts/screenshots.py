@@ -4,7 +4,8 @@ The answers come from a scripted provider (named "scripted-demo" on screen): it 
 canned text through the real pipeline, store and panes, so the pictures are the same on
 every run and need no model. Everything else is the app as users run it.
 
-    python scripts/screenshots.py [NAME ...]    (only those, e.g. tool-loop)
+    python scripts/screenshots.py            # all of them
+    python scripts/screenshots.py memory     # only those named
 """
 
 from __future__ import annotations
@@ -124,14 +125,16 @@ async def shoot() -> None:
     OUT.mkdir(exist_ok=True)
 
     async def session(theme: str, size: tuple[int, int], name: str, after=None, file: str | None = None,
-                      make=scripted_provider, questions=tuple(q for q, _ in ANSWERS), index_first: bool = False) -> None:
-        if sys.argv[1:] and name not in sys.argv[1:]:
+                      provider_extra: str = "", make=scripted_provider, questions=tuple(q for q, _ in ANSWERS),
+                      index_first: bool = False) -> None:
+        if ONLY and name not in ONLY:
             return
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["CODA_DATA_DIR"] = os.path.join(tmp, "data")
             os.environ["HOME"] = tmp
             cfg = Path(tmp) / "config.toml"
-            cfg.write_text('[general]\nprovider = "demo"\n[providers.demo]\ntype = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n')
+            cfg.write_text('[general]\nprovider = "demo"\n[providers.demo]\ntype = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+                           + provider_extra)
             os.environ["CODA_CONFIG_PATH"] = str(cfg)
             UIState(theme=theme).save()
             rt = Runtime()
@@ -177,6 +180,22 @@ async def shoot() -> None:
         await pilot.press("f3", "alt+4", "enter")
         await pilot.pause(0.3)
 
+    async def explore_memory(pilot):
+        # A third question, so that the first turn no longer fits the small window; then the
+        # pipeline pane's waterfall, its memory row, Enter.
+        from coda_tui.ui.widgets.pipeline import Waterfall
+
+        app = pilot.app
+        app.query_one(ChatInput).load_text("Which of the two is faster for a 2 GB log?")
+        await pilot.press("enter")
+        while app.turn_running or app._turn_view is not None:
+            await pilot.pause(0.05)
+        await pilot.press("alt+4", "tab")
+        for _ in range([b.name for b in app.query_one(Waterfall).stages].index("memory")):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+
     async def open_help(pilot):
         await pilot.press("f1")
         await pilot.pause(0.3)
@@ -201,9 +220,12 @@ async def shoot() -> None:
     await session("dark", (120, 36), "sessions", after=open_sessions)
     await session("high-contrast", (120, 40), "help", after=open_help)
     await session("dark", (140, 40), "voice", after=speak)
+    await session("dark", (140, 36), "memory", after=explore_memory, provider_extra="context_window = 340\nmax_tokens = 64\n")
     await session("dark", (160, 48), "tool-loop", after=tool_rounds, make=scripted_tool_provider,
                   questions=(TOOL_QUESTION,), index_first=True)
 
+
+ONLY = set(sys.argv[1:])
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def isolated(tmp_path, monkeypatch):
     """Every test gets its own data dir and an empty home: no real config, no real keys."""
     for var in list(os.environ):
-        if var.startswith("CODA_") or var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST"):
+        if var.startswith("CODA_") or var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
             monkeypatch.delenv(var, raising=False)
     home = tmp_path / "home"
     home.mkdir()

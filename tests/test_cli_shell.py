@@ -79,6 +79,16 @@ def test_shell_in_a_terminal_streams_traces_keeps_a_cancelled_partial_and_exits_
         cfg = srv_config(tmp_path, srv.url)
         term = Terminal.spawn("--config", cfg, "--project", str(tmp_path))
         term.expect("coda> ")
+        # Ctrl+C at the prompt: a fresh prompt, nothing asked. Once on a half-typed line, then
+        # the instant each prompt appears (a SIGINT that came before readline's wait began
+        # used to be lost there, intermittently).
+        term.send("half a line")
+        term.expect("half a line")
+        term.send("\x03")
+        term.expect("coda> ")
+        for _ in range(5):
+            term.send("\x03")
+            term.expect("coda> ", timeout=5)
         term.send("what is q1?\r")
         assert "first answer" in term.expect("coda> ")
         term.send("/trace\r")
@@ -103,6 +113,7 @@ def test_shell_in_a_terminal_streams_traces_keeps_a_cancelled_partial_and_exits_
         assert again.exit_status() == 0
         sent = [r["body"]["messages"] for r in srv.chat_requests()]
 
+    assert sent[0][-1]["content"] == "what is q1?"
     assert sent[1][-1]["content"] == "tell me \na long story"
     assert sent[2][-1]["content"] == "a long story"  # history holds lines as they were typed
     db = sqlite3.connect(tmp_path / "data" / "coda.db")
@@ -128,7 +139,7 @@ def test_shell_piped_answers_every_line_in_one_session_with_no_escape_sequences(
 def test_shell_commands_answer_in_one_line_and_bad_ones_do_not_end_it(tmp_path):
     with OpenAIServer([]) as srv:
         cfg = srv_config(tmp_path, srv.url)
-        script = "/trace\n/session\n/bogus\n/analyze\n/trace 99\n/session nope\n/session ²\n/trace 99999999999999999999\n/remember uses hatch\n/forget\nq\n/memory\n/model other\n/quit\nnever asked\n"
+        script = "/trace\n/session\n/bogus\n/analyze\n/trace 99\n/session nope\n/session ²\n/trace 99999999999999999999\n/remember uses hatch\n/forget\nq\n/memory\n/model other\n/undo\n/quit\nnever asked\n"
         proc = run_coda("--config", cfg, "--project", str(tmp_path), "shell", input=script)
         sent = [r["body"]["messages"] for r in srv.chat_requests()]
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
@@ -137,6 +148,7 @@ def test_shell_commands_answer_in_one_line_and_bad_ones_do_not_end_it(tmp_path):
     assert "unknown command /bogus" in proc.stderr and "/analyze works on a file" in proc.stderr
     assert "no trace 99" in proc.stderr and "no session 'nope'" in proc.stderr
     assert "#1 (project) uses hatch" in out and "facts: 1" in out and "srv/other" in out
+    assert "coda: nothing to undo: no tool has written a file in this project" in proc.stderr
     assert len(sent) == 1 and "uses hatch" in sent[0][0]["content"]
 
 
@@ -174,3 +186,53 @@ def test_shell_typed_at_a_terminal_into_a_pipe_keeps_prompts_and_escapes_out_of_
         out, _ = proc.communicate(timeout=30)
         os.close(master)
     assert proc.returncode == 0 and out == b"piped answer\n"
+
+
+def test_shell_renders_markdown_on_a_terminal_block_by_block_after_streaming_it_plain(tmp_path):
+    answer = ("# Plan\n\nSome **bold** words \x1b]52;c;aGk=\x07 and a [link](http://example.com/x).\n\n"
+              "```python\nprint('hi')\n```\n\n- one\n- two")
+    # In small pieces: blocks close in the middle of chunks, and the last one with the answer.
+    with OpenAIServer([Action(chunks=[answer[i:i + 5] for i in range(0, len(answer), 5)])]) as srv:
+        cfg = srv_config(tmp_path, srv.url)
+        term = Terminal.spawn("--config", cfg, "--project", str(tmp_path))
+        term.expect("coda> ")
+        term.send("plan?\r")
+        shown = term.expect("coda> ")
+        term.send("\x04")
+        assert term.exit_status() == 0
+    # Each block first streams as it arrives (plain), then its rows are cleared ("\x1b[J")
+    # and it is drawn rendered: four blocks, four redraws.
+    assert shown.count("\x1b[J") == 4
+    assert "Some **bold** words" in shown.split("\x1b[J")[1]  # the plain stream, before its redraw
+    rendered = "".join(part.split("\r\n\r\n")[0] for part in shown.split("\x1b[J")[1:])
+    assert "**" not in rendered and "```" not in rendered and "# Plan" not in rendered
+    assert "\x1b[1mbold\x1b[0m" in rendered  # bold, by Rich
+    assert " • one" in rendered.replace("\x1b[1m", "").replace("\x1b[0m", "")
+    assert "http://example.com/x" in rendered and "\x1b]8;" not in shown  # a link as text, not a hyperlink
+    # The model's own escape sequence (a clipboard write) arrives inert, streamed and rendered.
+    assert "\x1b]52" not in shown and "␛]52;c;aGk=␇" in shown
+
+
+def test_shell_context_attaches_files_and_documents_to_every_next_question_until_dropped(tmp_path):
+    from tests.documents_made import write_docx
+
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    write_docx(tmp_path / "notes.docx", "Release notes", ["The frobnicator ships on Tuesday."])
+    with OpenAIServer([Action(chunks=["ok"])]) as srv:
+        cfg = srv_config(tmp_path, srv.url)
+        script = ("/context\n/context add calc.py notes.docx\n/context show\nq1\n"
+                  "/context add missing.py\n/context drop 1\nq2\n/context drop 7\n/context frob\n/context drop all\nq3\n")
+        proc = run_coda("--config", cfg, "--project", str(tmp_path), "shell", input=script)
+        sent = [r["body"]["messages"][-1]["content"] for r in srv.chat_requests()]
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    out = proc.stdout
+    assert "no files: /context add PATH" in out
+    assert "added calc.py (~" in out and "added notes.docx (as Markdown, ~" in out
+    assert "1. calc.py (~" in out and "2. notes.docx (~" in out
+    assert "dropped 1 file; 1 left" in out and "dropped 1 file; 0 left" in out
+    errors = proc.stderr.strip().splitlines()
+    assert any("missing.py: no such file" in e for e in errors)
+    assert any("no file 7 in the context" in e for e in errors) and any("usage: /context" in e for e in errors)
+    assert "return a + b" in sent[0] and "# Release notes" in sent[0] and sent[0].endswith("q1")
+    assert "return a + b" not in sent[1] and "ships on Tuesday" in sent[1]
+    assert sent[2] == "q3"

@@ -65,7 +65,7 @@ def test_ask_json_has_every_call_and_result(tmp_path):
     shown = subprocess.run([sys.executable, "-m", "coda_tui", "trace", str(out["trace"]["id"])], capture_output=True,
                            text=True, env=env, cwd=ROOT, timeout=60, check=False)
     rows = [line.split("  ")[0].rstrip() for line in shown.stdout.splitlines()[2:]]
-    assert rows[3:] == ["llm 1", " └ tool", "llm 2", " └ tool", " └ tool", "llm 3", "store"], shown.stdout
+    assert rows[rows.index("llm 1"):] == ["llm 1", " └ tool", "llm 2", " └ tool", " └ tool", "llm 3", "store"], shown.stdout
     assert re.search(r"read_file path=cli.py → ok, \d+ lines, \d+ ms", shown.stdout), shown.stdout
     # The session keeps the calls and results: exported, and found by full-text search.
     exported = subprocess.run([sys.executable, "-m", "coda_tui", "sessions", "export", str(out["session"]["id"]),

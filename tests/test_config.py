@@ -62,12 +62,12 @@ def test_invalid_toml_names_file_and_line(tmp_path):
 
 
 def test_unknown_provider_type_names_line_and_key(tmp_path):
-    path = write_config(tmp_path, '[general]\nprovider = "x"\n\n[providers.x]\ntype = "anthropic"\n')
+    path = write_config(tmp_path, '[general]\nprovider = "x"\n\n[providers.x]\ntype = "gemini"\n')
     with pytest.raises(ConfigError) as info:
         config.load(path)
     assert info.value.line == 5
     assert info.value.key == "providers.x.type"
-    assert "llama_cpp, ollama, openai" in str(info.value)
+    assert "llama_cpp, ollama, openai, anthropic" in str(info.value)
 
 
 def test_wrong_value_type(tmp_path):
@@ -154,7 +154,7 @@ def test_world_readable_file_with_key_warns(tmp_path):
     "text, needle",
     [
         ('[general]\nprovider = "local"\nmodel = = "x"\n', "line 3"),
-        ('[providers.x]\ntype = "anthropic"\n', "providers.x.type"),
+        ('[providers.x]\ntype = "gemini"\n', "providers.x.type"),
         ('[providers.x]\ntype = "ollama"\nmax_retries = "3"\n', "providers.x.max_retries"),
         ('[providers.x]\ntype = "ollama"\ntemperature = nan\n', "providers.x.temperature"),
         ('[providers.x]\ntype = "openai"\ntimeout = nan\n', "providers.x.timeout"),

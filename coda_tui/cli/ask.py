@@ -127,6 +127,8 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
         unsubscribe()
         index_notices(rt)
     if as_json:
+        from coda_tui.providers.pricing import CostTotal, stage_costs
+
         print_json(
             {
                 "response": result.text,
@@ -134,6 +136,7 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
                 "session": {"id": result.session.id, "name": result.session.name},
                 "message_id": result.message_id,
                 "usage": asdict(result.usage),
+                "cost": CostTotal.of(stage_costs(result.trace.stages)).to_dict(),
                 # Every tool call of the turn, with its arguments, outcome and result.
                 "tool_calls": [c.to_dict() for c in result.tool_calls],
                 "error": result.trace.error,

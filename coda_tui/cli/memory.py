@@ -55,42 +55,20 @@ def _bar(tokens: int, most: int) -> str:
     return "█" * max(1, round(BAR_WIDTH * tokens / most)) if most else ""
 
 
-def _label(part: str, item: dict) -> str:
-    if part == "instructions":
-        return inert(item["path"])
-    if part == "facts":
-        return f"fact #{item['id']}" + (f" ({item['scope']})" if "scope" in item else "")
-    if part == "recalled":
-        return f"#{item['id']} {item['role']} · session {item['session_id']} · score {item['score']}"
-    return f"#{item['id']} {item['role']}"
-
-
-def _rows(part: str, items: list[dict], most: int, extra=lambda item: "") -> list[str]:
-    return [f"  {_label(part, i):<40} {i['tokens']:>6}  {_bar(i['tokens'], most)}{extra(i)}" for i in items]
+def _line(row, most: int, lead: str = "") -> str:
+    bar = _bar(row.tokens, most) if row.bar else ""
+    return f"  {lead}{inert(row.label):<40} {row.tokens:>6}  {bar}{row.note}"
 
 
 def render_snapshot(t, snap: dict) -> str:
-    every = [i["tokens"] for part in ("window", "left", "recalled", "instructions", "facts") for i in snap[part]]
-    most = max(every, default=0)
-    lines = [(f"trace {t.id} · session {t.session_id} · question #{t.user_message_id} · "
-              f"history budget {snap['budget']} tokens, system prompt {snap.get('system_tokens', 0)} tokens")]
-    sections = (("window", "in the window"), ("recalled", "recalled from other sessions"),
-                ("instructions", "project instructions"), ("facts", "facts"))
-    for part, title in sections:
-        items = snap[part]
-        total = sum(i["tokens"] for i in items)
-        lines.append(f"{title}: {len(items)}, {total} tokens" if items else f"{title}: none")
-        lines += _rows(part, items, most, lambda i: " (truncated)" if i.get("truncated") else "")
-    if snap["left_standing"]:
-        lines.append(f"not in the system prompt: {len(snap['left_standing'])}")
-        lines += [f"  {_label(i['part'], i):<40} {i['tokens']:>6}  ({i['reason']})" for i in snap["left_standing"]]
-    left = snap["left"]
-    if left:
-        listed = f" (the newest {len(left)} listed)" if snap["left_count"] > len(left) else ""
-        lines.append(f"left out: {snap['left_count']}, {snap['left_tokens']} tokens{listed}")
-        lines += _rows("window", left, most, lambda i: f"  ({i['reason']})")
-    else:
-        lines.append("left out: none")
+    from coda_tui.core.memory_report import headline, most_tokens, snapshot_sections
+
+    sections = snapshot_sections(snap)
+    most = most_tokens(sections)
+    lines = [headline(t, snap)]
+    for section in sections:
+        lines.append(section.title)
+        lines += [_line(row, most) for row in section.rows]
     return "\n".join(lines)
 
 
@@ -117,6 +95,7 @@ def memory_show(ctx, trace_id: str | None, as_json: bool) -> None:
 def memory_diff(ctx, a: str, b: str, as_json: bool) -> None:
     """What entered memory between traces A and B, what left it, and what changed size."""
     from coda_tui.core.memory import compare
+    from coda_tui.core.memory_report import diff_sections, most_tokens
 
     rt = runtime(ctx)
     ta, sa = _snapshot(rt, ctx, a)
@@ -126,14 +105,12 @@ def memory_diff(ctx, a: str, b: str, as_json: bool) -> None:
         print_json({"a": ta.id, "b": tb.id, **delta})
         return
     click.echo(f"memory from trace {ta.id} to trace {tb.id}")
-    most = max((i["tokens"] for items in delta.values() for i in items), default=0)
-    for kind in ("entered", "left", "changed"):
-        items = delta[kind]
-        click.echo(f"{kind}: {len(items)}" if items else f"{kind}: none")
-        for i in items:
-            why = f"  ({i['reason']})" if i.get("reason") else ""
-            was = f"  (was {i['tokens_before']})" if kind == "changed" else ""
-            click.echo(f"  {i['part']:<12} {_label(i['part'], i):<40} {i['tokens']:>6}  {_bar(i['tokens'], most)}{why}{was}")
+    sections = diff_sections(delta)
+    most = most_tokens(sections)
+    for section in sections:
+        click.echo(section.title)
+        for row in section.rows:
+            click.echo(_line(row, most, f"{row.part:<12} "))
 
 
 def _facts_command(ctx, command) -> str:

@@ -1,4 +1,5 @@
-"""`coda sessions …`: list, show, search, export, rename and delete conversations."""
+"""`coda sessions …`: list, show, search, export, rename and delete conversations, and
+rate answers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import click
 
 from coda_tui.cli.common import (
+    MAX_ID,
     common_options,
     emit,
     json_text,
@@ -123,6 +125,24 @@ def sessions_rename(ctx, ref: str, name: str) -> None:
     s = session_or_fail(rt, ref)
     renamed = rt.sessions.rename(s.id, name)
     click.echo(f"renamed session {s.id} to '{inert(renamed.name)}'")
+
+
+@sessions.command("rate")
+@click.argument("message_id", metavar="MSG", type=click.IntRange(1, MAX_ID))
+@click.argument("verdict", type=click.Choice(["up", "down", "clear"]))
+@click.option("--reason", default="", help="Why, in one line (kept with the rating).")
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+@click.pass_context
+def sessions_rate(ctx, message_id: int, verdict: str, reason: str, as_json: bool) -> None:
+    """Rate an answer up or down (clear removes the rating); MSG is the answer's id."""
+    m = runtime(ctx).sessions.rate(message_id, verdict, reason)
+    if as_json:
+        print_json({"message_id": m.id, "session_id": m.session_id, "rating": m.rating,
+                    "reason": m.rating_reason, "rated_at": m.rated_at})
+        return
+    said = f"rated answer {m.id} {verdict}" if m.rating is not None else f"cleared the rating of answer {m.id}"
+    click.echo(said + (f": {inert(m.rating_reason)}" if m.rating_reason else ""))
 
 
 @sessions.command("search")

@@ -6,8 +6,12 @@ so a pipe gets no escape sequences."""
 from __future__ import annotations
 
 import asyncio
+import shlex
 import signal
 import sys
+import threading
+import time
+from pathlib import Path
 
 import click
 
@@ -24,13 +28,16 @@ Type a question; a line ending in \\ continues on the next. Ctrl+C stops an answ
 arrived is kept), Ctrl+D leaves.
 /trace [ID]        the stages of the last turn (or of trace ID)
 /memory            what the last turn's model got from memory
+/context [show], /context add PATH…, /context drop N|PATH|all   files every next question carries
 /model [NAME]      show the provider and model, or switch model
 /session [REF|new] show the session, switch to another, or start a new one
 /remember [--global] TEXT, /forget [ID]   facts every later turn includes
 /analyze, /explain, /refactor, /generate, /test, /review [KEY:VALUE …] PATH   one operation on a file
 /pipeline SPEC @PATH   a chain of them (see 'coda pipeline --help'); /apply writes the last refactoring
+/undo              take back the files the last turn's tools changed (refused if edited since)
 /help, /quit"""
-SHELL_COMMANDS = ("trace", "memory", "model", "session", "remember", "forget", "help", "quit", "exit")
+SHELL_COMMANDS = ("trace", "memory", "context", "model", "session", "remember", "forget", "undo", "help", "quit",
+                  "exit")
 
 
 def _ctrl_c_interrupts() -> None:
@@ -40,6 +47,61 @@ def _ctrl_c_interrupts() -> None:
     do nothing at all in a shell meant for a person."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+class _PromptInterrupts:
+    """Ctrl+C at the prompt, delivered every time.
+
+    readline waits for a key in select(); a SIGINT interrupts that wait and Python raises
+    KeyboardInterrupt. But a SIGINT that arrives just before the wait starts — while
+    readline readies the terminal with SIGINT blocked, or in the instants between the
+    prompt and select() — only sets Python's flag, and select() then sleeps until the
+    next key: Ctrl+C right after a prompt appeared intermittently gave no fresh prompt.
+
+    So while a line is read, SIGINT is blocked and a thread of its own takes it
+    (sigwait), then kicks the main thread with SIGUSR1 every 50 ms until the prompt it
+    interrupted is gone. A kick that lands before select() is lost like the SIGINT was;
+    the next one lands in it. Between prompts (an answer streaming) SIGINT goes to the
+    main thread as usual, where asyncio cancels the answer."""
+
+    KICK = signal.SIGUSR1
+    RETRY_S = 0.05
+
+    def __init__(self) -> None:
+        self.reading: int | None = None  # the prompt being read (a count), None between prompts
+        self.count = 0
+        self.main = threading.main_thread().ident
+        signal.signal(self.KICK, self._kicked)
+        # The thread starts with SIGINT blocked (it inherits this thread's mask), so the
+        # signal is never handled there, only waited for.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            threading.Thread(target=self._watch, name="coda-ctrl-c", daemon=True).start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    def read(self, read_line):
+        self.count += 1
+        self.reading = self.count
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return read_line()
+        finally:
+            self.reading = None
+            # A Ctrl+C still pending is delivered here, as a KeyboardInterrupt of this read.
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+    def _watch(self) -> None:
+        while True:
+            signal.sigwait({signal.SIGINT})
+            interrupted = self.reading
+            while interrupted is not None and self.reading == interrupted:
+                signal.pthread_kill(self.main, self.KICK)
+                time.sleep(self.RETRY_S)
+
+    def _kicked(self, signum, frame) -> None:
+        if self.reading is not None:  # a kick arriving after its prompt was gone is dropped
+            raise KeyboardInterrupt
 
 
 class _Lines:
@@ -53,6 +115,8 @@ class _Lines:
         self.prompt_on_stderr = typing and not self.tty
         self.history = paths.data_dir() / HISTORY_FILE
         self.readline = None
+        # (POSIX only: Windows has neither sigwait nor SIGUSR1, nor this readline.)
+        self.interrupts = _PromptInterrupts() if typing and hasattr(signal, "sigwait") else None
         if self.tty:
             try:
                 import readline
@@ -67,6 +131,11 @@ class _Lines:
 
     def read(self, prompt: str) -> str | None:
         """One line without its newline; None at end of input. Ctrl+C at the prompt raises."""
+        if self.interrupts is not None:
+            return self.interrupts.read(lambda: self._read(prompt))
+        return self._read(prompt)
+
+    def _read(self, prompt: str) -> str | None:
         if self.tty:
             try:
                 return input(prompt)
@@ -110,44 +179,50 @@ class Shell:
         self.last_trace = None
         self.last_refactor = None  # the OperationResult /apply writes
         self.out = sys.stdout
+        # /context add: files every next question carries, read again for each (an edit counts).
+        self.context: dict[str, Path] = {}  # as shown -> the checked path
 
     # --- answering ---------------------------------------------------------------------
 
     def ask(self, runner: asyncio.Runner, text: str) -> None:
+        from coda_tui.cli.answer import answer_for
         from coda_tui.cli.tool_calls import CallLines, ask_at_terminal, can_ask
-        from coda_tui.core.events import Retrying, TokenChunk
+        from coda_tui.core.events import Retrying, TokenChunk, ToolCallFinished, ToolCallStarted, ToolsUnavailable
 
+        answer = answer_for(self.out)
         # Tool calls as in `coda ask`: one line each, consent asked at the terminal.
         tool_lines = CallLines(self.out, sys.stderr)
 
         def on_event(event) -> None:
             if isinstance(event, TokenChunk):
-                self.out.write(inert(event.text))
-                self.out.flush()
+                answer.write(event.text)
                 tool_lines.wrote(event.text)
             elif isinstance(event, Retrying):
                 click.echo(f"coda: retrying in {event.delay_s:.1f} s ({inert(event.reason)})", err=True)
             else:
+                # A tool line (and a consent prompt) goes below the answer so far: its open
+                # block is drawn first, so the Markdown redraw never reaches past the line.
+                if isinstance(event, (ToolCallStarted, ToolCallFinished, ToolsUnavailable)):
+                    answer.finish()
+                    tool_lines.wrote("\n")
                 tool_lines(event)
 
         unsubscribe = self.rt.bus.subscribe(on_event)
         try:
             result = runner.run(self.rt.turns.run(text, session=self.session, session_ref=self.session_ref,
+                                                  attachments=list(self.context.values()),
                                                   provider=self.provider, model=self.model,
                                                   consent=ask_at_terminal if can_ask() else None))
         except KeyboardInterrupt:
             # The runner cancelled the turn; the turn stored what had arrived as 'cancelled'.
-            self.out.write("\n")
-            self.out.flush()
+            answer.finish()
             click.echo("coda: stopped; the partial answer is kept", err=True)
             self._after_cancel()
             return
         finally:
             unsubscribe()
         self.session, self.last_trace = result.session, result.trace
-        if result.text and not result.text.endswith("\n"):
-            self.out.write("\n")
-        self.out.flush()
+        answer.finish()
         if result.error is not None:
             click.echo(f"coda: {inert(result.trace.error or '')}", err=True)
 
@@ -175,6 +250,8 @@ class Shell:
 
             snap = snapshot_of(self.last_trace) if self.last_trace else None
             click.echo(render_snapshot(self.last_trace, snap) if snap else "no turn yet in this shell")
+        elif name == "context":
+            self._context(rest)
         elif name == "model":
             if rest:
                 self.model = rest
@@ -182,6 +259,11 @@ class Shell:
             click.echo(inert(f"{prov.name}/{self.model or (self.session.model if self.session else None) or prov.default_model}"))
         elif name == "session":
             self._session(rest)
+        elif name == "undo":
+            from coda_tui.tools.undo import undo_last
+
+            # UndoError is a CodaError: the loop prints its one line.
+            click.echo(f"undone: {inert(undo_last(self.rt.project).summary())}")
         else:
             from coda_tui.core.slash import parse_command, run_fact_command
 
@@ -199,6 +281,47 @@ class Shell:
             if t is None:
                 raise CodaError(f"no trace {rest}")
         click.echo(stage_table(t) if t else "no turn yet in this shell")
+
+    def _context(self, rest: str) -> None:
+        verb, _, args = rest.partition(" ")
+        if verb in ("", "show"):
+            if not self.context:
+                click.echo("no files: /context add PATH attaches one to every next question")
+            for n, (label, path) in enumerate(self.context.items(), 1):
+                try:  # as the next question will read it
+                    size = f"~{self.rt.turns.attach(path).tokens:,} tokens"
+                except CodaError as exc:
+                    size = f"unreadable now: {exc.message}"
+                click.echo(f"{n}. {inert(label)} ({inert(size)})")
+        elif verb == "add" and args.strip():
+            try:
+                names = shlex.split(args)
+            except ValueError as exc:  # an unclosed quote
+                raise CodaError(f"/context add: {exc}") from None
+            for name in names:
+                # Relative to the project, as /analyze PATH is.
+                path = self.rt.project.root / Path(name).expanduser()
+                item = self.rt.turns.attach(path)  # refused here, with its reason, not at the next question
+                label = item.label_path or str(item.path)
+                self.context[label] = item.path
+                kind = "as Markdown, " if item.document else ""
+                click.echo(f"added {inert(label)} ({kind}~{item.tokens:,} tokens)")
+        elif verb == "drop" and args.strip():
+            which = args.strip()
+            labels = list(self.context)
+            if which == "all":
+                gone = labels
+            elif which.isascii() and which.isdigit() and 1 <= int(which) <= len(labels):
+                gone = [labels[int(which) - 1]]
+            elif which in self.context:
+                gone = [which]
+            else:
+                raise CodaError(f"no file {which} in the context (see /context show)")
+            for label in gone:
+                del self.context[label]
+            click.echo(f"dropped {len(gone)} file{'s' * (len(gone) != 1)}; {len(self.context)} left")
+        else:
+            raise CodaError("usage: /context [show] | /context add PATH… | /context drop N|PATH|all")
 
     def _session(self, rest: str) -> None:
         if rest == "new":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from coda_tui.context.select import files_lines
 from coda_tui.core.choice import label
+from coda_tui.providers.pricing import CostTotal, stage_costs
 from coda_tui.store.sessions import Session
 from coda_tui.store.traces import TraceRecord
 from coda_tui.textsafe import inert
@@ -21,7 +22,8 @@ def stage_table(trace: TraceRecord) -> str:
     lines = [
         f"trace {trace.id} · {inert(label(trace.provider, trace.model))} · {inert(trace.status)}"
         f" · first token {_ms(trace.ttft_ms)} ms · total {_ms(trace.total_ms)} ms"
-        + (f" · {trace.tokens_per_s:.1f} tok/s" if trace.tokens_per_s else ""),
+        + (f" · {trace.tokens_per_s:.1f} tok/s" if trace.tokens_per_s else "")
+        + (f" · {cost}" if (cost := CostTotal.of(stage_costs(trace.stages)).label()) else ""),
     ]
     names = stage_names(trace.stages)
     # A pipeline's stages are its steps ("2.summarize"), longer than a turn's stage names.
@@ -57,12 +59,13 @@ def stage_names(stages) -> list[str]:
 
 
 def traces_table(traces: list[TraceRecord]) -> str:
-    lines = [f"{'id':>5}  {'started':<19}  {'provider/model':<40} {'status':<9} {'ttft ms':>9} {'total ms':>10} {'tok/s':>7}"]
+    lines = [f"{'id':>5}  {'started':<19}  {'provider/model':<40} {'status':<9} {'ttft ms':>9} {'total ms':>10} {'tok/s':>7}  cost"]
     for t in traces:
         pm = label(t.provider, t.model)[:40]
         tps = f"{t.tokens_per_s:.1f}" if t.tokens_per_s else "-"
         lines.append(
             f"{t.id:>5}  {inert(t.started_at[:19].replace('T', ' ')):<19}  {inert(pm):<40} {inert(t.status):<9} {_ms(t.ttft_ms):>9} {_ms(t.total_ms):>10} {tps:>7}"
+            f"  {CostTotal.of(stage_costs(t.stages)).label() or '-'}"
         )
     return "\n".join(lines)
 

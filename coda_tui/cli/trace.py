@@ -35,14 +35,21 @@ def trace(ctx, trace_id: str | None, limit: int, as_json: bool) -> None:
         t = rt.store.traces.get(int(trace_id)) if usable else None
         if t is None:
             raise CodaError(f"no trace {trace_id} (see 'coda trace')", exit_code=EXIT_USAGE)
-        click.echo(json_text(t.to_dict()) if as_json else tables.stage_table(t))
+        click.echo(json_text(with_cost(t)) if as_json else tables.stage_table(t))
         return
     session_ref = opt(ctx, "session")
     session_id = session_or_fail(rt, session_ref).id if session_ref else None
     traces = rt.store.traces.recent(limit, session_id=session_id)
     if as_json:
-        print_json([t.to_dict() for t in traces])
+        print_json([with_cost(t) for t in traces])
     elif not traces:
         click.echo("no traces yet")
     else:
         click.echo(tables.traces_table(traces))
+
+
+def with_cost(t) -> dict:
+    """The trace as JSON, with what its model calls cost added up (each is in its llm stage)."""
+    from coda_tui.providers.pricing import CostTotal, stage_costs
+
+    return {**t.to_dict(), "cost": CostTotal.of(stage_costs(t.stages)).to_dict()}

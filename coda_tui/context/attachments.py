@@ -1,5 +1,6 @@
 """Files (or line ranges of files) attached to a question, read safely: text only,
-bounded in size. Which files may be read at all is the project's decision (project.py)."""
+bounded in size. Which files may be read at all is the project's decision (project.py).
+Documents (PDF, Office, HTML: context/documents.py) attached whole come as their Markdown."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class Attachment:
     # How it got here: "attached" by the user, or a "search" hit the context stage chose.
     source: str = "attached"
     label_path: str | None = None  # the path as shown (relative to the project)
+    # A document converted to Markdown: its sha256, convert_ms and whether it came from the cache.
+    document: dict | None = None
 
     @property
     def lines(self) -> str:
@@ -53,6 +56,11 @@ def load_attachment(path: str | Path, lines: tuple[int, int] | None = None, labe
     if not p.is_file():
         raise AttachmentError(f"{p}: not a regular file")
     size = p.stat().st_size
+    if lines is None:
+        from coda_tui.context import documents
+
+        if documents.is_document(p):
+            return _load_document(p, size, label_path, scrub)
     if size > MAX_BYTES and lines is None:
         raise AttachmentError(f"{p}: {size:,} bytes is over the {MAX_BYTES:,}-byte limit for an attachment; attach a line range")
     try:
@@ -74,6 +82,17 @@ def load_attachment(path: str | Path, lines: tuple[int, int] | None = None, labe
     return Attachment(path=p, text=text, tokens=estimate_tokens(text), first_line=first, last_line=last, label_path=label_path)
 
 
+def _load_document(p: Path, size: int, label_path: str | None, scrub) -> Attachment:
+    from coda_tui.context import documents
+
+    documents.check_size(p, size)
+    done = documents.convert(p)
+    text = scrub(done.markdown, label_path or p.name) if scrub is not None else done.markdown
+    return Attachment(path=p, text=text, tokens=estimate_tokens(text), last_line=text.count("\n") or 1,
+                      label_path=label_path,
+                      document={"sha256": done.sha256, "convert_ms": round(done.convert_ms, 1), "cached": done.cached})
+
+
 def render_attachments(attachments: list[Attachment]) -> str:
     """The attachments as Markdown fences, for the user message."""
     parts = []
@@ -81,7 +100,11 @@ def render_attachments(attachments: list[Attachment]) -> str:
         fence = "```"
         while fence in a.text:
             fence += "`"
-        lang = a.path.suffix.lstrip(".")
+        lang = "markdown" if a.document else a.path.suffix.lstrip(".")
         intro = "File" if a.source == "attached" else "Possibly relevant code from the project,"
-        parts.append(f"{intro} {a.label}:\n{fence}{lang}\n{a.text.rstrip()}\n{fence}")
+        if a.document:  # its lines are the Markdown's, not the file's
+            intro, label = "Document", f"{a.label_path or a.path} (as Markdown, lines {a.lines})"
+        else:
+            label = a.label
+        parts.append(f"{intro} {label}:\n{fence}{lang}\n{a.text.rstrip()}\n{fence}")
     return "\n\n".join(parts)

@@ -34,6 +34,7 @@ from coda_tui.context.chunker import (
     definition_depth,
     language_for,
 )
+from coda_tui.context.documents import is_container
 from coda_tui.context.project import Project
 from coda_tui.store.db import StoreError, explain, is_damaged
 from coda_tui.tokens import estimate_tokens
@@ -397,7 +398,11 @@ class CodeIndex:
             except OSError:
                 stats.skipped += 1
                 continue
-            if b"\0" in data[:SNIFF]:
+            if self.project.indexes_document(entry.rel):
+                rows_files.append(self._document_row(entry, data, stats))
+                continue
+            # A PDF's raw bytes can look like text (an uncompressed one is ASCII): never indexed as such.
+            if b"\0" in data[:SNIFF] or is_container(entry.rel):
                 # Recorded without chunks, so an unchanged binary file is not read again.
                 stats.skipped += 1
                 rows_files.append((entry, "binary", []))
@@ -424,6 +429,21 @@ class CodeIndex:
             )
         stats.chunks += len(chunk_rows)
 
+    def _document_row(self, entry, data: bytes, stats: IndexStats) -> tuple:
+        """A document named by `[context] documents`, chunked as its Markdown. One that
+        cannot be converted is recorded like a binary file (not read again until it
+        changes), and why is logged: indexing has no one to tell at that moment."""
+        from coda_tui.context.documents import DocumentError, convert
+
+        try:
+            markdown = convert(entry.path, data).markdown
+        except DocumentError as exc:
+            log.warning("not indexed: %s", exc)
+            stats.skipped += 1
+            return entry, "binary", []
+        text = self.project.scrub(markdown, entry.rel)
+        return entry, "document", chunk(text, "markdown")
+
     # --- reading -----------------------------------------------------------------------
 
     def file_count(self) -> int:
@@ -435,7 +455,7 @@ class CodeIndex:
         """Every indexed text file, for the fuzzy file finder."""
         with self._guard(), self.lock:
             return [r[0] for r in self.conn.execute(
-                "SELECT path FROM files WHERE project = ? AND language IS NOT 'binary' ORDER BY path", [self.key])
+                "SELECT path FROM files WHERE project = ? AND language NOT IN ('binary', 'document') ORDER BY path", [self.key])
                 if self.project.still_admitted(r[0])]
         return []
 

@@ -89,6 +89,8 @@ class Project:
         self.allow_patterns = list(config.allow)
         self._deny = pathspec.GitIgnoreSpec.from_lines(p.lower() for p in self.deny_patterns)
         self._allow = pathspec.GitIgnoreSpec.from_lines(p.lower() for p in self.allow_patterns)
+        # Documents the index reads as Markdown (context/documents.py), as the config names them.
+        self._documents = pathspec.GitIgnoreSpec.from_lines(config.documents)
         self.in_git = (self.root / ".git").exists()
         # The API keys in force: masked in every file's text, whatever file holds them.
         self.known_secrets = [k for k in known_secrets if k]
@@ -103,6 +105,12 @@ class Project:
                 raise ConfigError(f"project directory {root} does not exist", key="--project", expected="a directory")
             return cls(root, config, known_secrets)
         return cls(find_root(Path.cwd()), config, known_secrets)
+
+    def indexes_document(self, rel: str) -> bool:
+        """Is this file one of the documents `[context] documents` names (and a kind coda converts)?"""
+        from coda_tui.context.documents import is_document
+
+        return is_document(rel) and self._documents.match_file(rel)
 
     def scrub(self, text: str, rel: str | None = None) -> str:
         """`text` of the file `rel` with its secrets masked (line numbers unchanged)."""
@@ -286,9 +294,16 @@ class Project:
                     st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if not stat.S_ISREG(st.st_mode) or st.st_size > self.max_bytes:
+            if not stat.S_ISREG(st.st_mode) or st.st_size > self._size_limit(rel):
                 continue
             yield FileEntry(rel, path, st.st_size, st.st_mtime)
+
+    def _size_limit(self, rel: str) -> int:
+        if self.indexes_document(rel):
+            from coda_tui.context.documents import MAX_BYTES
+
+            return MAX_BYTES
+        return self.max_bytes
 
     def _ignore_specs(self, folder: Path) -> list[tuple[str, pathspec.PathSpec]]:
         found = []

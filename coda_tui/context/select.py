@@ -305,6 +305,6 @@ def _best_parts(a: Attachment, question: str, tokens: int) -> list[Attachment]:
     offset = a.first_line - 1
     return [
         Attachment(path=a.path, text=text + "\n", tokens=estimate_tokens(text + "\n"), first_line=start + offset,
-                   last_line=end + offset, source=a.source, label_path=a.label_path)
+                   last_line=end + offset, source=a.source, label_path=a.label_path, document=a.document)
         for start, end, text in ranges
     ]

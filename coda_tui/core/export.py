@@ -58,6 +58,9 @@ def to_markdown(session: Session, messages: list[Message], redact: Redactor) -> 
             lines.append("")
         if m.error and m.role != "tool":
             lines += [f"> {redact(m.error)}", ""]
+        if m.rating is not None:
+            why = f": {redact(m.rating_reason)}" if m.rating_reason else ""
+            lines += [f"_Rated {'up' if m.rating > 0 else 'down'}{why}_", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

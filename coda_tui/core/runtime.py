@@ -125,7 +125,7 @@ class Runtime:
 
     @cached_property
     def sessions(self) -> Sessions:
-        return Sessions(self.store.sessions)
+        return Sessions(self.store.sessions, self.redact)
 
     async def aclose(self) -> None:
         if "toolbox" in self.__dict__:

@@ -1,4 +1,4 @@
-"""What a user may do to a stored session: list, rename, delete, branch.
+"""What a user may do to a stored session: list, rename, delete, branch, rate an answer.
 
 The sessions screen, the app and `coda sessions` all come through here, so a check made
 for one (a blank name, a session deleted meanwhile, a branch from nothing) holds for all.
@@ -8,8 +8,15 @@ and only a turn records the provider and model a session uses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from coda_tui.errors import CodaError
-from coda_tui.store.sessions import Session, SessionStore
+from coda_tui.store.sessions import Message, Session, SessionStore
+
+# How a rating is said (`coda sessions rate MSG up`, the chat's keys) and what is stored.
+RATINGS = {"up": 1, "down": -1, "clear": None}
+# A reason is one line, kept short: it is a note to oneself, not a review.
+REASON_CHARS = 200
 
 
 class SessionError(CodaError):
@@ -33,11 +40,32 @@ class CannotBranch(SessionError):
     pass
 
 
+class CannotRate(SessionError):
+    pass
+
+
 class Sessions:
     """Session actions over the store, with the checks a user-facing action needs."""
 
-    def __init__(self, store: SessionStore) -> None:
+    def __init__(self, store: SessionStore, redact: Callable[[str], str] | None = None) -> None:
         self.store = store
+        # Scrubs configured keys from text the user types (a rating's reason) before it is stored.
+        self.redact = redact or (lambda text: text)
+
+    def rate(self, message_id: int, verdict: str, reason: str = "") -> Message:
+        """Rate an answer up or down (or clear its rating), with an optional one-line reason."""
+        if verdict not in RATINGS:
+            raise CannotRate(f"a rating is one of {', '.join(RATINGS)}, not '{verdict}'")
+        message = self.store.message(message_id)
+        if message is None:
+            raise CannotRate(f"no message {message_id}", hint="'coda sessions show SESSION --json' lists their ids")
+        if message.role != "assistant":
+            raise CannotRate(f"message {message_id} is not an answer: only answers are rated")
+        line = " ".join(reason.split())
+        if len(line) > REASON_CHARS:
+            line = line[: REASON_CHARS - 1] + "…"
+        self.store.rate(message_id, RATINGS[verdict], self.redact(line) or None)
+        return self.store.message(message_id)
 
     def list(self, query: str = "", limit: int = 50) -> list[Session]:
         """Most recently active first; with a query, those whose name or messages match it."""

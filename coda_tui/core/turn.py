@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from coda_tui.config import Config
+from coda_tui.context import documents
 from coda_tui.context import select as context_select
 from coda_tui.context.attachments import (
     Attachment,
@@ -52,6 +53,7 @@ from coda_tui.core.tool_loop import (
 from coda_tui.core.tracer import Tracer
 from coda_tui.providers.base import ChatMessage, ToolCall, Usage
 from coda_tui.providers.errors import ProviderError, StreamInterrupted, ToolsUnsupported
+from coda_tui.providers.pricing import turn_cost
 from coda_tui.providers.registry import Providers
 from coda_tui.redact import Redactor, StreamScrubber
 from coda_tui.store import Store
@@ -247,6 +249,15 @@ class TurnRunner:
             route = await self.roles.route(prompt)
             early_stages.append(StageRecord("route", route_ms, tracer.now_ms() - route_ms, route.summary(), route.detail()))
             provider = route.fallback_chain[0][0]
+        # Documents (PDF, Office, HTML) become Markdown first, in a stage of their own: a
+        # conversion can take seconds, and that must not read as the context stage's time.
+        convert_from = tracer.now_ms()
+        converted = []
+        if documents.any_document(attachments):  # hashing, or converting, is not for the event loop
+            attachments, converted = await asyncio.to_thread(documents.for_turn, list(attachments), self.attach)
+        if converted:
+            early_stages.append(StageRecord("convert", convert_from, tracer.now_ms() - convert_from,
+                                            documents.summary(converted), {"documents": converted}))
         # From here to the model call belongs to the context stage (reading attachments,
         # checking the window, finding the session): no millisecond of a turn is in no stage.
         context_from = tracer.now_ms()
@@ -515,11 +526,13 @@ class TurnRunner:
                     st.summary += f"; {error.kind}"
                 if call.summary():
                     st.summary += f"; {call.summary()}"
+                cost = turn_cost(prov.config, answered_by, usage, cached=call.cached is not None)
+                st.summary += f"; {cost.label()}"
                 st.detail = {"step": step, "ttft_ms": ttft_ms, "client_ms": client_ms, "load_ms": load_s * 1000,
                              "tokens": completion, "tokens_per_s": tps,
                              "prompt_tokens": usage.prompt_tokens, "estimated": usage.estimated, "retries": len(retries),
                              "tools_offered": len(schemas or ()), "tool_choice": choice, "tool_calls": len(calls),
-                             "first_call_ms": first_call_ms, **call.detail()}
+                             "first_call_ms": first_call_ms, "cost": cost.to_dict(), **call.detail()}
             if calls and schemas and status == "complete":
                 # A round that called tools is kept now, with its calls: a kill -9 while they
                 # run loses none of it.

@@ -22,6 +22,9 @@ class ProviderType:
     # The built-in provider of this type that exists without any file (`local`, `ollama`, ...).
     builtin: str
     builtin_model: str | None = None
+    # The built-in entry exists only while key_env is set: a hosted API nobody configured
+    # should not show up (in doctor, in a role chain) as a provider that always fails.
+    builtin_needs_key: bool = False
     # The usual environment variables: the key and the endpoint of the built-in entry.
     key_env: str | None = None
     endpoint_env: str | None = None
@@ -30,13 +33,17 @@ class ProviderType:
     endpoint_env_for_all: bool = False
     # Hosts that refuse requests without a key ("*": every host); elsewhere a key is optional.
     key_required_at: tuple[str, ...] = ()
-    # Client libraries worth importing in a thread before first use (openai: ~350 ms).
+    # Libraries worth importing in a thread before first use (openai: ~350 ms; genai-prices,
+    # ~140 ms, prices a hosted model's turns).
     preload: tuple[str, ...] = ()
     # Shown before the provider exists, without importing its module.
     default_model: str = ""
     context_window: int = 8192
     # The answer's length when the config sets none.
     max_tokens: int = 1024
+    # The vendor whose price list (genai-prices' provider id) a model of this type is
+    # looked up in first; None: the type serves models of many vendors (ollama, llama.cpp).
+    price_vendor: str | None = None
 
     def needs_key(self, endpoint: str) -> bool:
         return any(host == "*" or host in endpoint for host in self.key_required_at)
@@ -57,6 +64,13 @@ TYPES: dict[str, ProviderType] = {
         ProviderType("openai", "coda_tui.providers.openai_compat", "OpenAIProvider",
                      endpoint_field="base_url", default_endpoint="https://api.openai.com/v1",
                      builtin="openai", builtin_model="gpt-4o-mini", key_env="OPENAI_API_KEY",
-                     endpoint_env="OPENAI_BASE_URL", key_required_at=("api.openai.com",), preload=("openai",)),
+                     endpoint_env="OPENAI_BASE_URL", key_required_at=("api.openai.com",), preload=("openai", "genai_prices"),
+                     price_vendor="openai"),
+        # The SDK costs ~0.8 s to import: preloaded in a thread, like openai.
+        ProviderType("anthropic", "coda_tui.providers.anthropic", "AnthropicProvider",
+                     endpoint_field="base_url", default_endpoint="https://api.anthropic.com",
+                     builtin="anthropic", builtin_model="claude-haiku-5-5", builtin_needs_key=True,
+                     key_env="ANTHROPIC_API_KEY", endpoint_env="ANTHROPIC_BASE_URL", key_required_at=("api.anthropic.com",), preload=("anthropic", "genai_prices"),
+                     default_model="claude-haiku-5-5", context_window=200_000, price_vendor="anthropic"),
     )
 }

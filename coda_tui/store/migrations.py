@@ -158,3 +158,16 @@ def m005_tool_messages(db: sqlite_utils.Database) -> None:
     )
     db["messages"].enable_fts(["content"], create_triggers=True, tokenize="porter unicode61", replace=True)
     db["messages"].rebuild_fts()
+
+
+@migration
+def m006_message_ratings(db: sqlite_utils.Database) -> None:
+    # The user's verdict on an answer: 1 up, -1 down, NULL not rated; with an optional
+    # one-line reason, and when it was given (updated_at stays the answer's own).
+    _run(db,
+        """
+        ALTER TABLE messages ADD COLUMN rating INTEGER CHECK (rating IN (-1, 1));
+        ALTER TABLE messages ADD COLUMN rating_reason TEXT;
+        ALTER TABLE messages ADD COLUMN rated_at TEXT
+        """
+    )

@@ -46,6 +46,10 @@ class Message:
     tool_calls: str | None = None
     tool_call_id: str | None = None
     tool_name: str | None = None
+    # The user's verdict on an answer (migration m006): 1 up, -1 down, None not rated.
+    rating: int | None = None
+    rating_reason: str | None = None
+    rated_at: str | None = None
 
     @property
     def calls(self) -> list[dict]:
@@ -233,6 +237,16 @@ class SessionStore:
         assignments = ", ".join(f"{k} = ?" for k in fields)
         with self.db.conn:
             self.db.conn.execute(f"UPDATE messages SET {assignments} WHERE id = ?", [*fields.values(), message_id])
+
+    def rate(self, message_id: int, rating: int | None, reason: str | None = None) -> None:
+        """Record (or, with None, clear) the user's rating of a message."""
+        if rating not in (1, -1, None):
+            raise ValueError(f"bad rating {rating!r}")
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE messages SET rating = ?, rating_reason = ?, rated_at = ? WHERE id = ?",
+                [rating, reason if rating is not None else None, now() if rating is not None else None, message_id],
+            )
 
     def messages(self, session_id: int, *, limit: int | None = None, before_id: int | None = None) -> list[Message]:
         """Messages in order; with `limit`, the latest ones (before `before_id` if given)."""

@@ -70,6 +70,17 @@ class TraceStore:
             )
             self.db.conn.execute("UPDATE traces SET total_ms = ? WHERE id = ?", [total_ms, trace_id])
 
+    def llm_costs(self, session_id: int) -> list[dict]:
+        """What each model call of a session cost, as its llm stage recorded it (older
+        traces recorded none)."""
+        rows = self.db.conn.execute(
+            "SELECT s.detail FROM trace_stages s JOIN traces t ON t.id = s.trace_id"
+            " WHERE t.session_id = ? AND s.name = 'llm' ORDER BY s.trace_id",
+            [session_id],
+        ).fetchall()
+        costs = (json.loads(detail or "{}").get("cost") for (detail,) in rows)
+        return [c for c in costs if isinstance(c, dict)]
+
     def get(self, trace_id: int) -> TraceRecord | None:
         found = self._traces("WHERE id = ?", [trace_id])
         return found[0] if found else None
@@ -79,6 +90,11 @@ class TraceStore:
         if session_id is not None:
             return self._traces("WHERE session_id = ? ORDER BY id DESC LIMIT ?", [session_id, limit])
         return self._traces("ORDER BY id DESC LIMIT ?", [limit])
+
+    def ids_of_session(self, session_id: int) -> list[int]:
+        """The ids of a session's traces, oldest first (the memory explorer steps through them)."""
+        rows = self.db.conn.execute("SELECT id FROM traces WHERE session_id = ? ORDER BY id", [session_id]).fetchall()
+        return [r[0] for r in rows]
 
     def timings_for(self, message_ids: list[int]) -> dict[int, tuple[float | None, float | None, int | None]]:
         """(time to first token, total ms, tokens) of the turns that produced these answers."""

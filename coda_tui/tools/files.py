@@ -41,6 +41,52 @@ class ReadOnlyTool:
         return arguments_preview(self.spec, args)
 
 
+# The scan that stands in for an index reads at most this much of a project.
+SCAN_FILES = 5000
+SCAN_BYTES = 64 * 1024 * 1024
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+
+
+def _scan(query: str, ctx: ToolContext) -> str:
+    """The files whose lines hold most of the query's words, best line first, with the
+    lines around it: a search without an index, bounded so a huge folder cannot stall it."""
+    words = {w.lower() for w in _WORD.findall(query)}
+    if not words:
+        return f"nothing found for {query!r} (no words to look for)"
+    found: list[tuple[int, int, str, int, list[str]]] = []
+    files = read = 0
+    for entry in ctx.project.walk():
+        if files >= SCAN_FILES or read >= SCAN_BYTES:
+            break
+        try:
+            data = entry.path.read_bytes()
+        except OSError:
+            continue
+        files += 1
+        read += len(data)
+        if b"\0" in data[:8192]:
+            continue
+        lines = data.decode("utf-8", "replace").splitlines()
+        best, best_n, total = 0, 0, 0
+        for n, line in enumerate(lines):
+            low = line.lower()
+            score = sum(1 for w in words if w in low)
+            total += score
+            if score > best:
+                best, best_n = score, n
+        if best:
+            found.append((best, total, entry.rel, best_n, lines))
+    if not found:
+        return f"nothing found for {query!r} (the project is not indexed: searched {files} files for its words)"
+    found.sort(key=lambda f: (-f[0], -f[1], f[2]))
+    out = [f"(not indexed: {files} files scanned for the query's words)"]
+    for _, _, rel, n, lines in found[:SEARCH_HITS]:
+        start, end = max(0, n - 3), min(len(lines), n - 3 + SEARCH_LINES)
+        body = ctx.project.scrub("\n".join(lines[start:end]), rel)
+        out.append(f"{rel}:{start + 1}-{end}\n{body}")
+    return "\n\n".join(out)
+
+
 def _int(args: dict, key: str, default: int | None) -> int | None:
     value = args.get(key, default)
     if value is not None and value < 1:
@@ -175,7 +221,10 @@ class SearchCode(ReadOnlyTool):
             raise ToolError("the query is empty")
         hits = await ctx.search(query, SEARCH_HITS * 2) if ctx.search else None
         if hits is None:
-            raise ToolError("code search is not available: the project is not indexed (`coda index`); use grep")
+            # Not indexed (`coda ask` in a project never indexed): a plain scan for the
+            # query's words still finds something, where a refusal would leave the model
+            # with nothing to read.
+            return await asyncio.to_thread(_scan, query, ctx)
         # The rules may have changed since the index was made (a file newly protected).
         hits = [h for h in hits if ctx.project.still_admitted(h.path)][:SEARCH_HITS]
         if not hits:

@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult, SystemCommand
 
 from coda_tui.actions import APP, BY_NAME, describe
 from coda_tui.context.attachments import Attachment, AttachmentError
+from coda_tui.context.documents import is_document
 from coda_tui.context.project import AUTO_INDEX_MAX_FILES
 from coda_tui.context.select import window_room
 from coda_tui.context.watch import keep_index_current
@@ -35,6 +36,7 @@ from coda_tui.ui.main_screen import SCREEN_ACTIONS, MainScreen
 from coda_tui.ui.panes import PANES
 from coda_tui.ui.screens.consent import ConsentDialogs
 from coda_tui.ui.screens.help import HelpScreen
+from coda_tui.ui.screens.memory import MemoryExplorer
 from coda_tui.ui.screens.models import ModelPicker
 from coda_tui.ui.screens.sessions import SessionsScreen
 from coda_tui.ui.slash_commands import SlashCommands
@@ -44,7 +46,7 @@ from coda_tui.ui.widgets.chat import ChatInput, ChatPane
 from coda_tui.ui.widgets.code import CodePane
 from coda_tui.ui.widgets.context import ContextPane, IndexFolder
 from coda_tui.ui.widgets.messages import WINDOW, MessageList, MessageView, meta_line
-from coda_tui.ui.widgets.pipeline import PipelinePane
+from coda_tui.ui.widgets.pipeline import PipelinePane, Waterfall
 from coda_tui.ui.widgets.status import StatusBar
 from coda_tui.ui_names import check_name, named
 
@@ -175,6 +177,7 @@ class CodaApp(App):
             timings.update(self.rt.store.traces.timings_for([m.id for m in earlier if m.role == "assistant"]))
             return earlier
 
+        status.session_cost(session.id if session else None, self.rt.store.traces.llm_costs(session.id) if session else [])
         if session is None:
             await messages.show([], None, meta_for)
             status.session = ""
@@ -274,6 +277,7 @@ class CodaApp(App):
         if self.session is None or self.session.id != event.session_id:
             self.session = self.rt.store.sessions.get(event.session_id)
             self.query_one(StatusBar).session = self.session.name if self.session else ""
+            self.query_one(StatusBar).session_cost(event.session_id, self.rt.store.traces.llm_costs(event.session_id))
             self.state.last_session = event.session_id
 
     def _turn_finished(self, event: ev.TurnFinished) -> None:
@@ -336,6 +340,29 @@ class CodaApp(App):
 
         self.push_screen(SessionsScreen(self.rt.sessions, self.session.id if self.session else None), chosen)
 
+    def open_memory(self, trace_id: int | None = None) -> None:
+        """The memory explorer on a turn: the one asked for, else the one the pipeline pane
+        shows, else the session's latest."""
+        from coda_tui.core.memory_report import MemoryTurns
+
+        trace_id = trace_id or self.query_one(Waterfall).trace_id
+        if trace_id is None:
+            recent = self.rt.store.traces.recent(1, session_id=self.session.id if self.session else None)
+            trace_id = recent[0].id if recent else None
+        if trace_id is None:
+            self.notify("No turn yet: ask something first.", severity="warning")
+            return
+        keys = {a: self.keymap.key_string(a).split(",")[0] for a in ("memory_previous", "memory_next", "memory_mark", "memory_compare")}
+        try:
+            turns = MemoryTurns(self.rt.store, trace_id)
+        except LookupError:  # its session was deleted meanwhile
+            self.notify(f"Turn {trace_id} is gone (its session was deleted).", severity="warning")
+            return
+        self.push_screen(MemoryExplorer(turns, keys))
+
+    def on_waterfall_open_memory(self, event: Waterfall.OpenMemory) -> None:
+        self.open_memory(event.trace_id)
+
     def action_pick_model(self) -> None:
         status = self.query_one(StatusBar)
 
@@ -393,16 +420,32 @@ class CodaApp(App):
 
     def attach(self, path: Path, lines: tuple[int, int] | None = None) -> bool:
         """Attach through the project's sandbox; a refusal is shown, not raised."""
+        if lines is None and is_document(path):
+            # A PDF or an Office file takes a second or more to convert: not on the event loop.
+            self.notify(f"Converting {Path(path).name} to Markdown…")
+            self.run_worker(lambda: self._attach_document(path), thread=True, group="attach", exit_on_error=False)
+            return True
         try:
             item = self.rt.turns.attach(path, lines)
         except AttachmentError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return False
+        self._attached(item)
+        return True
+
+    def _attach_document(self, path: Path) -> None:
+        try:
+            item = self.rt.turns.attach(path)
+        except AttachmentError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        self.call_from_thread(self._attached, item)
+
+    def _attached(self, item: Attachment) -> None:
         if all(a.label != item.label for a in self.attachments):
             self.attachments.append(item)
         self._refresh_attachments()
         self.notify(f"Attached {item.label} (~{item.tokens:,} tokens)")
-        return True
 
     def _refresh_attachments(self) -> None:
         _, _, window = self.rt.providers.describe(self.choice.provider)
@@ -493,6 +536,7 @@ class CodaApp(App):
             if BY_NAME[action].palette and BY_NAME[action].scope == APP:
                 yield SystemCommand(describe(action), f"{action} ({', '.join(keys)})", getattr(owner, f"action_{action}"))
         yield from self.ops.commands()
+        yield SystemCommand("Memory explorer", "what a turn's model got from memory, turn by turn", self.open_memory)
         for name in sorted(self.theme_specs):
             yield SystemCommand(f"Theme: {name}", "switch the colour theme (remembered)", lambda n=name: self.set_theme(n))
 

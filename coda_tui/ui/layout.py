@@ -66,8 +66,8 @@ class Layout:
         start = FOCUS_ORDER.index(focused.id) if focused is not None and focused.id in FOCUS_ORDER else -1
         for k in range(1, len(FOCUS_ORDER) + 1):
             widget = self.screen.query_one(f"#{FOCUS_ORDER[(start + step * k) % len(FOCUS_ORDER)]}")
-            # An empty list is no place to stop.
-            if self.visible(widget) and getattr(widget, "option_count", 1):
+            # An empty list is no place to stop, nor the waterfall before a turn.
+            if self.visible(widget) and widget.focusable and getattr(widget, "option_count", 1):
                 widget.focus()
                 return
 

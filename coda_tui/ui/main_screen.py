@@ -16,6 +16,7 @@ from textual.widgets import DirectoryTree, Footer
 
 from coda_tui.core import events as ev
 from coda_tui.core import export
+from coda_tui.core.sessions import SessionError
 from coda_tui.panes import COLUMNS, RIGHT, in_layout_order
 from coda_tui.ui.clipboard import copy
 from coda_tui.ui.keys import bind
@@ -203,6 +204,23 @@ class MainScreen(Screen):
 
     def on_message_list_copy(self, event: MessageList.Copy) -> None:
         self.app.notify(copy(self.app, event.text))
+
+    def on_message_list_rate(self, event: MessageList.Rate) -> None:
+        view, verdict = event.view, event.verdict
+
+        def rated(reason: str | None) -> None:
+            if reason is None:
+                return  # Esc: not rated after all
+            try:
+                m = self.app.rt.sessions.rate(view.message_id, verdict, reason)
+            except SessionError as exc:
+                self.app.notify(exc.render(), severity="error")
+                return
+            view.set_rating(m.rating, m.rating_reason)
+            self.app.notify(f"Rated {verdict}")
+
+        self.app.push_screen(Ask(f"Rate this answer {verdict}. Why? (optional: Enter rates, Esc cancels)",
+                                 placeholder="one line"), rated)
 
 
 def _focus_action(pane_id: str):

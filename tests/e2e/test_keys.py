@@ -37,7 +37,7 @@ NAMED = {
     "up": "\x1b[A", "down": "\x1b[B", "ctrl+up": "\x1b[1;5A", "ctrl+down": "\x1b[1;5B",
     "shift+enter": "\x1b[13;2u", "f1": "\x1bOP", "f2": "\x1bOQ", "f3": "\x1bOR", "f4": "\x1bOS",
     "f5": "\x1b[15~", "f6": "\x1b[17~", "f7": "\x1b[18~", "f8": "\x1b[19~", "f9": "\x1b[20~",
-    "f10": "\x1b[21~", "f11": "\x1b[23~", "f12": "\x1b[24~",
+    "f10": "\x1b[21~", "f11": "\x1b[23~", "f12": "\x1b[24~", "plus": "+", "minus": "-",
 }
 # Open a dialog: closed again with the keymap's cancel key (which runs the dialog's action
 # named here) before the next key. Export opens none until a session has been saved.
@@ -54,7 +54,7 @@ RUNS_AS = {"rename_session": "rename", "delete_session": "delete", "branch_sessi
 # tmux's names for keys: tmux encodes them for the program in its pane, as a user's M-1
 # typed into a tmux client is. shift+enter has none (tmux sends Enter), so it is left out.
 TMUX_NAMED = {"escape": "Escape", "enter": "Enter", "tab": "Tab", "shift+tab": "BTab", "delete": "DC",
-              "up": "Up", "down": "Down", "ctrl+up": "C-Up", "ctrl+down": "C-Down"}
+              "up": "Up", "down": "Down", "ctrl+up": "C-Up", "ctrl+down": "C-Down", "plus": "+", "minus": "-"}
 NOT_IN_TMUX = {"shift+enter"}
 
 
@@ -156,7 +156,7 @@ def every_key(app: Session) -> None:
                 continue
             app.run(action, key)
     # The conversation's keys (tab from the input reaches it).
-    for action in ("branch", "copy_message"):
+    for action in ("branch", "copy_message", "rate_up", "rate_down"):
         for key in bindings[action]:
             app.focus("focus_next")
             app.run(action, key, "in the conversation")

@@ -119,7 +119,13 @@ def test_search_code_uses_the_project_index(ctx):
     assert out.startswith("src/app.py:") and "def parse_args(argv):" in out
 
 
-def test_search_code_without_an_index_says_so(ctx):
+def test_search_code_without_an_index_scans_for_the_words(ctx):
     ctx.search = None
-    with pytest.raises(ToolError, match="not indexed"):
-        run(SearchCode().call({"query": "parse"}, ctx))
+    out = run(SearchCode().call({"query": "where are the args parsed? parse_args"}, ctx))
+    blocks = out.split("\n\n")
+    assert blocks[0].startswith("(not indexed:") and blocks[1].startswith("src/app.py:")
+    assert "def parse_args(argv):" in out
+    assert "nothing found" in run(SearchCode().call({"query": "zzqqxxv"}, ctx))
+    # The scan goes through the sandbox's walk: a protected file is never shown.
+    (ctx.project.root / ".env").write_text("parse_args_secret=1\n")
+    assert ".env" not in run(SearchCode().call({"query": "parse_args"}, ctx))

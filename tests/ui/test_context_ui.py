@@ -153,3 +153,32 @@ def test_search_hits_join_the_question_when_enabled(harness, project):
             assert "Possibly relevant code from the project, src/calc.py:16-17" in sent
 
     run(go())
+
+
+def test_a_document_attached_in_the_app_is_converted_off_the_event_loop_and_reaches_the_model(harness, project):
+    from tests.documents_made import write_docx, write_pdf
+    from tests.ui.test_operations_ui import finished, type_and_send
+
+    write_docx(project / "notes.docx", "Release notes", ["The frobnicator ships on Tuesday."])
+    write_pdf(project / "locked.pdf", ["secret"], encrypted=True)
+
+    async def go():
+        h = harness()
+        app = h.app(project)
+        async with app.run_test(size=(140, 44)) as pilot:
+            app.attach(project / "locked.pdf")
+            await wait_for(lambda: any("encrypted" in n.message for n in app._notifications), pilot=pilot)
+            assert app.attachments == []
+            app.attach(project / "notes.docx")
+            await wait_for(lambda: bool(app.attachments), pilot=pilot)
+            assert app.attachments[0].document is not None
+            await type_and_send(pilot, "When does it ship?")
+            await finished(pilot)
+            question = h.server.chat_requests()[-1]["body"]["messages"][-1]["content"]
+            assert "# Release notes" in question and "ships on Tuesday" in question
+            trace = app.rt.store.traces.recent(1)[0]
+            stage = next(s for s in trace.stages if s.name == "convert")
+            # Converted when attached; the turn found the same bytes and kept that conversion.
+            assert stage.detail["documents"][0]["when"] == "attached" and "notes.docx" in stage.summary
+
+    asyncio.run(go())

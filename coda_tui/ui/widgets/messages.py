@@ -105,7 +105,8 @@ class MessageView(Vertical):
     """
 
     def __init__(self, role: str, text: str = "", *, message_id: int | None = None, status: str = "complete",
-                 model: str | None = None, error: str | None = None, meta: str = "", stored: bool = False) -> None:
+                 model: str | None = None, error: str | None = None, meta: str = "", stored: bool = False,
+                 rating: int | None = None, rating_reason: str | None = None) -> None:
         super().__init__(classes=f"-{role}")
         self.role = role
         self.message_id = message_id
@@ -114,6 +115,7 @@ class MessageView(Vertical):
         self.model = model
         self.error = error
         self._meta = meta
+        self.rating, self.rating_reason = rating, rating_reason
         # A stored answer is drawn by one widget (Rich's Markdown); only an answer that is
         # streaming needs Textual's Markdown, a widget a block, which can grow.
         self.stored = stored
@@ -151,8 +153,16 @@ class MessageView(Vertical):
             note = "empty answer · "
         if len(self.text) > self._shown:
             note += f"showing {self._shown:,} of {len(self.text):,} characters (c copies all, ctrl+s exports) · "
+        meta = self._meta
+        if self.rating is not None:
+            verdict = "rated up" if self.rating > 0 else "rated down"
+            meta += (" · " if meta else "") + verdict + (f": {self.rating_reason}" if self.rating_reason else "")
         # The meta line names the model, which a server or a stored session chose.
-        return inert(note + self._meta) if (self._meta or note) else ""
+        return inert(note + meta) if (meta or note) else ""
+
+    def set_rating(self, rating: int | None, reason: str | None) -> None:
+        self.rating, self.rating_reason = rating, reason
+        self.query_one(".msg-meta", Static).update(self._meta_text())
 
     # --- streaming ---------------------------------------------------------------------
 
@@ -240,6 +250,8 @@ class MessageList(VerticalScroll, can_focus=True):
         Binding("enter,space", "toggle_selected", "Open or close a tool call", show=False),
         bind("branch"),
         bind("copy_message"),
+        bind("rate_up"),
+        bind("rate_down"),
     ]
     # Each theme's Pygments style by theme name, given by whoever owns the themes (the app):
     # an answer's code is coloured by the theme shown when it is drawn.
@@ -254,6 +266,14 @@ class MessageList(VerticalScroll, can_focus=True):
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
+
+    class Rate(TMessage):
+        """Rate this stored answer: `verdict` is "up" or "down"."""
+
+        def __init__(self, view: MessageView, verdict: str) -> None:
+            super().__init__()
+            self.view = view
+            self.verdict = verdict
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -291,7 +311,8 @@ class MessageList(VerticalScroll, can_focus=True):
 
     def _view(self, m: Message) -> MessageView:
         return MessageView(m.role, m.content, message_id=m.id, status=m.status, model=m.model,
-                           error=m.error, meta=self._meta(m) if m.role == "assistant" else "", stored=True)
+                           error=m.error, meta=self._meta(m) if m.role == "assistant" else "", stored=True,
+                           rating=m.rating, rating_reason=m.rating_reason)
 
     @property
     def views(self) -> list[MessageView | ToolCallView]:
@@ -363,6 +384,20 @@ class MessageList(VerticalScroll, can_focus=True):
         view = self.selected_view()
         if view and view.message_id:
             self.post_message(self.Branch(view.message_id))
+
+    def action_rate_up(self) -> None:
+        self._rate("up")
+
+    def action_rate_down(self) -> None:
+        self._rate("down")
+
+    def _rate(self, verdict: str) -> None:
+        view = self.selected_view()
+        # Only a stored answer: not a question, nor an answer still streaming (no id yet).
+        if not isinstance(view, MessageView) or view.role != "assistant" or view.message_id is None:
+            self.app.notify("Select an answer first (up and down arrows)", severity="warning")
+            return
+        self.post_message(self.Rate(view, verdict))
 
     def action_copy_message(self) -> None:
         view = self.selected_view()

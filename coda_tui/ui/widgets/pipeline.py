@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Sparkline, Static
 
@@ -64,7 +66,22 @@ def _labelled(stages: list[StageBar]) -> list[StageBar]:
 
 
 class Waterfall(Widget):
-    """Stages on a shared time axis: where this turn's time went, as it happens."""
+    """Stages on a shared time axis: where this turn's time went, as it happens. A stored
+    turn's stages can be stepped through (up/down) once it has focus; Enter on the memory
+    row opens the memory explorer on that turn."""
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", show=False),
+        Binding("down", "cursor(1)", show=False),
+        Binding("enter", "open_stage", "Open", show=False),
+    ]
+
+    class OpenMemory(Message):
+        """Enter on the memory row of a stored turn."""
+
+        def __init__(self, trace_id: int) -> None:
+            super().__init__()
+            self.trace_id = trace_id
 
     COMPONENT_CLASSES = {"waterfall--bar", "waterfall--running", "waterfall--llm", "waterfall--dim", "waterfall--error"}
     DEFAULT_CSS = """
@@ -90,6 +107,10 @@ class Waterfall(Widget):
         self._first_token_at: float | None = None
         # Tool calls announced before their stage started: (call id, tool name), in order.
         self._waiting_calls: list[tuple[str, str]] = []
+        self.trace_id: int | None = None  # the stored turn shown; None while live or before any
+        self.cursor = 0
+        # Focusable (in the pane's Tab order) only while it shows a stored turn to step through.
+        self.can_focus = False
 
     # --- live turn ---------------------------------------------------------------------
 
@@ -103,6 +124,7 @@ class Waterfall(Widget):
         self.ttft_ms, self.tokens, self.tps, self.status = None, 0, None, status
         self.show_summaries = False
         self.voice = status != "running"
+        self.trace_id, self.can_focus = None, False
         self._t0 = time.perf_counter() - elapsed_ms / 1000
         self._first_token_at = None
         self._waiting_calls = []
@@ -178,7 +200,24 @@ class Waterfall(Widget):
         self.ttft_ms, self.tokens, self.tps, self.status = trace.ttft_ms, trace.tokens or 0, trace.tokens_per_s, trace.status
         self.show_summaries = summaries
         self.voice = False
+        self.trace_id, self.can_focus = trace.id, True
+        self.cursor = min(self.cursor, max(0, len(self.stages) - 1))
         self.refresh(layout=True)
+
+    def action_cursor(self, delta: int) -> None:
+        if self.stages:
+            self.cursor = max(0, min(len(self.stages) - 1, self.cursor + delta))
+            self.refresh()
+
+    def action_open_stage(self) -> None:
+        if self.trace_id is not None and self.stages and self.stages[self.cursor].name == "memory":
+            self.post_message(self.OpenMemory(self.trace_id))
+
+    def on_focus(self) -> None:
+        self.refresh()  # the cursor row shows only while focused
+
+    def on_blur(self) -> None:
+        self.refresh()
 
     # --- drawing -----------------------------------------------------------------------
 
@@ -202,7 +241,7 @@ class Waterfall(Widget):
         out = Text(no_wrap=True, overflow="ellipsis")
         out.append(inert(self.title)[: width - 1] + "\n", style="bold")
         out.append(self._headline(total)[: width - 1] + "\n", style=err if self.status in ("error", "partial") else dim)
-        for bar, end in zip(self.stages, ends):
+        for row, (bar, end) in enumerate(zip(self.stages, ends)):
             running = bar.duration_ms is None
             dur = end - bar.start_ms
             lead = min(bar_w - 1, int(bar.start_ms / total * bar_w))
@@ -211,7 +250,8 @@ class Waterfall(Widget):
             failed = bar.status in TOOL_MARKS
             style = run_style if running else err if failed else (llm_style if bar.name in ("llm", "stt") else bar_style)
             label = inert(_cut(bar.label or bar.name, LABEL_W))
-            out.append(f"{label:<{name_w}}", style="bold" if running else err if failed else "")
+            chosen = self.has_focus and row == self.cursor
+            out.append(f"{label:<{name_w}}", style="reverse" if chosen else "bold" if running else err if failed else "")
             out.append(" " * lead)
             out.append("█" * size if not running else "▓" * size, style=style)
             out.append(" " * (bar_w - lead - size))

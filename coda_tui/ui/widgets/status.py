@@ -1,4 +1,5 @@
-"""The status bar: provider, model and its health, the session, the turn's state."""
+"""The status bar: provider, model and its health, the session and what it cost so far,
+the turn's state."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from textual.widget import Widget
 
 from coda_tui.core import events as ev
 from coda_tui.core.choice import label
+from coda_tui.providers.pricing import CostTotal, stage_costs
 from coda_tui.textsafe import inert
 from coda_tui.ui.dispatch import Dispatcher
 
@@ -22,8 +24,14 @@ class StatusBar(Widget):
     health_detail = reactive("")
     circuit = reactive("closed")  # closed | open | half_open: the provider's circuit breaker
     session = reactive("")
+    cost = reactive("")  # the session's running cost: "$0.0123", "local, $0", "cost unknown"
     activity = reactive("")
     hint = reactive("F1 help · ctrl+p commands")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._cost_session: int | None = None
+        self._costs = CostTotal()
 
     def follow(self, events: Dispatcher, retry_key: str) -> None:
         """Say what the running turn is doing, and the state of the provider it shows."""
@@ -44,7 +52,17 @@ class StatusBar(Widget):
             if event.health != "unknown":
                 self.health, self.health_detail = event.health, event.detail
 
+    def session_cost(self, session_id: int | None, costs: list[dict]) -> None:
+        """Start the running cost of the session shown from its model calls so far."""
+        self._cost_session, self._costs = session_id, CostTotal.of(costs)
+        self.cost = self._costs.label()
+
     def _turn_finished(self, event: ev.TurnFinished) -> None:
+        if event.session_id != self._cost_session:
+            self.session_cost(event.session_id, [])  # a session the turn itself created
+        for cost in stage_costs(event.trace.stages):
+            self._costs.add(cost)
+        self.cost = self._costs.label()
         self.activity = {"complete": "", "cancelled": "cancelled: the partial answer is kept"}.get(
             event.status, ("failed" if event.status == "error" else "cut short") + f": {self._retry_key} retries"
         )
@@ -60,6 +78,8 @@ class StatusBar(Widget):
             out.append(f" ({inert(self.health_detail)[:60]})", style="red")
         out.append("  │  session: ")
         out.append(inert(self.session) or "new", style="bold")
+        if self.cost:
+            out.append(f" · {self.cost}")
         if self.activity:
             # Activity quotes outside text (a server's error, a device's name).
             out.append("  │  " + inert(self.activity))
