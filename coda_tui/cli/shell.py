@@ -355,11 +355,6 @@ class Shell:
             _apply(self.ctx, self.last_refactor, yes=False)
             self.last_refactor = None
             return
-        if command.name == "undo":
-            from coda_tui.tools.undo import undo_last
-
-            click.echo(f"undone: {inert(undo_last(self.rt.project).summary())}")  # UndoError is a CodaError
-            return
         if command.path is None and command.spec.needs_file():
             raise CodaError(f"/{command.name} works on a file: name it after the command")
         path = str(self.rt.project.root / command.path) if command.path else None
