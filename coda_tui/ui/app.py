@@ -103,8 +103,9 @@ class CodaApp(App):
         super().notify(inert(self.rt.redact(message) or ""), title=inert(title), severity=severity, timeout=timeout, markup=markup)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # While a dialog is open, app-wide keys other than quit belong to the dialog.
-        if len(self.screen_stack) > 1 and action not in ("quit", "command_palette"):
+        # While a dialog is open, app-wide keys other than quit belong to the dialog; Tab and
+        # Shift+Tab (the screens' app.focus_next) move between its widgets.
+        if len(self.screen_stack) > 1 and action not in ("quit", "command_palette", "focus_next", "focus_previous"):
             return False
         return True
 
@@ -391,7 +392,9 @@ class CodaApp(App):
             return
         views = self.query_one(MessageList).views
         if views and views[-1].role == "assistant":
-            await views[-1].remove()
+            # The answer goes, and the tool calls it was made from: the new one makes its own.
+            while views and views[-1].role in ("assistant", "tool"):
+                await views.pop().remove()
         await self.start_turn(question[0], answer_to=question[1])
 
     async def action_retry(self) -> None:

@@ -169,3 +169,19 @@ def test_a_reopened_session_pairs_each_result_with_its_own_rounds_arguments(harn
             assert stored == [("read_file", "path=src/calc.py", "ok"), ("list_files", "pattern=*.md", "ok")]
 
     asyncio.run(go())
+
+
+def test_regenerate_replaces_the_answer_and_its_tool_calls(harness, project):
+    async def go():
+        read = ToolCall("r1", "read_file", json.dumps({"path": "src/calc.py"}))
+        app = scripted_app(harness, project, [[read], ["First."], [read], ["Second."]])
+        async with app.run_test(size=(150, 45)) as pilot:
+            await send(pilot, "what does add do?")
+            await finished(pilot)
+            await pilot.press("ctrl+r")
+            views = app.query_one(MessageList)
+            await wait_for(lambda: views.views[-1].text == "Second." and not app.turn_running, pilot=pilot)
+            await finished(pilot)
+            assert [v.role for v in views.views] == ["user", "tool", "assistant"]
+
+    asyncio.run(go())

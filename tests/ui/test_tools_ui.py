@@ -258,3 +258,20 @@ def test_calls_that_reuse_an_id_each_round_and_finish_at_once(harness, project):
                                                              ("↳ read_file", "error")]
 
     asyncio.run(go())
+
+
+def test_consent_dialog_by_tab_and_enter_only(harness, project):
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            asking = asyncio.create_task(app.consent(request()))
+            await wait_for(lambda: isinstance(app.screen, ConsentScreen), pilot=pilot)
+            # Enter on the diff answers nothing; Tab reaches the buttons in order.
+            await pilot.press("enter")
+            assert not asking.done()
+            await pilot.press("tab", "tab")
+            assert app.focused.id == "consent-no"
+            await pilot.press("enter")
+            assert await asyncio.wait_for(asking, 5) == "no"
+
+    asyncio.run(go())
