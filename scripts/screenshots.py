@@ -36,6 +36,57 @@ ANSWERS = [
 ]
 
 
+# A tool loop: the model searches, reads, then answers (the tools are the real built-ins,
+# run on this repository).
+TOOL_QUESTION = "Where does coda time each stage of a turn? Read it and tell me."
+TOOL_REPLIES = [
+    [("search_code", {"query": "tracer stage timing"})],
+    [("read_file", {"path": "coda_tui/core/tracer.py", "start": 1, "end": 80})],
+    ("`Tracer.stage` in `coda_tui/core/tracer.py` times each stage: it notes the clock as the "
+     "stage opens, publishes `StageStarted`, and on leaving publishes `StageFinished` with the "
+     "duration and a one-line summary, which the pipeline pane draws and `coda trace` reads back."),
+]
+
+
+def scripted_tool_provider(config):
+    """Answers each request with the next of TOOL_REPLIES: tool calls, or text streamed."""
+    import json
+
+    from coda_tui.providers.base import Provider, ToolCall, Usage
+
+    class ScriptedToolProvider(Provider):
+        def __init__(self, cfg) -> None:
+            super().__init__(cfg)
+            self.queue = list(TOOL_REPLIES)
+            self.calls = 0
+
+        @property
+        def default_model(self) -> str:
+            return "scripted-demo"
+
+        async def stream(self, messages, *, model=None, max_tokens=None, temperature=None, on_retry=None, tools=None, **_):
+            reply = self.queue.pop(0) if self.queue else "…"
+            await asyncio.sleep(0.35)
+            if isinstance(reply, list):
+                for name, args in reply:
+                    self.calls += 1
+                    yield ToolCall(f"call_{self.calls}", name, json.dumps(args))
+            else:
+                for i in range(0, len(reply), 4):
+                    await asyncio.sleep(0.004)
+                    yield reply[i : i + 4]
+            yield Usage(900, 60)
+
+        async def _stream_once(self, messages, model, max_tokens, temperature):  # stream() is the whole of it
+            raise NotImplementedError
+            yield
+
+        async def list_models(self) -> list[str]:
+            return ["scripted-demo"]
+
+    return ScriptedToolProvider(config)
+
+
 def scripted_provider(config):
     from coda_tui.providers.base import Provider, Usage
 
@@ -74,7 +125,8 @@ async def shoot() -> None:
     OUT.mkdir(exist_ok=True)
 
     async def session(theme: str, size: tuple[int, int], name: str, after=None, file: str | None = None,
-                      provider_extra: str = "") -> None:
+                      provider_extra: str = "", make=scripted_provider, questions=tuple(q for q, _ in ANSWERS),
+                      index_first: bool = False) -> None:
         if ONLY and name not in ONLY:
             return
         with tempfile.TemporaryDirectory() as tmp:
@@ -86,14 +138,17 @@ async def shoot() -> None:
             os.environ["CODA_CONFIG_PATH"] = str(cfg)
             UIState(theme=theme).save()
             rt = Runtime()
-            rt.providers._made["demo"] = scripted_provider(rt.config.providers["demo"])
+            rt.providers._made["demo"] = make(rt.config.providers["demo"])
             app = CodaApp(rt, project=ROOT)
             async with app.run_test(size=size) as pilot:
                 app.query_one(ChatInput).cursor_blink = False
                 app.query_one("#status").health = "ok"
                 if file:
                     app.show_file(ROOT / file)
-                for question, _ in ANSWERS:
+                # (search_code answers only once the index's first pass is done)
+                while index_first and not app.index_ready:
+                    await pilot.pause(0.05)
+                for question in questions:
                     app.query_one(ChatInput).load_text(question)
                     await pilot.press("enter")
                     while app.turn_running or app._turn_view is not None:
@@ -117,6 +172,12 @@ async def shoot() -> None:
 
     async def select_turn(pilot):
         await pilot.press("alt+4", "enter")
+        await pilot.pause(0.3)
+
+    async def tool_rounds(pilot):
+        # The code pane hidden, so the pipeline pane has the column: each round and call
+        # with its summary, then the tool statistics line.
+        await pilot.press("f3", "alt+4", "enter")
         await pilot.pause(0.3)
 
     async def explore_memory(pilot):
@@ -160,6 +221,8 @@ async def shoot() -> None:
     await session("high-contrast", (120, 40), "help", after=open_help)
     await session("dark", (140, 40), "voice", after=speak)
     await session("dark", (140, 36), "memory", after=explore_memory, provider_extra="context_window = 340\nmax_tokens = 64\n")
+    await session("dark", (160, 48), "tool-loop", after=tool_rounds, make=scripted_tool_provider,
+                  questions=(TOOL_QUESTION,), index_first=True)
 
 
 ONLY = set(sys.argv[1:])

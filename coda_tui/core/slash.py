@@ -24,7 +24,8 @@ COMMANDS = {**{name: op.help for name, op in OPERATIONS.items()},
             "pipeline": "run a pipeline spec or a workflow on the file (@PATH names another)",
             "apply": "write the last refactoring's diff to its file, after you confirm",
             "remember": "keep a fact for every later turn of this project (--global: of every project)",
-            "forget": "remove a remembered fact by its id; with no id, list them"}
+            "forget": "remove a remembered fact by its id; with no id, list them",
+            "undo": "restore the files the last turn's tools changed (refused if one changed since)"}
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?=\s|$)")
 
 
@@ -60,6 +61,10 @@ def parse_command(text: str, workflows: dict[str, str] | None = None) -> SlashCo
     if name == "apply":
         if rest:
             raise SlashError("/apply takes nothing: it applies the last refactoring shown")
+        return SlashCommand(name)
+    if name == "undo":
+        if rest:
+            raise SlashError("/undo takes nothing: it restores the last turn's edits")
         return SlashCommand(name)
     if name == "remember":
         first, _, after = rest.partition(" ")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -33,6 +34,7 @@ from coda_tui.ui.dispatch import Dispatcher
 from coda_tui.ui.keys import ACTION_BINDINGS, keymap_for_textual, load_active_keymap
 from coda_tui.ui.main_screen import SCREEN_ACTIONS, MainScreen
 from coda_tui.ui.panes import PANES
+from coda_tui.ui.screens.consent import ConsentDialogs
 from coda_tui.ui.screens.help import HelpScreen
 from coda_tui.ui.screens.memory import MemoryExplorer
 from coda_tui.ui.screens.models import ModelPicker
@@ -47,6 +49,8 @@ from coda_tui.ui.widgets.messages import WINDOW, MessageList, MessageView, meta_
 from coda_tui.ui.widgets.pipeline import PipelinePane, Waterfall
 from coda_tui.ui.widgets.status import StatusBar
 from coda_tui.ui_names import check_name, named
+
+log = logging.getLogger(__name__)
 
 
 class CodaApp(App):
@@ -86,6 +90,8 @@ class CodaApp(App):
         self.index_ready = False
         self.voice = PushToTalk(self, runtime.config.voice, self.keymap.key_string("talk"))
         self.events = Dispatcher()
+        # What a turn asks before a tool edits a file or runs a command.
+        self.consent = ConsentDialogs(self, self._code_style)
         self._unsubscribe = runtime.bus.subscribe(self.events)
         # Slash commands, operations and pipelines (their events come wrapped, see core.chain).
         self.ops = SlashCommands(self, runtime, project=self.project, choice=lambda: self.choice,
@@ -97,8 +103,9 @@ class CodaApp(App):
         super().notify(inert(self.rt.redact(message) or ""), title=inert(title), severity=severity, timeout=timeout, markup=markup)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # While a dialog is open, app-wide keys other than quit belong to the dialog.
-        if len(self.screen_stack) > 1 and action not in ("quit", "command_palette"):
+        # While a dialog is open, app-wide keys other than quit belong to the dialog; Tab and
+        # Shift+Tab (the screens' app.focus_next) move between its widgets.
+        if len(self.screen_stack) > 1 and action not in ("quit", "command_palette", "focus_next", "focus_previous"):
             return False
         return True
 
@@ -123,6 +130,7 @@ class CodaApp(App):
         self.events.on(ev.TurnStarted, self._turn_started)
         self.events.on(ev.TurnFinished, self._turn_finished)
         self.main.follow_turns(self.events, self.keymap.key_string("retry"))
+        self.query_one(ChatPane).load_message = self._message_text
         chat_input = self.query_one(ChatInput)
         chat_input.keys = {action: self.keymap.bindings[action] for action in chat_input.keys}
         chat_input.focus()
@@ -245,12 +253,22 @@ class CodaApp(App):
                 model=model,
                 answer_to=answer_to,
                 spoken=spoken,
+                consent=self.consent,
             )
         except CodaError as exc:
             # Nothing was answered: say why, and give the question back to edit.
             view = self._turn_view
             if view is not None:
                 await view.finish("error", "", str(exc))
+            self.query_one(ChatInput).load_text(prompt)
+            return
+        except Exception as exc:
+            # A slip in coda (a tool, a provider): one line here, the traceback in the log,
+            # and the app ready for the next question rather than stuck on this one.
+            log.exception("turn failed")
+            view, self.query_one(ChatPane).turn_view = self._turn_view, None
+            if view is not None:
+                await view.finish("error", "", f"the turn failed: {type(exc).__name__}: {exc}")
             self.query_one(ChatInput).load_text(prompt)
             return
         if self._last_question and self._last_question[1] is None:
@@ -374,7 +392,9 @@ class CodaApp(App):
             return
         views = self.query_one(MessageList).views
         if views and views[-1].role == "assistant":
-            await views[-1].remove()
+            # The answer goes, and the tool calls it was made from: the new one makes its own.
+            while views and views[-1].role in ("assistant", "tool"):
+                await views.pop().remove()
         await self.start_turn(question[0], answer_to=question[1])
 
     async def action_retry(self) -> None:
@@ -386,6 +406,14 @@ class CodaApp(App):
         self.state.save()
         self._apply_code_style()
         self.notify(f"Theme: {name}")
+
+    def _code_style(self) -> str:
+        spec = self.theme_specs.get(self.theme)
+        return spec.pygments_style if spec is not None else "monokai"
+
+    def _message_text(self, message_id: int) -> str | None:
+        message = self.rt.store.sessions.message(message_id)
+        return message.content if message is not None else None
 
     def _apply_code_style(self) -> None:
         self.query_one(MessageList).code_styles = {name: s.pygments_style for name, s in self.theme_specs.items()}

@@ -28,7 +28,7 @@ from coda_tui.core.chain_stream import ChainStream
 from coda_tui.errors import CodaError
 from coda_tui.ui.screens.dialogs import Confirm
 from coda_tui.ui.widgets.chat import ChatInput
-from coda_tui.ui.widgets.code import CodeView
+from coda_tui.ui.widgets.code import CodePane, CodeView
 from coda_tui.ui.widgets.messages import MessageList, MessageView
 from coda_tui.ui.widgets.pipeline import PipelinePane
 from coda_tui.ui.widgets.status import StatusBar
@@ -96,6 +96,9 @@ class SlashCommands:
         if command.name == "apply":
             self.apply_last()
             return True
+        if command.name == "undo":
+            await self.undo()
+            return True
         if command.name in ("remember", "forget"):
             from coda_tui.core.slash import run_fact_command
 
@@ -112,7 +115,8 @@ class SlashCommands:
     async def _say_error(self, message: str, text: str) -> None:
         view = await self.host.query_one(MessageList).add(MessageView("assistant", "", status="error"))
         await view.finish("error", "", message)
-        self.host.query_one(ChatInput).load_text(text)
+        if text:  # (a command from the palette leaves the input's draft alone)
+            self.host.query_one(ChatInput).load_text(text)
 
     async def start(self, command) -> None:
         path = command.path
@@ -200,6 +204,24 @@ class SlashCommands:
             Confirm(f"Apply the refactoring to {result.target} (+{added} -{removed})?\n"
                     "The original is kept in coda's data dir (backups/)."), answered)
 
+    # --- undoing a turn's edits --------------------------------------------------------
+
+    async def undo(self) -> None:
+        """Restore the files the last turn's tools wrote (tools.undo); the answer is one
+        line in the chat, and the code pane shows the file as it is now."""
+        from coda_tui.tools.undo import UndoError, undo_last
+
+        try:
+            done = await asyncio.to_thread(undo_last, self.rt.project)
+        except UndoError as exc:
+            await self._say_error(exc.message, "")
+            return
+        except OSError as exc:
+            await self._say_error(f"undo failed: {exc.strerror or exc}", "")
+            return
+        await self.host.query_one(MessageList).add(MessageView("assistant", f"undone: {done.summary()}", stored=True))
+        self.host.query_one(CodePane).reload()
+
     # --- the palette -------------------------------------------------------------------
 
     def commands(self):
@@ -212,6 +234,8 @@ class SlashCommands:
         for name, spec in sorted(workflows(self.rt.config).items()):
             yield SystemCommand(f"Pipeline: {name}", spec, lambda n=name: self._from_palette(f"/pipeline {n}"))
         yield SystemCommand("Apply the last refactoring", "write its diff to the file after you confirm", self.apply_last)
+        yield SystemCommand("Undo the last turn's edits", "restore the files its tools changed (/undo in the chat)",
+                            lambda: self._from_palette("/undo"))
 
     def _from_palette(self, text: str) -> None:
         if self.busy():

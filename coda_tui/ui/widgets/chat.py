@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -11,6 +13,7 @@ from coda_tui.core import events as ev
 from coda_tui.ui.dispatch import Dispatcher
 from coda_tui.ui.keys import bind, default_keys
 from coda_tui.ui.widgets.messages import MessageList, MessageView, meta_line
+from coda_tui.ui.widgets.tool_calls import ToolCallView
 from coda_tui.ui.widgets.voice import VoiceMeter
 
 HISTORY_LIMIT = 200
@@ -191,18 +194,54 @@ class ChatPane(Vertical):
 
     # The answer streaming in, while a turn runs.
     turn_view: MessageView | None = None
+    # A stored message's text by id (the app's store): an opened tool call shows its whole result.
+    load_message: Callable[[int], str | None] | None = None
 
     def follow(self, events: Dispatcher, retry_key: str) -> None:
-        """Stream the running turn's answer into its message, and close it with the outcome."""
+        """Stream the running turn's answer into its message, and close it with the outcome;
+        each tool call the turn makes is a block above the answer, live."""
         self._retry_key = retry_key
+        self._calls: dict[str, list[ToolCallView]] = {}
+        self._told_unavailable: set[tuple[str, str]] = set()
         events.on(ev.TokenChunk, self._token)
         events.on(ev.TurnFinished, self._turn_finished)
+        events.on(ev.ToolCallStarted, self._tool_started)
+        events.on(ev.ToolCallFinished, self._tool_finished)
+        events.on(ev.ToolsUnavailable, self._tools_unavailable)
+
+    def _tool_started(self, event: ev.ToolCallStarted) -> None:
+        view = ToolCallView(event.call_id, event.name, event.arguments, load=self.load_message)
+        # By id and in order: a model may give every round's call the same id (call_0).
+        self._calls.setdefault(event.call_id, []).append(view)
+        messages = self.messages
+        # Above the answer being written: the calls are what the answer is made from.
+        before = self.turn_view if self.turn_view is not None and self.turn_view.parent is messages else None
+        messages.mount(view, before=before)
+        messages.scroll_end(animate=False)
+
+    def _tool_finished(self, event: ev.ToolCallFinished) -> None:
+        running = self._calls.get(event.call_id)
+        if running:
+            view = running.pop(0)
+            view.finish(event.status, event.duration_ms, event.excerpt, event.message_id)
+
+    def _tools_unavailable(self, event: ev.ToolsUnavailable) -> None:
+        # Once a provider and model: every turn with it would say the same.
+        key = (event.provider, event.model)
+        if key not in self._told_unavailable:
+            self._told_unavailable.add(key)
+            who = f"{event.provider} · {event.model}" if event.model else event.provider
+            self.app.notify(f"No tools with {who}: {event.reason}. Answering without them.", severity="warning", timeout=10)
 
     def _token(self, event: ev.TokenChunk) -> None:
         if self.turn_view is not None:
             self.turn_view.append(event.text)
 
     def _turn_finished(self, event: ev.TurnFinished) -> None:
+        # A call still open when the turn ends was cut off with it.
+        for call in (view for views in self._calls.values() for view in views):
+            call.finish("cancelled", call.duration_ms or 0.0, call.excerpt_text, call.message_id)
+        self._calls.clear()
         view, self.turn_view = self.turn_view, None
         if view is None:
             return

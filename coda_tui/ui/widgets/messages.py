@@ -3,6 +3,7 @@ them mounted, loading older ones as the user scrolls up."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Callable
 
@@ -15,6 +16,7 @@ from textual.widgets import Markdown, Static
 from coda_tui.store.sessions import Message
 from coda_tui.textsafe import inert
 from coda_tui.ui.keys import bind
+from coda_tui.ui.widgets.tool_calls import ToolCallView
 
 # Messages mounted when a session opens, and fetched each time the top is reached.
 WINDOW = 16
@@ -245,6 +247,7 @@ class MessageList(VerticalScroll, can_focus=True):
     BINDINGS = [
         Binding("up", "select(-1)", "Previous message", show=False),
         Binding("down", "select(1)", "Next message", show=False),
+        Binding("enter,space", "toggle_selected", "Open or close a tool call", show=False),
         bind("branch"),
         bind("copy_message"),
         bind("rate_up"),
@@ -287,9 +290,24 @@ class MessageList(VerticalScroll, can_focus=True):
         self._more_older = fetch_older is not None and len(messages) >= WINDOW
         self.selected = None
         await self.remove_children()
-        await self.mount_all([self._view(m) for m in messages])
+        await self.mount_all(self._views(messages))
         self.scroll_end(animate=False)
         self.anchor()
+
+    def _views(self, messages: list[Message]) -> list[MessageView | ToolCallView]:
+        # A tool message names its call; the arguments are on the assistant message that asked,
+        # the nearest one before it (models reuse ids such as call_0 in every round).
+        arguments: dict[str | None, str] = {}
+        views = []
+        for m in messages:
+            if _calls(m):
+                arguments = {call.get("id"): call.get("arguments", "") for call in _calls(m)}
+            if m.role == "tool":
+                views.append(ToolCallView.stored(m, arguments.get(m.tool_call_id, "")))
+            elif not (m.role == "assistant" and _calls(m) and not m.content and not m.error):
+                # (A round that only asked for tools has nothing to read but its calls.)
+                views.append(self._view(m))
+        return views
 
     def _view(self, m: Message) -> MessageView:
         return MessageView(m.role, m.content, message_id=m.id, status=m.status, model=m.model,
@@ -297,8 +315,8 @@ class MessageList(VerticalScroll, can_focus=True):
                            rating=m.rating, rating_reason=m.rating_reason)
 
     @property
-    def views(self) -> list[MessageView]:
-        return list(self.query_children(MessageView))
+    def views(self) -> list[MessageView | ToolCallView]:
+        return [c for c in self.children if isinstance(c, (MessageView, ToolCallView))]
 
     async def add(self, view: MessageView) -> MessageView:
         await self.mount(view)
@@ -324,7 +342,7 @@ class MessageList(VerticalScroll, can_focus=True):
             if not older:
                 return
             before_height = self.virtual_size.height
-            await self.mount_all([self._view(m) for m in older], before=views[0] if views else None)
+            await self.mount_all(self._views(older), before=views[0] if views else None)
 
             def keep_place() -> None:
                 # Hold the message the user was reading where it was on the screen.
@@ -347,7 +365,16 @@ class MessageList(VerticalScroll, can_focus=True):
         views[index].add_class("-selected")
         self.scroll_to_widget(views[index], animate=False)
 
-    def selected_view(self) -> MessageView | None:
+    def action_toggle_selected(self) -> None:
+        # With nothing selected, the latest tool call: the one just drawn.
+        view = self.selected_view()
+        if view is None:
+            view = next((v for v in reversed(self.views) if isinstance(v, ToolCallView)), None)
+        if isinstance(view, ToolCallView):
+            view.toggle()
+            self.scroll_to_widget(view, animate=False)
+
+    def selected_view(self) -> MessageView | ToolCallView | None:
         views = self.views
         if self.selected is None or self.selected >= len(views):
             return None
@@ -376,3 +403,16 @@ class MessageList(VerticalScroll, can_focus=True):
         view = self.selected_view()
         if view:
             self.post_message(self.Copy(view.text))
+
+
+def _calls(m: Message) -> list[dict]:
+    """The tool calls an assistant message asked for ({id, name, arguments} each)."""
+    raw = m.tool_calls
+    if not raw:
+        return []
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return []
+    return [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []

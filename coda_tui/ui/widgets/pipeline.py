@@ -4,6 +4,7 @@ with a sparkline of their time to first token. It reads the same trace records a
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -38,6 +39,30 @@ class StageBar:
     duration_ms: float | None = None  # None while running
     summary: str = ""
     files: tuple[str, ...] = ()  # the context stage's: what went in, a file and its lines a row
+    label: str = ""  # what the name column says when not the stage's name: "llm 2", "↳ read_file"
+    status: str = ""  # a tool stage's outcome: ok | error | denied | cancelled
+    call_id: str = ""  # a tool stage's call, while it runs
+
+
+# Drawn after a stage's time: how a tool call ended (ok says nothing).
+TOOL_MARKS = {"error": "✗", "denied": "⊘", "cancelled": "■"}
+# The name column grows for tool names up to this; longer ones are cut.
+LABEL_W = 20
+
+
+def tool_label(tool: str) -> str:
+    return f"↳ {tool}"
+
+
+def _labelled(stages: list[StageBar]) -> list[StageBar]:
+    """Number the model rounds of a tool loop: llm, llm 2, llm 3 …"""
+    rounds = 0
+    for bar in stages:
+        if bar.name == "llm":
+            rounds += 1
+            if rounds > 1 and not bar.label:
+                bar.label = f"llm {rounds}"
+    return stages
 
 
 class Waterfall(Widget):
@@ -80,6 +105,8 @@ class Waterfall(Widget):
         self.voice = False  # showing a recording and its transcription, not a turn
         self._t0: float | None = None  # perf_counter at the turn's start, while live
         self._first_token_at: float | None = None
+        # Tool calls announced before their stage started: (call id, tool name), in order.
+        self._waiting_calls: list[tuple[str, str]] = []
         self.trace_id: int | None = None  # the stored turn shown; None while live or before any
         self.cursor = 0
         # Focusable (in the pane's Tab order) only while it shows a stored turn to step through.
@@ -100,6 +127,7 @@ class Waterfall(Widget):
         self.trace_id, self.can_focus = None, False
         self._t0 = time.perf_counter() - elapsed_ms / 1000
         self._first_token_at = None
+        self._waiting_calls = []
         self.refresh(layout=True)
 
     def settle(self, status: str) -> None:
@@ -112,14 +140,39 @@ class Waterfall(Widget):
         return (time.perf_counter() - self._t0) * 1000 if self._t0 else 0.0
 
     def stage_started(self, name: str, start_ms: float) -> None:
-        self.stages.append(StageBar(name, start_ms))
+        bar = StageBar(name, start_ms)
+        if name == "tool" and self._waiting_calls:
+            bar.call_id, tool = self._waiting_calls.pop(0)
+            bar.label = tool_label(tool)
+        self.stages.append(bar)
+        _labelled(self.stages)
         self.refresh(layout=True)
 
     def stage_finished(self, name: str, start_ms: float, duration_ms: float, summary: str) -> None:
-        for bar in reversed(self.stages):
-            if bar.name == name and bar.duration_ms is None:
-                bar.duration_ms, bar.summary = duration_ms, summary
-                break
+        # Stages of one name repeat (a model round after each tool round) and read-only
+        # calls run side by side: the bar is the running one of that name and start.
+        running = [bar for bar in self.stages if bar.name == name and bar.duration_ms is None]
+        bar = next((b for b in running if b.start_ms == start_ms), running[-1] if running else None)
+        if bar is not None:
+            bar.duration_ms, bar.summary = duration_ms, summary
+        self.refresh()
+
+    def tool_started(self, call_id: str, tool: str, start_ms: float) -> None:
+        """Name the running tool stage after its tool (the stage may start after this)."""
+        unnamed = [b for b in self.stages if b.name == "tool" and b.duration_ms is None and not b.call_id]
+        bar = next((b for b in unnamed if b.start_ms == start_ms), unnamed[0] if unnamed else None)
+        if bar is None:
+            self._waiting_calls.append((call_id, tool))
+            return
+        bar.call_id, bar.label = call_id, tool_label(tool)
+        self.refresh()
+
+    def tool_finished(self, call_id: str, status: str) -> None:
+        self._waiting_calls = [c for c in self._waiting_calls if c[0] != call_id]
+        # The first of that id still open: a model may reuse an id in every round (call_0).
+        bar = next((b for b in self.stages if b.call_id == call_id and not b.status), None)
+        if bar is not None:
+            bar.status = status
         self.refresh()
 
     def token(self, count: int, ttft_ms: float) -> None:
@@ -138,9 +191,11 @@ class Waterfall(Widget):
 
     def show_trace(self, trace: TraceRecord, summaries: bool = True) -> None:
         self._t0 = None
-        self.stages = [StageBar(s.name, s.start_ms, s.duration_ms or 0.0, s.summary,
-                                tuple(files_lines(s.detail)) if s.name == "context" else ())
-                       for s in trace.stages]
+        self.stages = _labelled([StageBar(s.name, s.start_ms, s.duration_ms or 0.0, s.summary,
+                                          tuple(files_lines(s.detail)) if s.name == "context" else (),
+                                          tool_label(str(s.detail["tool"])) if s.name == "tool" and s.detail.get("tool") else "",
+                                          str(s.detail.get("status", "")) if s.name == "tool" else "")
+                                 for s in trace.stages])
         self.title = f"turn {trace.id} · {who(trace.provider, trace.model)}"
         self.ttft_ms, self.tokens, self.tps, self.status = trace.ttft_ms, trace.tokens or 0, trace.tokens_per_s, trace.status
         self.show_summaries = summaries
@@ -173,7 +228,7 @@ class Waterfall(Widget):
     def render(self) -> Text:
         width = max(20, self.size.width)
         # A pipeline's stages are its steps ("2.refactor"), longer than a turn's stage names.
-        name_w = max([NAME_W] + [len(b.name) + 1 for b in self.stages])
+        name_w = max([NAME_W] + [min(LABEL_W, len(b.label or b.name)) + 1 for b in self.stages])
         bar_w = max(4, width - name_w - MS_W - 2)
         now = self.now_ms()
         ends = [b.start_ms + (b.duration_ms if b.duration_ms is not None else now - b.start_ms) for b in self.stages]
@@ -192,13 +247,16 @@ class Waterfall(Widget):
             lead = min(bar_w - 1, int(bar.start_ms / total * bar_w))
             size = max(1, round(dur / total * bar_w))
             size = min(size, bar_w - lead)
-            style = run_style if running else (llm_style if bar.name in ("llm", "stt") else bar_style)
+            failed = bar.status in TOOL_MARKS
+            style = run_style if running else err if failed else (llm_style if bar.name in ("llm", "stt") else bar_style)
+            label = inert(_cut(bar.label or bar.name, LABEL_W))
             chosen = self.has_focus and row == self.cursor
-            out.append(f"{bar.name:<{name_w}}", style="reverse" if chosen else "bold" if running else "")
+            out.append(f"{label:<{name_w}}", style="reverse" if chosen else "bold" if running else err if failed else "")
             out.append(" " * lead)
             out.append("█" * size if not running else "▓" * size, style=style)
             out.append(" " * (bar_w - lead - size))
-            out.append(_ms(dur).rjust(MS_W) + ("…" if running else " ") + "\n")
+            out.append(_ms(dur).rjust(MS_W))
+            out.append(("…" if running else TOOL_MARKS.get(bar.status, " ")) + "\n", style=err if failed else "")
             if self.show_summaries and bar.summary:
                 out.append(" " * name_w + inert(bar.summary)[: width - name_w - 1] + "\n", style=dim)
             for line in bar.files:
@@ -273,6 +331,37 @@ class ProviderLine(Static):
         self.display = bool(self.states) or self.cache is not None
 
 
+class ToolStats(Static):
+    """One line of the tool calls made since the app started: how many, how many failed or
+    were refused, and the median time of a call."""
+
+    DEFAULT_CSS = """
+    ToolStats { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("", markup=False, **kwargs)
+        self.durations: list[float] = []
+        self.failed = 0
+        self.denied = 0
+        self.display = False
+
+    def add(self, event: ev.ToolCallFinished) -> None:
+        self.durations.append(event.duration_ms)
+        self.failed += event.status == "error"
+        self.denied += event.status == "denied"
+        self.update(self.line())
+        self.display = True
+
+    def line(self) -> str:
+        n = len(self.durations)
+        parts = [f"tools {n} call{'s' * (n != 1)}", f"{self.failed} failed"]
+        if self.denied:
+            parts.append(f"{self.denied} refused")
+        parts.append(f"median {_ms(statistics.median(self.durations))} ms")
+        return " · ".join(parts) + " (this run)"
+
+
 class PipelinePane(Vertical):
     """Live per-stage timings of the running turn, and the turns before it."""
 
@@ -286,6 +375,7 @@ class PipelinePane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Waterfall(id="waterfall")
+        yield ToolStats(id="pipeline-tools")
         yield ProviderLine(id="pipeline-providers")
         yield StepsView(id="pipeline-steps")
         yield Static("time to first token, last turns", id="pipeline-spark-label")
@@ -306,6 +396,12 @@ class PipelinePane(Vertical):
         events.on(ev.ProviderStatus, providers.set_status)
         events.on(ev.CacheLookup, providers.set_cache)
         events.on(ev.TurnFinished, self._turn_finished)
+        events.on(ev.ToolCallStarted, lambda e: waterfall.tool_started(e.call_id, e.name, e.start_ms))
+        events.on(ev.ToolCallFinished, self._tool_finished)
+
+    def _tool_finished(self, event: ev.ToolCallFinished) -> None:
+        self.waterfall.tool_finished(event.call_id, event.status)
+        self.query_one(ToolStats).add(event)
 
     def _turn_started(self, event: ev.TurnStarted) -> None:
         self.waterfall.start(f"turn · {who(event.provider, event.model)}", event.elapsed_ms)
