@@ -23,6 +23,7 @@ from coda_tui.cli.ops import ai, pipeline
 from coda_tui.cli.search import index, search
 from coda_tui.cli.sessions import sessions
 from coda_tui.cli.shell import shell
+from coda_tui.cli.stats import stats
 from coda_tui.cli.tools import tools, undo
 from coda_tui.cli.trace import trace
 from coda_tui.cli.voice import listen, transcribe
@@ -111,7 +112,7 @@ def cli(ctx: click.Context) -> None:
         )
 
 
-for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline, memory, shell, db, tools, undo, mcp):
+for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline, memory, shell, db, tools, undo, mcp, stats):
     cli.add_command(command)
 
 
