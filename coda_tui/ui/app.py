@@ -343,6 +343,11 @@ class CodaApp(App):
             return
         self.push_screen(MemoryExplorer(turns, keys))
 
+    def open_stats(self) -> None:
+        from coda_tui.ui.screens.stats import StatsScreen
+
+        self.push_screen(StatsScreen(self.rt.store))
+
     def on_waterfall_open_memory(self, event: Waterfall.OpenMemory) -> None:
         self.open_memory(event.trace_id)
 
@@ -512,6 +517,7 @@ class CodaApp(App):
                 yield SystemCommand(describe(action), f"{action} ({', '.join(keys)})", getattr(owner, f"action_{action}"))
         yield from self.ops.commands()
         yield SystemCommand("Memory explorer", "what a turn's model got from memory, turn by turn", self.open_memory)
+        yield SystemCommand("Model statistics", "answers, speed, cost and ratings per provider/model", self.open_stats)
         for name in sorted(self.theme_specs):
             yield SystemCommand(f"Theme: {name}", "switch the colour theme (remembered)", lambda n=name: self.set_theme(n))
 
