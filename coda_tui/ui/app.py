@@ -364,6 +364,16 @@ class CodaApp(App):
 
         self.push_screen(ModelPicker(self.rt.providers, (status.provider, status.model)), chosen)
 
+    def action_compare(self) -> None:
+        from coda_tui.ui.screens.compare import CompareScreen
+
+        status = self.query_one(StatusBar)
+        screen = CompareScreen.for_session(self.rt, self.session, f"{status.provider}:{status.model}")
+        if screen is None:
+            self.notify("No question to compare yet: ask one first.", severity="warning")
+            return
+        self.push_screen(screen)
+
     async def action_regenerate(self) -> None:
         if self.turn_running:
             return
