@@ -14,8 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, SelectionList, Static
 
 from coda_tui.config import ConfigError
-from coda_tui.core.compare import Answer, Comparer, Comparison, table_rows, targets
 from coda_tui.core.compare import COLUMNS as TABLE_COLUMNS
+from coda_tui.core.compare import Answer, Comparer, Comparison, table_rows, targets
 from coda_tui.core.events import TokenChunk
 from coda_tui.errors import CodaError
 from coda_tui.textsafe import inert
