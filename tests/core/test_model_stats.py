@@ -179,3 +179,18 @@ def test_an_unknown_preference_is_one_clear_line(tmp_path):
     path = write_config(tmp_path, '[roles]\nprefer = "vibes"\n')
     out = run_coda("--config", str(path), "stats")
     assert out.returncode == 2 and "Traceback" not in out.stderr and "prefer" in out.stderr
+
+
+def test_speed_orders_by_median_first_token_and_unmeasured_targets_keep_their_place():
+    from coda_tui.core.model_stats import ModelStat
+    from coda_tui.core.roles import order_chain
+
+    slow = ModelStat("slow", "m1", answers=3, ttft_median_ms=900.0)
+    quick = ModelStat("quick", "m2", answers=2, ttft_median_ms=120.0)
+    chain = [("new", None), ("slow", "m1"), ("unseen", "x"), ("quick", None)]
+    ordered, order = order_chain(chain, "speed", [slow, quick], default_model=lambda p: {"quick": "m2"}.get(p, "d"))
+    # quick's default model is the one measured; new and unseen have no timings.
+    assert ordered == [("quick", None), ("slow", "m1"), ("new", None), ("unseen", "x")]
+    assert [o["shown"] for o in order] == ["first token 120 ms median", "first token 900 ms median", "no timings",
+                                           "no timings"]
+    assert [o["value"] for o in order] == [120.0, 900.0, None, None]
