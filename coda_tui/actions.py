@@ -74,6 +74,7 @@ REGISTRY: tuple[Action, ...] = (
     _app("open_file", "Open a file in the code pane"),
     _app("pick_model", "Choose the provider and model", "Model"),
     _app("regenerate", "Answer the last message again"),
+    _app("compare", "Ask the last question again with other models, side by side"),
     _app("retry", "Retry the request that failed"),
     _app("edit_last", "Edit the last message you sent"),
     _app("copy_answer", "Copy the last answer"),

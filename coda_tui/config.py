@@ -194,6 +194,9 @@ class RoleConfig:
     description: str = ""
 
 
+PREFER = ("", "rating", "speed", "cost")
+
+
 @dataclass
 class RolesConfig:
     enabled: bool = False
@@ -202,6 +205,10 @@ class RolesConfig:
     # The role used when the router cannot decide (an error, or an answer naming no role).
     default: str = "coder"
     roles: dict[str, RoleConfig] = field(default_factory=dict)
+    # Order each role's chain by a measured statistic (core.model_stats): "rating" (share
+    # rated up), "speed" (median time to first token) or "cost" (per answer); "" keeps
+    # the chain as written.
+    prefer: str = ""
 
 
 @dataclass
@@ -429,6 +436,9 @@ class _Builder:
         tables = {k: v for k, v in value.items() if isinstance(v, dict)}
         settings = {k: v for k, v in value.items() if k not in tables}
         cfg = self.dataclass(RolesConfig, "roles", settings, roles={})
+        if cfg.prefer not in PREFER:
+            raise self.error(f"cannot prefer {cfg.prefer!r}", "roles", "prefer",
+                             **choices(cfg.prefer, [p for p in PREFER if p]))
         for name, entry in tables.items():
             role = self.dataclass(RoleConfig, f"roles.{name}", entry, name=name)
             if not role.chain:

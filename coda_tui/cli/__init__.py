@@ -15,6 +15,7 @@ from coda_tui import __version__
 from coda_tui.cli.ask import ask
 from coda_tui.cli.cache import cache
 from coda_tui.cli.checks import doctor, models
+from coda_tui.cli.compare import compare
 from coda_tui.cli.common import EXIT_INTERRUPTED, common_options, opt, runtime
 from coda_tui.cli.db import db
 from coda_tui.cli.mcp_servers import mcp
@@ -23,6 +24,7 @@ from coda_tui.cli.ops import ai, pipeline
 from coda_tui.cli.search import index, search
 from coda_tui.cli.sessions import sessions
 from coda_tui.cli.shell import shell
+from coda_tui.cli.stats import stats
 from coda_tui.cli.tools import tools, undo
 from coda_tui.cli.trace import trace
 from coda_tui.cli.voice import listen, transcribe
@@ -111,7 +113,7 @@ def cli(ctx: click.Context) -> None:
         )
 
 
-for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline, memory, shell, db, tools, undo, mcp):
+for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline, memory, shell, db, tools, undo, mcp, stats, compare):
     cli.add_command(command)
 
 

@@ -30,6 +30,11 @@ def _since(ctx, param, value: str | None) -> str | None:
     return start.isoformat(timespec="milliseconds")
 
 
+# `--since 7d`: only turns this recent (tools stats, stats).
+since_option = click.option("--since", default="all", callback=_since, show_default=True,
+                            help="Only turns this recent: 30m, 12h, 7d, 2w, or all.")
+
+
 @click.group()
 def tools() -> None:
     """The tools the model may call, and how their calls went."""
@@ -74,8 +79,7 @@ def list_tools(ctx, as_json: bool) -> None:
 
 
 @tools.command("stats")
-@click.option("--since", default="all", callback=_since, show_default=True,
-              help="Only turns this recent: 30m, 12h, 7d, 2w, or all.")
+@since_option
 @click.option("--json", "as_json", is_flag=True)
 @common_options
 @click.pass_context

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from coda_tui.config import ConfigError, RolesConfig, parse_target
+from coda_tui.core.model_stats import ModelStat
 from coda_tui.providers.base import ChatMessage
 from coda_tui.providers.errors import ProviderError
+from coda_tui.providers.pricing import format_usd
 from coda_tui.providers.registry import Providers
 
 # The router only has to say one word; the request it reads is cut to keep it quick.
@@ -35,21 +38,63 @@ class Route:
     router: str | None = None
     router_answer: str | None = None
     router_ms: float = 0.0
+    # With [roles] prefer: the statistic the chain was ordered by, and each target's figure.
+    prefer: str = ""
+    order: list[dict] = field(default_factory=list)
 
     def summary(self) -> str:
         targets = " → ".join(p + (f":{m}" if m else "") for p, m in self.fallback_chain)
-        return f"role {self.role} ({self.how}: {self.why}); fallback chain {targets}"
+        text = f"role {self.role} ({self.how}: {self.why}); fallback chain {targets}"
+        if self.prefer:
+            text += f"; ordered by {self.prefer}: " + ", ".join(f"{o['target']} {o['shown']}" for o in self.order)
+        return text
 
     def detail(self) -> dict:
         return {"role": self.role, "how": self.how, "why": self.why, "router": self.router,
                 "router_answer": self.router_answer, "router_ms": self.router_ms,
-                "fallback_chain": [p + (f":{m}" if m else "") for p, m in self.fallback_chain]}
+                "fallback_chain": [p + (f":{m}" if m else "") for p, m in self.fallback_chain],
+                "prefer": self.prefer or None, "order": self.order}
+
+
+def _measure(prefer: str, stat: ModelStat | None) -> tuple[float | None, str]:
+    """(the figure to sort by, smaller first; how it reads) of one target; None: unmeasured."""
+    if prefer == "rating":
+        if stat is None or not stat.rated:
+            return None, "no ratings"
+        return -stat.up_share, f"{stat.up_share:.0%} up of {stat.rated}"
+    if prefer == "speed":
+        if stat is None or stat.ttft_median_ms is None:
+            return None, "no timings"
+        return stat.ttft_median_ms, f"first token {stat.ttft_median_ms:,.0f} ms median"
+    per_answer = stat.cost_per_answer if stat is not None else None
+    if per_answer is None:
+        return None, "no known cost"
+    if stat.cost.local and not stat.cost.priced:
+        return 0.0, "local, $0"
+    return per_answer, f"{format_usd(per_answer)} an answer"
+
+
+def order_chain(chain: list[tuple[str, str | None]], prefer: str, stats: list[ModelStat],
+                default_model: Callable[[str], str]) -> tuple[list[tuple[str, str | None]], list[dict]]:
+    """The chain sorted by the preferred statistic, best first; targets with no figure keep
+    their written order after those with one (nothing measured: the chain as written)."""
+    by_target = {(s.provider, s.model): s for s in stats}
+    rows = []
+    for i, (provider, model) in enumerate(chain):
+        value, shown = _measure(prefer, by_target.get((provider, model or default_model(provider))))
+        rows.append(((value is None, value or 0.0, i), (provider, model), shown))
+    rows.sort(key=lambda r: r[0])
+    order = [{"target": p + (f":{m}" if m else ""), "value": None if k[0] else k[1], "shown": shown}
+             for k, (p, m), shown in rows]
+    return [t for _, t, _ in rows], order
 
 
 @dataclass
 class Roles:
     config: RolesConfig
     providers: Providers
+    # The measured statistics [roles] prefer orders chains by (read at each routing).
+    measured: Callable[[], list[ModelStat]] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -76,7 +121,22 @@ class Roles:
                 found.append((m.start(), name))
         return min(found)[1] if found else None
 
+    def _default_model(self, provider: str) -> str:
+        try:
+            return self.providers.describe(provider)[1]
+        except ConfigError:
+            return ""
+
     async def route(self, request: str) -> Route:
+        route = await self._route(request)
+        prefer = self.config.prefer
+        if prefer and self.measured is not None:
+            route.fallback_chain, route.order = order_chain(route.fallback_chain, prefer, self.measured(),
+                                                            self._default_model)
+            route.prefer = prefer
+        return route
+
+    async def _route(self, request: str) -> Route:
         cfg = self.config
         if len(cfg.roles) == 1:
             only = next(iter(cfg.roles))

@@ -41,6 +41,7 @@ from coda_tui.core.events import (
 )
 from coda_tui.core.export import fenced
 from coda_tui.core.fallback import FallbackCall
+from coda_tui.core.model_stats import stats_of
 from coda_tui.core.roles import Roles
 from coda_tui.core.tool_loop import (
     CallRecord,
@@ -161,7 +162,7 @@ class TurnRunner:
         self.project = project or Project.discover(None, config.context, self.redact.secrets)
         self.search = search
         self.cache = cache
-        self.roles = Roles(config.roles, providers)
+        self.roles = Roles(config.roles, providers, measured=lambda: stats_of(self.store))
         # Made on the first turn that uses tools (the runtime builds the registry lazily).
         self.toolbox = toolbox
         # (provider, model) pairs that said they take no tools: told once, then not offered.

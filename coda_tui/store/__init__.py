@@ -8,6 +8,7 @@ from coda_tui.store.lean import import_sqlite_utils
 
 import_sqlite_utils()  # before the modules below import it: see store/lean.py
 
+from coda_tui.store.comparisons import ComparisonStore
 from coda_tui.store.db import StoreError, open_database
 from coda_tui.store.facts import FactStore
 from coda_tui.store.sessions import SessionStore
@@ -23,6 +24,7 @@ class Store:
         self.sessions = SessionStore(self.db)
         self.traces = TraceStore(self.db)
         self.facts = FactStore(self.db)
+        self.comparisons = ComparisonStore(self.db)
 
     def close(self) -> None:
         self.db.conn.close()

@@ -171,3 +171,33 @@ def m006_message_ratings(db: sqlite_utils.Database) -> None:
         ALTER TABLE messages ADD COLUMN rated_at TEXT
         """
     )
+
+
+@migration
+def m007_comparisons(db: sqlite_utils.Database) -> None:
+    # One question put to several models (`coda compare`, the app's compare view): the
+    # question, and per target the answer message and the trace of the turn that made it.
+    # The session holds the question and the answers; deleting it leaves the comparison
+    # listed with its answers gone.
+    _run(db,
+        """
+        CREATE TABLE comparisons (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
+            user_message_id INTEGER,
+            prompt TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE comparison_answers (
+            comparison_id INTEGER NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT,
+            status TEXT NOT NULL,
+            message_id INTEGER,
+            trace_id INTEGER,
+            error TEXT,
+            PRIMARY KEY (comparison_id, seq)
+        )
+        """
+    )

@@ -361,6 +361,11 @@ class CodaApp(App):
             return
         self.push_screen(MemoryExplorer(turns, keys))
 
+    def open_stats(self) -> None:
+        from coda_tui.ui.screens.stats import StatsScreen
+
+        self.push_screen(StatsScreen(self.rt.store))
+
     def on_waterfall_open_memory(self, event: Waterfall.OpenMemory) -> None:
         self.open_memory(event.trace_id)
 
@@ -376,6 +381,16 @@ class CodaApp(App):
             self.main.check_health(self.choice.provider)
 
         self.push_screen(ModelPicker(self.rt.providers, (status.provider, status.model)), chosen)
+
+    def action_compare(self) -> None:
+        from coda_tui.ui.screens.compare import CompareScreen
+
+        status = self.query_one(StatusBar)
+        screen = CompareScreen.for_session(self.rt, self.session, f"{status.provider}:{status.model}")
+        if screen is None:
+            self.notify("No question to compare yet: ask one first.", severity="warning")
+            return
+        self.push_screen(screen)
 
     async def action_regenerate(self) -> None:
         if self.turn_running:
@@ -540,6 +555,7 @@ class CodaApp(App):
                 yield SystemCommand(describe(action), f"{action} ({', '.join(keys)})", getattr(owner, f"action_{action}"))
         yield from self.ops.commands()
         yield SystemCommand("Memory explorer", "what a turn's model got from memory, turn by turn", self.open_memory)
+        yield SystemCommand("Model statistics", "answers, speed, cost and ratings per provider/model", self.open_stats)
         for name in sorted(self.theme_specs):
             yield SystemCommand(f"Theme: {name}", "switch the colour theme (remembered)", lambda n=name: self.set_theme(n))
 
