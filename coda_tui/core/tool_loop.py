@@ -206,8 +206,12 @@ class ToolLoop:
     async def run(self, messages: list[ChatMessage], ask: AskModel, turn: str | None = None) -> LoopOutcome:
         """`turn` names this turn's writes together, so undo takes them back as one."""
         out = LoopOutcome()
-        if self.toolbox is not None and turn is not None:
-            self.context = dataclasses.replace(self.toolbox.context, turn=turn)
+        if self.toolbox is not None:
+            # One result may take about a quarter of the room left in the window (room tokens
+            # ≈ room/4 tokens as characters): SmolLM2's 4k window filled by one search reads
+            # slowly and answers worse; a large window keeps [tools] output_chars.
+            cap = min(self.toolbox.context.output_chars, max(1000, self.room))
+            self.context = dataclasses.replace(self.toolbox.context, turn=turn, output_chars=cap)
         max_steps = self.toolbox.config.max_steps if self.toolbox else 0
         step = 0
         while True:

@@ -251,13 +251,17 @@ def test_tool_results_are_left_out_of_the_prompt_to_fit_the_window(tmp_path):
         async def call(self, args, ctx):
             return big
 
-    script = [[call("echo", {"text": "1"}, "a")], [call("echo", {"text": "2"}, "b")], ["done"]]
+    script = [[call("echo", {"text": str(n)}, f"c{n}")] for n in range(4)] + [["done"]]
     rt, model = scripted_runtime(tmp_path, script, [Big()], extra="context_window = 4096\nmax_tokens = 512\n"
                                  "[tools]\noutput_chars = 20000")
     result = run(rt, "q")
     assert result.text == "done"
-    last = [m for m in model.sent[2][0] if m.role == "tool"]
-    assert last[0].content.startswith("[result left out") and last[1].content == big
+    results = [m.content for m in model.sent[4][0] if m.role == "tool"]
+    # Each result was cut to about a quarter of the window's room, whatever output_chars
+    # allows; the oldest are then left out so the newest fit.
+    assert all(len(r) < 4000 for r in results) and results[-1].startswith("x x x")
+    assert "more characters not shown" in results[-1]
+    assert results[0].startswith("[result left out")
     rt.close()
 
 
