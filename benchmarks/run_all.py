@@ -37,6 +37,7 @@ BENCHMARKS = {
     "pipeline_transformers": 300,
     "mcp_overhead": 300,
     "tool_round_trip": 300,
+    "embedded_tool_call": 600,
     "documents": 300,
 }
 
