@@ -19,9 +19,7 @@ ROUTED_STAGES = ["route", "context", "memory", "prompt", "llm", "store"]
 
 
 def stage_names(trace) -> list[str]:
-    """The turn's stages, less the first turn's "tools" stage (loading plugins and MCP
-    servers' tools), which says nothing about routing."""
-    return [s.name for s in trace.stages if s.name != "tools"]
+    return [s.name for s in trace.stages]
 
 
 @pytest.fixture(autouse=True)

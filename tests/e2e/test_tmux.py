@@ -132,6 +132,8 @@ def test_a_spoken_question_in_the_terminal_app(tmp_path, microphone):
     question = db.execute("SELECT content FROM messages WHERE role = 'user'").fetchone()[0]
     assert "function return" in question
     stages = [r[0] for r in db.execute("SELECT name FROM trace_stages ORDER BY id")]
-    assert stages == ["capture", "stt", "context", "memory", "prompt", "llm", "store"]
+    # Between the first model round and the store, the embedded model's tool rounds if any.
+    assert stages[:6] == ["capture", "stt", "context", "memory", "prompt", "llm"] and stages[-1] == "store"
+    assert set(stages[6:-1]) <= {"tool", "llm"}
     # The chatter went where it belongs.
     assert "ALSA lib" in (data / "logs" / "native-stderr.log").read_text()

@@ -127,3 +127,17 @@ def test_a_child_process_finds_the_plugins_through_pythonpath(site, isolated):
     assert out.stderr == ""
     log = (isolated / "data" / "logs" / "coda.log").read_text()
     assert "No module named 'coda_plugin_broken_gone'" in log and "Traceback" in log
+
+
+def test_the_plugins_are_a_tool_source_only_when_some_package_declares_tools(installed):
+    from coda_tui.config import Config
+    from coda_tui.tools.sources import external_sources
+
+    assert [type(s).__name__ for s in external_sources(Config())] == ["PluginSource"]
+
+
+def test_without_plugins_or_servers_there_is_no_source_to_load():
+    from coda_tui.config import Config
+    from coda_tui.tools.sources import external_sources
+
+    assert external_sources(Config()) == []

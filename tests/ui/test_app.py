@@ -121,8 +121,8 @@ def test_question_streams_an_answer_with_its_numbers_and_stages(harness, project
             meta = str(answer.query_one(".msg-meta").render())
             assert "fake-model" in meta and "first token" in meta and "tokens" in meta
             waterfall = app.query_one(PipelinePane).waterfall
-            # (the first turn with tools loads their sources, plugins and MCP servers: "tools")
-            assert [s.name for s in waterfall.stages] == ["context", "tools", "memory", "prompt", "llm", "store"]
+            # (no MCP server configured and no plugin installed: no "tools" stage to load them)
+            assert [s.name for s in waterfall.stages] == ["context", "memory", "prompt", "llm", "store"]
             assert all(s.duration_ms is not None for s in waterfall.stages)
             assert "first token" in waterfall._headline(1)
             table = app.query_one("#pipeline-history", DataTable)

@@ -42,7 +42,10 @@ def test_push_to_talk_puts_the_transcript_in_the_input_and_the_stages_in_the_pip
             await pilot.press("enter")
             await wait_for(lambda: not app.turn_running and app._turn_view is None, pilot=pilot)
             await pilot.pause(0.1)
-            assert [b.name for b in waterfall.stages] == ["capture", "stt", "context", "memory", "prompt", "llm", "store"]
+            shown = [b.name for b in waterfall.stages]
+            # After the first model round, the embedded model's tool rounds if any, then store.
+            assert shown[:6] == ["capture", "stt", "context", "memory", "prompt", "llm"] and shown[-1] == "store"
+            assert set(shown[6:-1]) <= {"tool", "llm"}
             trace = app.rt.store.traces.recent(1)[0]
             names = [s.name for s in trace.stages]
             assert names[:2] == ["capture", "stt"]
