@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import sqlite_utils
-
-from coda_tui.store.db import now
+from coda_tui.store.db import Database, now
 
 STATUSES = ("complete", "partial", "error", "cancelled")
 
@@ -67,7 +65,7 @@ def fts_any(text: str, min_len: int = 3) -> str:
 
 
 class SessionStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     # --- sessions -----------------------------------------------------------------------
