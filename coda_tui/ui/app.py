@@ -14,6 +14,7 @@ from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
 
+from coda_tui import startup_gc
 from coda_tui.actions import APP, BY_NAME, describe
 from coda_tui.context.attachments import Attachment, AttachmentError
 from coda_tui.context.project import AUTO_INDEX_MAX_FILES
@@ -149,6 +150,7 @@ class CodaApp(App):
         if self.rt.config.voice.preload:
             self.call_after_refresh(self.voice.preload)
         self.call_after_refresh(lambda: self.run_worker(self.rt.watchdog.run(), group="watchdog", exit_on_error=False))
+        self.call_after_refresh(startup_gc.resume)
 
     # --- sessions ----------------------------------------------------------------------
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from rich.markdown import Markdown as RichMarkdown
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message as TMessage
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from coda_tui.store.sessions import Message
 from coda_tui.textsafe import inert
@@ -77,6 +76,14 @@ def _paragraph_break(before: str, fragment: str) -> int | None:
     return None
 
 
+def _markdown_widget():
+    """Textual's Markdown widget, imported when the first answer is drawn: it brings in a
+    Markdown parser (markdown-it) that the first frame, with no answer on it, does not need."""
+    from textual.widgets import Markdown
+
+    return Markdown
+
+
 def meta_line(model: str | None, tokens: int | None, ttft_ms: float | None, total_ms: float | None) -> str:
     parts = [model or ""]
     if tokens:
@@ -133,9 +140,11 @@ class MessageView(Vertical):
         if self.role == "user":
             yield Static(inert(shown), classes="msg-body", markup=False)
         elif self.stored:
+            from rich.markdown import Markdown as RichMarkdown  # see _markdown_widget
+
             yield Static(RichMarkdown(inert(shown), code_theme=self._code_theme()), classes="msg-body")
         else:
-            yield Markdown(inert(shown), open_links=False)
+            yield _markdown_widget()(inert(shown), open_links=False)
         yield Static(self._meta_text(), classes="msg-meta", markup=False)
         yield Static(inert(self.error or ""), classes="msg-error", markup=False)
 
@@ -197,7 +206,8 @@ class MessageView(Vertical):
         if not text:
             return
         if self._stream is None:
-            self._stream = Markdown.get_stream(self.query(Markdown).last())
+            markdown = _markdown_widget()
+            self._stream = markdown.get_stream(self.query(markdown).last())
         self._segment += text
         await self._stream.write(text)
 
@@ -208,7 +218,8 @@ class MessageView(Vertical):
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        await self.mount(Markdown("", open_links=False), after=self.query(Markdown).last())
+        markdown = _markdown_widget()
+        await self.mount(markdown("", open_links=False), after=self.query(markdown).last())
         self._segment = ""
 
     async def finish(self, status: str, meta: str, error: str | None = None, message_id: int | None = None) -> None:
