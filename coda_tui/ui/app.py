@@ -73,6 +73,11 @@ class CodaApp(App):
         self.theme_specs = theming.register_all(self)
         if runtime.config.ui.theme not in self.theme_specs and runtime.config.ui.theme not in theming.broken_names():
             check_name(runtime.config, "theme", sorted(self.theme_specs))
+        # The configured theme when the config names one, else the last one picked here. Set
+        # before the stylesheet is first read: set once the app runs, every style would be
+        # parsed and applied a second time before the first frame.
+        wanted = runtime.config.ui.theme if named(runtime.config, "theme") else self.state.theme or runtime.config.ui.theme
+        self.theme = wanted if wanted in self.theme_specs else "dark"
         self.session: Session | None = None
         self._session_ref = session_ref
         runtime.config.provider(provider)  # an unknown --provider stops here
@@ -114,9 +119,6 @@ class CodaApp(App):
         yield from self.main.panes()
 
     async def on_mount(self) -> None:
-        # The configured theme when the config names one, else the last one picked here.
-        wanted = self.rt.config.ui.theme if named(self.rt.config, "theme") else self.state.theme or self.rt.config.ui.theme
-        self.theme = wanted if wanted in self.theme_specs else "dark"
         self._apply_code_style()
         self.main.arrangement.apply()
         self.events.on(ev.TurnStarted, self._turn_started)
