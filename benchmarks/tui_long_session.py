@@ -1,4 +1,5 @@
-"""Opening a session of 5,000 messages in the terminal app, in a real pty.
+"""Long sessions in the terminal app, in a real pty: opening one of 5,000 messages, and
+living through 200 turns (below). `python tui_long_session.py turns` runs only the latter.
 
 A database is made once with coda's own store (its migrations, FTS triggers and all): one
 session, "long", of 5,000 messages alternating question and answer (answers are Markdown
@@ -25,12 +26,23 @@ is started on a pty the same way; the chat is opened as a user would (Tab to the
 list, Enter), and the time runs from spawn to the last message's final word on screen.
 One run: it is slow. When it has not shown the word after ELIA_LIMIT seconds the
 baseline is that limit, a lower bound, and the row says so.
+
+A long session as it is lived: TURNS questions asked one after another in one app (a 120x40
+pty, fresh data dir, the provider a loopback OpenAI-format server in its own process,
+benchmarks/stream_server.py, answering each with a TURN_TOKENS-token Markdown answer at
+full speed). A turn is over when the server has sent its answer and the pipeline pane's
+history shows the turn's row (trace ids count the turns in a fresh database). Figures:
+- resident memory (VmRSS) after TURNS turns, against the same process after 10 (the
+  baseline): target <= 1.3x.
+- quitting after TURNS turns: from Ctrl+Q written to the pty to the process gone. Target
+  <= 0.5 s; beside it, the same after 10 turns in a second app, as a baseline.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -41,13 +53,17 @@ from pathlib import Path
 from answers import answer, question
 from common import median, report, skip
 from peers import ELIA_VENV, elia, elia_drawn, elia_env
-from ptyterm import Term, coda_env, panes_drawn
+from ptyterm import Term, coda_args, coda_env, panes_drawn, rss_kib
+from stream_server import StreamServer
+from tui_stream import write_config
 
 HERE = Path(__file__).resolve().parent
 ROUNDS = 5
 SESSIONS = {"long": 5000, "short": 10}
 LAST = {"long": "qzxLONG", "short": "qzxSHORT"}
 ELIA_LIMIT = 90.0
+TURNS = 200
+TURN_TOKENS = 150
 
 
 def make_database(path: Path, keep: list | None = None) -> dict[str, int]:
@@ -126,7 +142,59 @@ def elia_once(tmp: str, messages: list) -> tuple[float | None, str]:
             return None, ""
 
 
+def ask_turns(term: Term, srv: StreamServer, turns: int, rss_at: dict[int, float]) -> None:
+    """Ask `turns` questions one after another; VmRSS (MiB) after the turns named in `rss_at`."""
+    for i in range(1, turns + 1):
+        target = srv.answers + 1
+        term.send(f"question {i}: how does the cache work?\r")
+        deadline = time.monotonic() + 60
+        while srv.answers < target:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"turn {i} got no answer; screen:\n{term.screen.text()}")
+            time.sleep(0.01)
+        row = re.compile(rf"│ {i} +[\d,-]+ +[\d,-]+ ")
+        term.wait_for(lambda s: row.search(s) is not None, timeout=60)
+        if i in rss_at:
+            time.sleep(0.5)  # the last frames drawn, the turn stored
+            rss_at[i] = rss_kib(term.pid) / 1024
+
+
+def quit_ms(term: Term) -> float:
+    """Ctrl+Q to the process gone, in ms."""
+    sent = term.send("\x11")
+    term.proc.wait(60)
+    return (time.perf_counter() - sent) * 1000
+
+
+def session_run(tmp: str, name: str, srv: StreamServer, cfg: str, turns: int) -> tuple[dict[int, float], float]:
+    home = Path(tmp, f"turns-{name}")
+    home.mkdir()
+    env = coda_env(str(home / "data"), str(home / "home"))
+    env["CODA_CONFIG_PATH"] = cfg
+    rss = {10: 0.0, turns: 0.0}
+    with Term(coda_args(), env) as term:
+        term.wait_for(lambda s: panes_drawn(s) and "srv/fake-model" in s)
+        ask_turns(term, srv, turns, rss)
+        return rss, quit_ms(term)
+
+
+def long_sessions(tmp: str) -> None:
+    with StreamServer(TURN_TOKENS, 0.0, "qzxEND", group=10) as srv:
+        cfg = write_config(tmp, srv.url)
+        rss_short, quit_short = session_run(tmp, "short", srv, cfg, 10)
+        rss, quit_long = session_run(tmp, "long", srv, cfg, TURNS)
+    report(f"tui resident memory after {TURNS} turns vs after 10", rss[TURNS], "MiB", "<= 1.3x",
+           f"one app, {TURN_TOKENS}-token answers; {(rss[TURNS] - rss[10]) / (TURNS - 10) * 1024:.0f} KiB a turn",
+           baseline=rss[10], baseline_name="after 10", met=rss[TURNS] <= 1.3 * rss[10])
+    report(f"tui quit after {TURNS} turns (ctrl+q to exit)", quit_long, "ms", "<= 500 ms",
+           "baseline: another app after 10 turns", baseline=quit_short, baseline_name="after 10", met=quit_long <= 500)
+
+
 def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        long_sessions(tmp)
+    if sys.argv[1:] == ["turns"]:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         template = Path(tmp, "template.db")
         messages: list = []

@@ -168,12 +168,15 @@ class CodaApp(App):
             return meta_line(m.model, m.completion_tokens or tokens, ttft, total)
 
         def older(before_id: int, count: int) -> list[Message]:
-            earlier = self.rt.store.sessions.messages(session.id, limit=count, before_id=before_id)
+            # The session shown now: a new one is made by its first turn, after this opened.
+            if self.session is None:
+                return []
+            earlier = self.rt.store.sessions.messages(self.session.id, limit=count, before_id=before_id)
             timings.update(self.rt.store.traces.timings_for([m.id for m in earlier if m.role == "assistant"]))
             return earlier
 
         if session is None:
-            await messages.show([], None, meta_for)
+            await messages.show([], older, meta_for)
             status.session = ""
         else:
             if self._named is not None and session.provider in self.rt.config.providers:

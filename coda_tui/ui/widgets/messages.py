@@ -18,6 +18,11 @@ from coda_tui.ui.keys import bind
 # Messages mounted when a session opens, and fetched each time the top is reached.
 WINDOW = 16
 BATCH = 16
+# Messages kept mounted as a conversation goes on: past this, the oldest are unmounted
+# (back to WINDOW) and come back from the database when scrolled to. Every mounted message
+# holds its widgets, styles and render caches (~0.7 MiB a turn), and quitting tears them
+# all down. A few over WINDOW, so a turn's two messages usually cost one unmount.
+KEEP_MOUNTED = WINDOW + 4
 # Streaming text reaches the Markdown widget at most this often (seconds): tokens arriving
 # in between are joined into one write, so a fast stream costs one update a frame. Each
 # update lays the growing document out again, so the interval grows with the answer
@@ -294,11 +299,31 @@ class MessageList(VerticalScroll, can_focus=True):
         await self.mount(view)
         self.scroll_end(animate=False)
         self.anchor()
+        await self._unmount_oldest()
         return view
+
+    async def _unmount_oldest(self) -> None:
+        """Past KEEP_MOUNTED, unmount the oldest messages down to WINDOW, when they can be
+        fetched again: the first one kept must be stored (have an id), since older ones
+        are fetched from the database by the id of the first one on screen."""
+        views = self.views
+        if len(views) <= KEEP_MOUNTED or self._fetch_older is None:
+            return
+        cut = len(views) - WINDOW
+        while cut < len(views) and views[cut].message_id is None:
+            cut += 1
+        if cut >= len(views) - 1 or views[cut].message_id is None:
+            return  # nothing stored to fetch from: keep them
+        await self.remove_children(views[:cut])
+        self._more_older = True
+        if self.selected is not None:
+            self.selected = self.selected - cut if self.selected >= cut else None
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        if new <= 0 and self._more_older and not self._loading:
+        # Only a list taller than its pane: one that fits (its oldest messages just
+        # unmounted, say) was not scrolled up by anyone.
+        if new <= 0 and self._more_older and not self._loading and self.max_scroll_y > 0:
             self._loading = True
             self.call_after_refresh(self._load_older)
 
