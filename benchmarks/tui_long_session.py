@@ -153,7 +153,7 @@ def ask_turns(term: Term, srv: StreamServer, turns: int, rss_at: dict[int, float
                 raise RuntimeError(f"turn {i} got no answer; screen:\n{term.screen.text()}")
             time.sleep(0.01)
         row = re.compile(rf"│ {i} +[\d,-]+ +[\d,-]+ ")
-        term.wait_for(lambda s: row.search(s) is not None, timeout=60)
+        term.wait_for(lambda s, row=row: row.search(s) is not None, timeout=60)
         if i in rss_at:
             time.sleep(0.5)  # the last frames drawn, the turn stored
             rss_at[i] = rss_kib(term.pid) / 1024
@@ -181,7 +181,7 @@ def session_run(tmp: str, name: str, srv: StreamServer, cfg: str, turns: int) ->
 def long_sessions(tmp: str) -> None:
     with StreamServer(TURN_TOKENS, 0.0, "qzxEND", group=10) as srv:
         cfg = write_config(tmp, srv.url)
-        rss_short, quit_short = session_run(tmp, "short", srv, cfg, 10)
+        _, quit_short = session_run(tmp, "short", srv, cfg, 10)
         rss, quit_long = session_run(tmp, "long", srv, cfg, TURNS)
     report(f"tui resident memory after {TURNS} turns vs after 10", rss[TURNS], "MiB", "<= 1.3x",
            f"one app, {TURN_TOKENS}-token answers; {(rss[TURNS] - rss[10]) / (TURNS - 10) * 1024:.0f} KiB a turn",
