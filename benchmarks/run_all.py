@@ -28,7 +28,7 @@ BENCHMARKS = {
     "tui_stream": 900,
     "tui_stream_big": 300,
     "sse_parse": 300,
-    "tui_long_session": 900,
+    "tui_long_session": 1500,
     "tui_idle": 300,
     "index_search": 900,
     "tui_big_scroll": 600,

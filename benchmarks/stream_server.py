@@ -36,6 +36,7 @@ class StreamServer:
             raise RuntimeError("the stream server did not start")
         self.url = line[1]
         self.first = self.last = 0.0
+        self.answers = 0  # answers sent to the end so far
         self.started = threading.Event()
         self.finished = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
@@ -48,6 +49,7 @@ class StreamServer:
                 self.started.set()
             elif kind == "last":
                 self.last = float(value)
+                self.answers += 1
                 self.finished.set()
 
     def reset(self) -> None:

@@ -1,4 +1,5 @@
-"""Opening a session of 5,000 messages in the terminal app, in a real pty.
+"""Long sessions in the terminal app, in a real pty: opening one of 5,000 messages, and
+living through 200 turns (below). `python tui_long_session.py turns` runs only the latter.
 
 A database is made once with coda's own store (its migrations, FTS triggers and all): one
 session, "long", of 5,000 messages alternating question and answer (answers are Markdown
@@ -25,11 +26,23 @@ is started on a pty the same way; the chat is opened as a user would (Tab to the
 list, Enter), and the time runs from spawn to the last message's final word on screen.
 One run: it is slow. When it has not shown the word after ELIA_LIMIT seconds the
 baseline is that limit, a lower bound, and the row says so.
+
+A long session as it is lived: TURNS questions asked one after another in one app, the
+provider a loopback OpenAI-format server in its own process (benchmarks/stream_server.py)
+answering each with a TURN_TOKENS-token Markdown answer at full speed. The app runs
+headless (App.run_test) in a child process of its own, so its VmRSS is the app's: in a pty
+the run stalled, with and without the changes measured here, somewhere between turn 70 and
+110 (the chat went blank while a turn said "answering"; cause not found yet). Figures:
+- resident memory (VmRSS) after TURNS turns, against the same process after 10 (the
+  baseline): target <= 1.3x.
+- quitting after TURNS turns: from App.exit() to the app torn down. Target <= 0.5 s;
+  beside it, the same after 10 turns in a second process, as a baseline.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -41,13 +54,17 @@ from pathlib import Path
 from answers import answer, question
 from common import median, report, skip
 from peers import ELIA_VENV, elia, elia_drawn, elia_env
-from ptyterm import Term, coda_env, panes_drawn
+from ptyterm import Term, coda_env, panes_drawn, python_env, rss_kib
+from stream_server import StreamServer
+from tui_stream import write_config
 
 HERE = Path(__file__).resolve().parent
 ROUNDS = 5
 SESSIONS = {"long": 5000, "short": 10}
 LAST = {"long": "qzxLONG", "short": "qzxSHORT"}
 ELIA_LIMIT = 90.0
+TURNS = 200
+TURN_TOKENS = 150
 
 
 def make_database(path: Path, keep: list | None = None) -> dict[str, int]:
@@ -126,7 +143,82 @@ def elia_once(tmp: str, messages: list) -> tuple[float | None, str]:
             return None, ""
 
 
+def turns_child(turns: int, url: str, tmp: str) -> None:
+    """In this process (run as `tui_long_session.py --turns N URL TMP`): the app headless
+    (App.run_test), `turns` questions one after another; prints JSON with VmRSS after 10
+    and after `turns` turns (MiB) and the time to quit (ms)."""
+    import asyncio
+
+    os.environ.update(coda_env(os.path.join(tmp, "data"), os.path.join(tmp, "home")))
+    cfg = write_config(tmp, url)
+    os.environ["CODA_CONFIG_PATH"] = cfg
+    project = Path(tmp, "project")
+    project.mkdir()
+    (project / "cache.py").write_text("def get(key):\n    return None\n")
+
+    from coda_tui.core import events as ev
+    from coda_tui.core.runtime import Runtime
+    from coda_tui.ui.app import CodaApp
+    from coda_tui.ui.widgets.chat import ChatInput
+
+    async def run() -> dict:
+        rt = Runtime(cfg, project=project)
+        app = CodaApp(rt, project=project)
+        finished: list[int] = []
+        rt.bus.subscribe(lambda e: finished.append(1) if isinstance(e, ev.TurnFinished) else None)
+        rss: dict[int, float] = {}
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.5)
+            chat = app.query_one(ChatInput)
+            for i in range(1, turns + 1):
+                chat.focus()
+                chat.load_text(f"question {i}: how does the cache work?")
+                await pilot.press("enter")
+                deadline = time.monotonic() + 60
+                while len(finished) < i or app.turn_running:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"turn {i} did not finish")
+                    await asyncio.sleep(0.01)
+                if i in (10, turns):
+                    await pilot.pause(0.5)  # the last frames drawn, the turn stored
+                    rss[i] = rss_kib(os.getpid()) / 1024
+            t = time.perf_counter()
+            app.exit()
+        return {"rss10": rss[10], "rss": rss[turns], "quit_ms": (time.perf_counter() - t) * 1000}
+
+    print(json.dumps(asyncio.run(run())))
+
+
+def session_run(tmp: str, name: str, url: str, turns: int) -> dict:
+    where = Path(tmp, f"turns-{name}")
+    where.mkdir()
+    out = subprocess.run([sys.executable, str(HERE / "tui_long_session.py"), "--turns", str(turns), url, str(where)],
+                         capture_output=True, text=True, env=python_env(), cwd=str(HERE.parent), timeout=1200)
+    if out.returncode:
+        raise RuntimeError(f"{turns} turns: {(out.stderr.strip().splitlines() or ['no message'])[-1]}")
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def long_sessions(tmp: str) -> None:
+    with StreamServer(TURN_TOKENS, 0.0, "qzxEND", group=10) as srv:
+        short = session_run(tmp, "short", srv.url, 10)
+        long = session_run(tmp, "long", srv.url, TURNS)
+    report(f"tui resident memory after {TURNS} turns vs after 10", long["rss"], "MiB", "<= 1.3x",
+           f"one app, {TURN_TOKENS}-token answers; {(long['rss'] - long['rss10']) / (TURNS - 10) * 1024:.0f} KiB a turn",
+           baseline=long["rss10"], baseline_name="after 10", met=long["rss"] <= 1.3 * long["rss10"])
+    report(f"tui quit after {TURNS} turns (exit to app gone)", long["quit_ms"], "ms", "<= 500 ms",
+           "baseline: another app after 10 turns", baseline=short["quit_ms"], baseline_name="after 10",
+           met=long["quit_ms"] <= 500)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--turns"]:
+        turns_child(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        long_sessions(tmp)
+    if sys.argv[1:] == ["turns"]:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         template = Path(tmp, "template.db")
         messages: list = []

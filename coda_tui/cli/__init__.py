@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from coda_tui import __version__
+from coda_tui import __version__, startup_gc
 from coda_tui.cli.ask import ask
 from coda_tui.cli.cache import cache
 from coda_tui.cli.checks import doctor, models
@@ -93,6 +93,8 @@ def cli(ctx: click.Context) -> None:
     With no command, opens the terminal app.
     """
     ctx.ensure_object(dict)
+    if ctx.invoked_subcommand is not None:
+        startup_gc.resume()  # the terminal app resumes it after its first frame
     if ctx.invoked_subcommand is None:
         rt = runtime(ctx)
         provider = opt(ctx, "provider")

@@ -70,6 +70,10 @@ if TYPE_CHECKING:
 # How often a streaming answer is written to the database. Frequent enough that a
 # kill -9 loses under half a second of text; rare enough to stay off the per-token path.
 FLUSH_INTERVAL_S = 0.5
+# Each write re-indexes the whole answer for full-text search, on the app's event loop: the
+# interval grows with the answer (1 MB: every 10 s), so a long answer costs a bounded
+# number of rewrites, not one per half second.
+FLUSH_PER_CHAR_S = 1 / 100_000
 # Streamed text goes to subscribers at most once a frame: a fast server sends thousands of
 # chunks a second, and each event costs every subscriber (the TUI lays text out) more
 # than the chunk itself. Text held back waits no longer than this.
@@ -125,7 +129,7 @@ class _AnswerWriter:
 
     def add(self, chunk: str) -> None:
         self.parts.append(chunk)
-        if time.monotonic() - self._flushed_at >= FLUSH_INTERVAL_S:
+        if time.monotonic() - self._flushed_at >= FLUSH_INTERVAL_S + self._flushed_len * FLUSH_PER_CHAR_S:
             self.flush("partial")
 
     def flush(self, status: str, **extra) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
-
-import sqlite_utils
+from typing import Any
 
 from coda_tui import paths
 from coda_tui.errors import CodaError
@@ -79,6 +78,58 @@ class _Connection(sqlite3.Connection):
             raise _translate(self.db_path, exc) from None
 
 
+_TRANSACTION_CONTROL = {"BEGIN", "SAVEPOINT", "COMMIT", "END", "ROLLBACK", "RELEASE"}
+
+
+class Database:
+    """The connection, with the small part of sqlite-utils' Database API coda uses.
+
+    sqlite-utils itself imports numpy and pandas when they are installed, a quarter of a
+    second before the first frame; it is loaded only when some code asks for more of its
+    API (a table object, a transform), and then wraps this same connection.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._full: Any = None
+        # As sqlite-utils does on opening: a REPLACE that deletes a row fires its DELETE
+        # trigger, so the full-text index never keeps a replaced row.
+        self.conn.execute("PRAGMA recursive_triggers = on")
+
+    def execute(self, sql: str, parameters: Any = None) -> sqlite3.Cursor:
+        """A statement; one that writes outside a transaction is committed at once (as
+        sqlite-utils' execute() does), one inside a transaction joins it."""
+        was_in_transaction = self.conn.in_transaction
+        try:
+            cursor = self.conn.execute(sql) if parameters is None else self.conn.execute(sql, parameters)
+        except Exception:
+            if not was_in_transaction and self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        opens = sql.lstrip().split(None, 1)[0].upper() in _TRANSACTION_CONTROL if sql.strip() else False
+        if not was_in_transaction and self.conn.in_transaction and cursor.description is None and not opens:
+            self.conn.execute("COMMIT")
+        return cursor
+
+    def table_names(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()]
+
+    def _sqlite_utils(self) -> Any:
+        if self._full is None:
+            import sqlite_utils
+
+            self._full = sqlite_utils.Database(self.conn)
+        return self._full
+
+    def __getitem__(self, table: str) -> Any:
+        return self._sqlite_utils()[table]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._sqlite_utils(), name)
+
+
 def _translate(path: Path, exc: sqlite3.DatabaseError) -> Exception:
     """A StoreError for conditions outside coda's control; anything else is a bug, kept as is."""
     return StoreError(explain(path, exc)) if _kind(exc) else exc
@@ -101,7 +152,7 @@ def _kind(exc: sqlite3.DatabaseError) -> str | None:
     return None
 
 
-def open_database(path: Path | str, *, migrate_to: int | None = None) -> sqlite_utils.Database:
+def open_database(path: Path | str, *, migrate_to: int | None = None) -> Database:
     """Open (creating if needed) and migrate. `migrate_to` stops early; tests use it to build
     a database as an older version of coda left it."""
     path = Path(path)
@@ -123,7 +174,7 @@ def open_database(path: Path | str, *, migrate_to: int | None = None) -> sqlite_
         # lose the last transaction, and it costs a fsync per write less.
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        db = sqlite_utils.Database(conn)
+        db = Database(conn)
         migrate(db, upto=migrate_to)
     except sqlite3.DatabaseError as exc:
         raise StoreError(explain(path, exc)) from None
@@ -162,7 +213,7 @@ def explain(path: Path, exc: sqlite3.DatabaseError) -> str:
     return f"database error at {path}: {text}"
 
 
-def migrate(db: sqlite_utils.Database, upto: int | None = None) -> list[str]:
+def migrate(db: Database, upto: int | None = None) -> list[str]:
     """Apply the migrations not yet recorded; returns the names applied."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
@@ -186,7 +237,7 @@ def migrate(db: sqlite_utils.Database, upto: int | None = None) -> list[str]:
     return applied
 
 
-def refuse_newer(db: sqlite_utils.Database, done: set[str]) -> None:
+def refuse_newer(db: Database, done: set[str]) -> None:
     """A database a newer coda has migrated is not used: its rows would not fit this code."""
     from coda_tui import __version__
 
@@ -200,5 +251,5 @@ def refuse_newer(db: sqlite_utils.Database, done: set[str]) -> None:
         )
 
 
-def schema_version(db: sqlite_utils.Database) -> int:
+def schema_version(db: Database) -> int:
     return db.execute("SELECT count(*) FROM _migrations").fetchone()[0]

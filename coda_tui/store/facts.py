@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlite_utils
-
-from coda_tui.store.db import now
+from coda_tui.store.db import Database, now
 
 
 @dataclass
@@ -22,7 +20,7 @@ class Fact:
 
 
 class FactStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def add(self, text: str, project: str | None) -> Fact:

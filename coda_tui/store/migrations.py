@@ -3,19 +3,20 @@ a schema change is a new function at the end of this list."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import sqlite_utils
+if TYPE_CHECKING:
+    from coda_tui.store.db import Database
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = []
+MIGRATIONS: list[Callable[[Database], None]] = []
 
 
-def migration(fn: Callable[[sqlite_utils.Database], None]):
+def migration(fn: Callable[[Database], None]):
     MIGRATIONS.append(fn)
     return fn
 
 
-def _run(db: sqlite_utils.Database, script: str) -> None:
+def _run(db: Database, script: str) -> None:
     # Statement by statement rather than executescript(), which commits first and so
     # would let a failing migration leave half a schema behind.
     for statement in script.split(";"):
@@ -24,7 +25,7 @@ def _run(db: sqlite_utils.Database, script: str) -> None:
 
 
 @migration
-def m001_sessions_and_messages(db: sqlite_utils.Database) -> None:
+def m001_sessions_and_messages(db: Database) -> None:
     _run(db,
         """
         CREATE TABLE sessions (
@@ -61,7 +62,7 @@ def m001_sessions_and_messages(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m002_traces(db: sqlite_utils.Database) -> None:
+def m002_traces(db: Database) -> None:
     _run(db,
         """
         CREATE TABLE traces (
@@ -96,15 +97,29 @@ def m002_traces(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m003_messages_fts(db: sqlite_utils.Database) -> None:
-    # External-content FTS5 table kept in sync by triggers (sqlite-utils writes them);
-    # rebuilt from existing rows, so upgrading a database indexes its old messages too.
-    db["messages"].enable_fts(["content"], create_triggers=True, tokenize="porter unicode61", replace=True)
-    db["messages"].rebuild_fts()
+def m003_messages_fts(db: Database) -> None:
+    # External-content FTS5 table kept in sync by triggers; rebuilt from existing rows, so
+    # upgrading a database indexes its old messages too. The statements are the ones
+    # sqlite-utils' enable_fts(create_triggers=True) wrote when this migration used it, so
+    # databases made before and after have the same schema; a trigger's body holds ";",
+    # hence one execute() a statement rather than _run().
+    for statement in (
+        'CREATE VIRTUAL TABLE "messages_fts" USING FTS5 (\n    "content",\n    tokenize=\'porter unicode61\',\n'
+        '    content="messages"\n)',
+        'CREATE TRIGGER "messages_ai" AFTER INSERT ON "messages" BEGIN\n'
+        '  INSERT INTO "messages_fts" (rowid, "content") VALUES (new.rowid, new."content");\nEND',
+        'CREATE TRIGGER "messages_ad" AFTER DELETE ON "messages" BEGIN\n'
+        '  INSERT INTO "messages_fts" ("messages_fts", rowid, "content") VALUES(\'delete\', old.rowid, old."content");\nEND',
+        'CREATE TRIGGER "messages_au" AFTER UPDATE ON "messages" BEGIN\n'
+        '  INSERT INTO "messages_fts" ("messages_fts", rowid, "content") VALUES(\'delete\', old.rowid, old."content");\n'
+        '  INSERT INTO "messages_fts" (rowid, "content") VALUES (new.rowid, new."content");\nEND',
+        'INSERT INTO "messages_fts"("messages_fts") VALUES(\'rebuild\')',
+    ):
+        db.conn.execute(statement)
 
 
 @migration
-def m004_facts(db: sqlite_utils.Database) -> None:
+def m004_facts(db: Database) -> None:
     # Facts the user asked coda to remember: for one project (its root directory) or, with
     # project NULL, everywhere.
     _run(db,

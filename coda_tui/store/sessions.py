@@ -6,9 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 
-import sqlite_utils
-
-from coda_tui.store.db import now
+from coda_tui.store.db import Database, now
 
 STATUSES = ("complete", "partial", "error", "cancelled")
 
@@ -81,7 +79,7 @@ def fts_any(text: str, min_len: int = 3) -> str:
 
 
 class SessionStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     # --- sessions -----------------------------------------------------------------------

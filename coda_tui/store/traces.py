@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-import sqlite_utils
+from coda_tui.store.db import Database
 
 
 @dataclass
@@ -40,7 +40,7 @@ class TraceRecord:
 
 
 class TraceStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def save(self, trace: TraceRecord) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
 
+from coda_tui import startup_gc
 from coda_tui.actions import APP, BY_NAME, describe
 from coda_tui.context.attachments import Attachment, AttachmentError
 from coda_tui.context.documents import is_document
@@ -78,6 +79,11 @@ class CodaApp(App):
         self.theme_specs = theming.register_all(self)
         if runtime.config.ui.theme not in self.theme_specs and runtime.config.ui.theme not in theming.broken_names():
             check_name(runtime.config, "theme", sorted(self.theme_specs))
+        # The configured theme when the config names one, else the last one picked here. Set
+        # before the stylesheet is first read: set once the app runs, every style would be
+        # parsed and applied a second time before the first frame.
+        wanted = runtime.config.ui.theme if named(runtime.config, "theme") else self.state.theme or runtime.config.ui.theme
+        self.theme = wanted if wanted in self.theme_specs else "dark"
         self.session: Session | None = None
         self._session_ref = session_ref
         runtime.config.provider(provider)  # an unknown --provider stops here
@@ -122,9 +128,6 @@ class CodaApp(App):
         yield from self.main.panes()
 
     async def on_mount(self) -> None:
-        # The configured theme when the config names one, else the last one picked here.
-        wanted = self.rt.config.ui.theme if named(self.rt.config, "theme") else self.state.theme or self.rt.config.ui.theme
-        self.theme = wanted if wanted in self.theme_specs else "dark"
         self._apply_code_style()
         self.main.arrangement.apply()
         self.events.on(ev.TurnStarted, self._turn_started)
@@ -159,6 +162,7 @@ class CodaApp(App):
         if self.rt.config.voice.preload:
             self.call_after_refresh(self.voice.preload)
         self.call_after_refresh(lambda: self.run_worker(self.rt.watchdog.run(), group="watchdog", exit_on_error=False))
+        self.call_after_refresh(startup_gc.resume)
 
     # --- sessions ----------------------------------------------------------------------
 
@@ -174,13 +178,16 @@ class CodaApp(App):
             return meta_line(m.model, m.completion_tokens or tokens, ttft, total)
 
         def older(before_id: int, count: int) -> list[Message]:
-            earlier = self.rt.store.sessions.messages(session.id, limit=count, before_id=before_id)
+            # The session shown now: a new one is made by its first turn, after this opened.
+            if self.session is None:
+                return []
+            earlier = self.rt.store.sessions.messages(self.session.id, limit=count, before_id=before_id)
             timings.update(self.rt.store.traces.timings_for([m.id for m in earlier if m.role == "assistant"]))
             return earlier
 
         status.session_cost(session.id if session else None, self.rt.store.traces.llm_costs(session.id) if session else [])
         if session is None:
-            await messages.show([], None, meta_for)
+            await messages.show([], older, meta_for)
             status.session = ""
         else:
             if self._named is not None and session.provider in self.rt.config.providers:

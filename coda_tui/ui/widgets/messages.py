@@ -7,11 +7,10 @@ import json
 import re
 from typing import Callable
 
-from rich.markdown import Markdown as RichMarkdown
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message as TMessage
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from coda_tui.store.sessions import Message
 from coda_tui.textsafe import inert
@@ -21,6 +20,11 @@ from coda_tui.ui.widgets.tool_calls import ToolCallView
 # Messages mounted when a session opens, and fetched each time the top is reached.
 WINDOW = 16
 BATCH = 16
+# Messages kept mounted as a conversation goes on: past this, the oldest are unmounted
+# (back to WINDOW) and come back from the database when scrolled to. Every mounted message
+# holds its widgets, styles and render caches (~0.7 MiB a turn), and quitting tears them
+# all down. A few over WINDOW, so a turn's two messages usually cost one unmount.
+KEEP_MOUNTED = WINDOW + 4
 # Streaming text reaches the Markdown widget at most this often (seconds): tokens arriving
 # in between are joined into one write, so a fast stream costs one update a frame. Each
 # update lays the growing document out again, so the interval grows with the answer
@@ -77,6 +81,14 @@ def _paragraph_break(before: str, fragment: str) -> int | None:
             return pos + 2
         pos = fragment.rfind("\n\n", 0, pos)
     return None
+
+
+def _markdown_widget():
+    """Textual's Markdown widget, imported when the first answer is drawn: it brings in a
+    Markdown parser (markdown-it) that the first frame, with no answer on it, does not need."""
+    from textual.widgets import Markdown
+
+    return Markdown
 
 
 def meta_line(model: str | None, tokens: int | None, ttft_ms: float | None, total_ms: float | None) -> str:
@@ -137,9 +149,11 @@ class MessageView(Vertical):
         if self.role == "user":
             yield Static(inert(shown), classes="msg-body", markup=False)
         elif self.stored:
+            from rich.markdown import Markdown as RichMarkdown  # see _markdown_widget
+
             yield Static(RichMarkdown(inert(shown), code_theme=self._code_theme()), classes="msg-body")
         else:
-            yield Markdown(inert(shown), open_links=False)
+            yield _markdown_widget()(inert(shown), open_links=False)
         yield Static(self._meta_text(), classes="msg-meta", markup=False)
         yield Static(inert(self.error or ""), classes="msg-error", markup=False)
 
@@ -209,7 +223,8 @@ class MessageView(Vertical):
         if not text:
             return
         if self._stream is None:
-            self._stream = Markdown.get_stream(self.query(Markdown).last())
+            markdown = _markdown_widget()
+            self._stream = markdown.get_stream(self.query(markdown).last())
         self._segment += text
         await self._stream.write(text)
 
@@ -220,7 +235,8 @@ class MessageView(Vertical):
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        await self.mount(Markdown("", open_links=False), after=self.query(Markdown).last())
+        markdown = _markdown_widget()
+        await self.mount(markdown("", open_links=False), after=self.query(markdown).last())
         self._segment = ""
 
     async def finish(self, status: str, meta: str, error: str | None = None, message_id: int | None = None) -> None:
@@ -322,11 +338,31 @@ class MessageList(VerticalScroll, can_focus=True):
         await self.mount(view)
         self.scroll_end(animate=False)
         self.anchor()
+        await self._unmount_oldest()
         return view
+
+    async def _unmount_oldest(self) -> None:
+        """Past KEEP_MOUNTED, unmount the oldest messages down to WINDOW, when they can be
+        fetched again: the first one kept must be stored (have an id), since older ones
+        are fetched from the database by the id of the first one on screen."""
+        views = self.views
+        if len(views) <= KEEP_MOUNTED or self._fetch_older is None:
+            return
+        cut = len(views) - WINDOW
+        while cut < len(views) and views[cut].message_id is None:
+            cut += 1
+        if cut >= len(views) - 1 or views[cut].message_id is None:
+            return  # nothing stored to fetch from: keep them
+        await self.remove_children(views[:cut])
+        self._more_older = True
+        if self.selected is not None:
+            self.selected = self.selected - cut if self.selected >= cut else None
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        if new <= 0 and self._more_older and not self._loading:
+        # Only a list taller than its pane: one that fits (its oldest messages just
+        # unmounted, say) was not scrolled up by anyone.
+        if new <= 0 and self._more_older and not self._loading and self.max_scroll_y > 0:
             self._loading = True
             self.call_after_refresh(self._load_older)
 

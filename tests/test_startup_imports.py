@@ -1,0 +1,64 @@
+"""What the terminal app imports before its first frame: none of the heavy packages it
+only needs later (timings belong in benchmarks/tui_startup.py; this checks the cause)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+# sqlite-utils pulls in numpy and pandas when installed: a quarter second on this machine;
+# the Markdown parsers are needed by the first answer, not by the first frame.
+NOT_BEFORE_FIRST_FRAME = ("sqlite_utils", "numpy", "pandas", "markdown_it", "rich.markdown", "textual.widgets._markdown")
+
+
+def loaded_after(code: str, tmp_path) -> set[str]:
+    script = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path)
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def test_the_app_and_an_open_store_leave_the_heavy_packages_unloaded(tmp_path):
+    loaded = loaded_after(
+        "import coda_tui.cli, coda_tui.ui.app\n"
+        "from coda_tui.store import Store\n"
+        f"s = Store({str(tmp_path / 'coda.db')!r})\n"
+        "s.sessions.create('x'); s.traces.recent(30); s.close()",
+        tmp_path,
+    )
+    assert "coda_tui.ui.app" in loaded
+    assert not {m for m in loaded if m.startswith(NOT_BEFORE_FIRST_FRAME)}
+
+
+def test_the_rest_of_sqlite_utils_is_there_when_asked_for(tmp_path):
+    from coda_tui.store import Store
+
+    store = Store(tmp_path / "coda.db")
+    assert store.db["sessions"].count == 0  # a sqlite-utils Table over the same connection
+    assert {"sessions", "messages", "messages_fts"} <= set(store.db.table_names())
+    store.close()
+
+
+def test_the_command_starts_with_the_collector_held_and_resumes_it(tmp_path):
+    loaded = loaded_after(
+        "import gc, coda_tui.__main__\n"
+        "held = not gc.isenabled()\n"
+        "from coda_tui import startup_gc\n"
+        "startup_gc.resume(); startup_gc.resume()\n"
+        "assert held and gc.isenabled() and gc.get_freeze_count() > 10000",
+        tmp_path,
+    )
+    assert "coda_tui.cli" in loaded
+
+
+def test_resume_leaves_a_collector_it_did_not_stop_alone():
+    import gc
+
+    from coda_tui import startup_gc
+
+    gc.disable()
+    try:
+        startup_gc.resume()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
