@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coda_tui.store.lean import import_sqlite_utils
-
-import_sqlite_utils()  # before the modules below import it: see store/lean.py
-
 from coda_tui.store.comparisons import ComparisonStore
 from coda_tui.store.db import StoreError, open_database
 from coda_tui.store.facts import FactStore

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import sqlite_utils
-
-from coda_tui.store.db import now
+from coda_tui.store.db import Database, now
 
 
 @dataclass
@@ -32,7 +30,7 @@ class Comparison:
 
 
 class ComparisonStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def add(self, prompt: str, session_id: int | None, user_message_id: int | None,

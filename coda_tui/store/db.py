@@ -116,6 +116,9 @@ class Database:
 
     def _sqlite_utils(self) -> Any:
         if self._full is None:
+            from coda_tui.store.lean import import_sqlite_utils
+
+            import_sqlite_utils()  # without pandas and numpy: see store/lean.py
             import sqlite_utils
 
             self._full = sqlite_utils.Database(self.conn)

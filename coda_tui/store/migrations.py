@@ -96,6 +96,20 @@ def m002_traces(db: Database) -> None:
     )
 
 
+MESSAGES_FTS = (
+    'CREATE VIRTUAL TABLE "messages_fts" USING FTS5 (\n    "content",\n    tokenize=\'porter unicode61\',\n'
+    '    content="messages"\n)',
+    'CREATE TRIGGER "messages_ai" AFTER INSERT ON "messages" BEGIN\n'
+    '  INSERT INTO "messages_fts" (rowid, "content") VALUES (new.rowid, new."content");\nEND',
+    'CREATE TRIGGER "messages_ad" AFTER DELETE ON "messages" BEGIN\n'
+    '  INSERT INTO "messages_fts" ("messages_fts", rowid, "content") VALUES(\'delete\', old.rowid, old."content");\nEND',
+    'CREATE TRIGGER "messages_au" AFTER UPDATE ON "messages" BEGIN\n'
+    '  INSERT INTO "messages_fts" ("messages_fts", rowid, "content") VALUES(\'delete\', old.rowid, old."content");\n'
+    '  INSERT INTO "messages_fts" (rowid, "content") VALUES (new.rowid, new."content");\nEND',
+    'INSERT INTO "messages_fts"("messages_fts") VALUES(\'rebuild\')',
+)
+
+
 @migration
 def m003_messages_fts(db: Database) -> None:
     # External-content FTS5 table kept in sync by triggers; rebuilt from existing rows, so
@@ -103,18 +117,7 @@ def m003_messages_fts(db: Database) -> None:
     # sqlite-utils' enable_fts(create_triggers=True) wrote when this migration used it, so
     # databases made before and after have the same schema; a trigger's body holds ";",
     # hence one execute() a statement rather than _run().
-    for statement in (
-        'CREATE VIRTUAL TABLE "messages_fts" USING FTS5 (\n    "content",\n    tokenize=\'porter unicode61\',\n'
-        '    content="messages"\n)',
-        'CREATE TRIGGER "messages_ai" AFTER INSERT ON "messages" BEGIN\n'
-        '  INSERT INTO "messages_fts" (rowid, "content") VALUES (new.rowid, new."content");\nEND',
-        'CREATE TRIGGER "messages_ad" AFTER DELETE ON "messages" BEGIN\n'
-        '  INSERT INTO "messages_fts" ("messages_fts", rowid, "content") VALUES(\'delete\', old.rowid, old."content");\nEND',
-        'CREATE TRIGGER "messages_au" AFTER UPDATE ON "messages" BEGIN\n'
-        '  INSERT INTO "messages_fts" ("messages_fts", rowid, "content") VALUES(\'delete\', old.rowid, old."content");\n'
-        '  INSERT INTO "messages_fts" (rowid, "content") VALUES (new.rowid, new."content");\nEND',
-        'INSERT INTO "messages_fts"("messages_fts") VALUES(\'rebuild\')',
-    ):
+    for statement in MESSAGES_FTS:
         db.conn.execute(statement)
 
 
@@ -136,7 +139,7 @@ def m004_facts(db: Database) -> None:
 
 
 @migration
-def m005_tool_messages(db: sqlite_utils.Database) -> None:
+def m005_tool_messages(db: Database) -> None:
     # Tool calls and their results become messages: role 'tool', the calls an assistant
     # round made (JSON list of {id, name, arguments}), and which call a tool row answers.
     # SQLite cannot alter a CHECK constraint, so the table is rebuilt (ids kept, so traces'
@@ -171,12 +174,13 @@ def m005_tool_messages(db: sqlite_utils.Database) -> None:
         CREATE INDEX messages_session ON messages(session_id, id);
         """
     )
-    db["messages"].enable_fts(["content"], create_triggers=True, tokenize="porter unicode61", replace=True)
-    db["messages"].rebuild_fts()
+    db.conn.execute('DROP TABLE IF EXISTS "messages_fts"')
+    for statement in MESSAGES_FTS:  # m003's index and triggers, over the new table, rebuilt
+        db.conn.execute(statement)
 
 
 @migration
-def m006_message_ratings(db: sqlite_utils.Database) -> None:
+def m006_message_ratings(db: Database) -> None:
     # The user's verdict on an answer: 1 up, -1 down, NULL not rated; with an optional
     # one-line reason, and when it was given (updated_at stays the answer's own).
     _run(db,
@@ -189,7 +193,7 @@ def m006_message_ratings(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m007_comparisons(db: sqlite_utils.Database) -> None:
+def m007_comparisons(db: Database) -> None:
     # One question put to several models (`coda compare`, the app's compare view): the
     # question, and per target the answer message and the trace of the turn that made it.
     # The session holds the question and the answers; deleting it leaves the comparison
