@@ -71,11 +71,31 @@ _TOKENS = [
     ("ldap/sha hash", r"\{(?:SHA|SSHA|SHA256|SSHA512)\}[A-Za-z0-9+/=]{20,}"),
 ]
 _TOKEN_RES = [(kind, re.compile(rx)) for kind, rx in _TOKENS]
-# Patterns that cannot start with a literal are run only when a text holds one of their
-# fixed parts: a substring test is far cheaper than a scan that tries every position.
-_TOKEN_HINTS = {"stripe key": ("_live_", "_test_"), "mailchimp key": ("-us",), "telegram token": (":AA",),
-                "square secret": ("sq0csp-", "EAAA"), "azure storage key": ("AccountKey=",),
-                "azure sas signature": ("sig=",)}
+# Patterns that cannot start with a literal (so the regular expression engine tries them at
+# every position, or at every common letter) run only when the text passes their gate: fixed
+# parts every match holds (substring tests, a fast search in C), or a short expression with
+# a literal start that every match contains. A gate only skips texts the pattern cannot
+# match, so what is found is unchanged; most source files pass none of them. Patterns that
+# start with a literal need no gate: the engine already jumps from one occurrence to the next.
+_TOKEN_GATES: dict[str, tuple[str, ...] | re.Pattern] = {
+    "stripe key": ("k_live_", "k_test_"),
+    "mailchimp key": re.compile(r"-us[0-9]"),
+    "square secret": ("sq0csp-", "EAAA"),
+    # A dot, six token characters and a dot, then 27 more: rare in code, unlike [MNO].
+    "discord token": re.compile(r"\.[A-Za-z\d_\-]{6}\.[A-Za-z\d_\-]{27}"),
+    "telegram token": re.compile(r":AA[0-9A-Za-z_\-]{33}"),
+    "azure storage key": ("AccountKey=",),
+    "azure sas signature": re.compile(r"sig=[A-Za-z0-9%+/=]{30}"),
+}
+
+
+def _passes(gate: tuple[str, ...] | re.Pattern | None, text: str) -> bool:
+    if gate is None:
+        return True
+    if isinstance(gate, tuple):
+        return any(part in text for part in gate)
+    return gate.search(text) is not None
+
 
 # A password in a URL: scheme://user:PASSWORD@host. References (${VAR}) are left alone.
 _URL_PASSWORD = re.compile(r"://[^\s:/@'\"]{1,100}:(?P<v>[^\s@/'\"${}][^\s@'\"]{2,200})@[A-Za-z0-9\[]")
@@ -132,15 +152,17 @@ _CODE_SUFFIXES = {".py", ".pyi", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", "
 _EXPRESSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:[(\[{].*)?$|^[(\[{!&*@]")
 
 # Line-shaped credential files, whatever they are called.
-_LINES = [
+_LINES = [  # (kind, pattern, gate: see _TOKEN_GATES)
     # .netrc: machine HOST login USER password SECRET
-    ("netrc password", re.compile(r"(?m)^[ \t]*(?:machine|default)\b[^\n]*?\bpassword[ \t]+(?P<v>\S+)")),
+    ("netrc password", re.compile(r"(?m)^[ \t]*(?:machine|default)\b[^\n]*?\bpassword[ \t]+(?P<v>\S+)"), ("password",)),
     # .pgpass: host:port:database:user:password
-    ("pgpass password", re.compile(r"(?m)^[^\s:#]+:(?:\d+|\*):[^\s:]+:[^\s:]+:(?P<v>\S+)$")),
+    ("pgpass password", re.compile(r"(?m)^[^\s:#]+:(?:\d+|\*):[^\s:]+:[^\s:]+:(?P<v>\S+)$"),
+     re.compile(r":(?:\d+|\*):")),
     # htpasswd-like user:hash lines are caught by the hash shapes; .npmrc auth lines here.
-    ("npm auth", re.compile(r"(?m)^[ \t]*(?:\S*:)?(?:_authToken|_auth|_password)[ \t]*=[ \t]*(?P<v>\S+)")),
+    ("npm auth", re.compile(r"(?m)^[ \t]*(?:\S*:)?(?:_authToken|_auth|_password)[ \t]*=[ \t]*(?P<v>\S+)"),
+     ("_auth", "_password")),
     # A Docker config's registry login.
-    ("docker auth", re.compile(r"\"auth\"[ \t]*:[ \t]*\"(?P<v>[A-Za-z0-9+/=]{8,})\"")),
+    ("docker auth", re.compile(r"\"auth\"[ \t]*:[ \t]*\"(?P<v>[A-Za-z0-9+/=]{8,})\""), None),
 ]
 # An ssh config says which hosts, users and key files reach where: the values are masked
 # when the text is one (a Host line and host keywords), whatever the file is called.
@@ -187,8 +209,7 @@ def find(text: str, path: str | None = None, known: Iterable[str] = ()) -> list[
     for kind, rx in _BLOCKS:
         found += [Finding(kind, m.start(), m.end()) for m in rx.finditer(text)]
     for kind, rx in _TOKEN_RES:
-        hints = _TOKEN_HINTS.get(kind)
-        if hints and not any(h in text for h in hints):
+        if not _passes(_TOKEN_GATES.get(kind), text):
             continue
         for m in rx.finditer(text):
             if "v" in rx.groupindex:
@@ -198,11 +219,11 @@ def find(text: str, path: str | None = None, known: Iterable[str] = ()) -> list[
     for m in _URL_PASSWORD.finditer(text):
         if not _PLACEHOLDER.match(m.group("v")):
             found.append(Finding("password in url", m.start("v"), m.end("v")))
-    for kind, rx in _LINES:
-        for m in rx.finditer(text):
+    for kind, rx, gate in _LINES:
+        for m in rx.finditer(text) if _passes(gate, text) else ():
             if not _PLACEHOLDER.match(m.group("v")):
                 found.append(Finding(kind, m.start("v"), m.end("v")))
-    if _SSH_HOST.search(text) and _SSH_KEYWORD.search(text):
+    if ("HostName" in text or "IdentityFile" in text) and _SSH_HOST.search(text) and _SSH_KEYWORD.search(text):
         found += [Finding("ssh config", m.start("v"), m.end("v")) for m in _SSH_VALUES.finditer(text)]
     in_code = bool(path) and any(path.lower().endswith(s) for s in _CODE_SUFFIXES)
     for m in _assignments(text):
