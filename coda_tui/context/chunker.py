@@ -49,6 +49,31 @@ _DEFS = {
 _DEFS["typescript"] = _DEFS["javascript"] + r"|^[ \t]*(?:export[ \t]+)?(?:interface|type|enum)[ \t]+([A-Za-z_$][\w$]*)"
 _DEFS["cpp"] = _DEFS["c"] + r"|^[ \t]*(?:class|namespace)[ \t]+([A-Za-z_]\w*)"
 _COMPILED = {lang: re.compile(rx, re.M) for lang, rx in _DEFS.items()}
+
+
+def _after_newline(rx: str) -> str:
+    """`rx` with each line start (^ outside a character class) spelled as the newline before
+    it. Run over the text with a newline put in front, it finds the same definitions, but
+    the engine can then jump from newline to newline instead of trying every position,
+    which was a third of the index's time."""
+    out, in_class, escaped = [], False, False
+    for i, c in enumerate(rx):
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif in_class:
+            in_class = c != "]" or rx[i - 1] == "["
+        elif c == "[":
+            in_class = True
+        elif c == "^":
+            c = "\n"
+        out.append(c)
+    return "".join(out)
+
+
+# For chunk(): match offsets in "\n" + text are those of the definition lines in the text.
+_SCAN = {lang: re.compile(_after_newline(rx), re.MULTILINE) for lang, rx in _DEFS.items()}
 # Languages whose chunk names are definitions of identifiers (a Markdown heading is not).
 CODE_LANGUAGES = frozenset(_DEFS) - {"markdown"}
 _NAME_PARTS = re.compile(r"[\s.:]+")
@@ -104,12 +129,12 @@ def chunk(text: str, language: str | None) -> list[Chunk]:
     lines = text.splitlines()
     if not lines:
         return []
-    pattern = _COMPILED.get(language or "")
+    pattern = _SCAN.get(language or "")
     starts: list[tuple[int, str]] = []
     if pattern is not None:
         # Line number of each match from its offset: count newlines incrementally.
         line_no, pos = 1, 0
-        for m in pattern.finditer(text):
+        for m in pattern.finditer("\n" + text):
             line_no += text.count("\n", pos, m.start())
             pos = m.start()
             name = next((g for g in m.groups() if g), "")

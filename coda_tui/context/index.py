@@ -21,7 +21,9 @@ import re
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,15 +48,20 @@ except ImportError:  # Windows: one process at a time is then up to the user
 
 log = logging.getLogger(__name__)
 
-BATCH_FILES = 400
+# A batch is written in one transaction (the connection's lock held meanwhile, so a search
+# waits at most that long); the next one is read and chunked meanwhile in a second thread.
+BATCH_FILES = 200
+BATCH_BYTES = 2_000_000
 SNIFF = 8192
 # BM25 weights of the FTS columns (name, path, text): a chunk that *defines* the word
 # searched for ranks above chunks that only use it.
 WEIGHTS = (10.0, 3.0, 1.0)
 
 # 2: chunks are stored with their secrets masked; an index of version 1 holds them raw,
-# so it is emptied and read again.
-SCHEMA_VERSION = 2
+# so it is emptied and read again. 3: the full-text rows of new chunks are written by the
+# indexer in one statement per batch rather than by a trigger row by row (three times
+# faster); from 2 only the trigger goes.
+SCHEMA_VERSION = 3
 # Indexing yields the processor: a question asked meanwhile must not wait for it.
 NICENESS = 10
 SCHEMA = [
@@ -87,9 +94,6 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS vectors (chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, vec BLOB NOT NULL)",
     # Per-term document counts, to leave out words nearly every chunk has (see search).
     "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row')",
-    """CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-        INSERT INTO chunks_fts (rowid, name, path, text) VALUES (new.id, new.name, new.path, new.text);
-    END""",
     """CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
         INSERT INTO chunks_fts (chunks_fts, rowid, name, path, text) VALUES ('delete', old.id, old.name, old.path, old.text);
     END""",
@@ -211,11 +215,14 @@ class CodeIndex:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version < SCHEMA_VERSION:
             with self._writer(), self.conn:
-                if version:
-                    for table in ("chunks_vocab", "chunks_fts", "vectors", "chunks", "files"):
-                        self.conn.execute(f"DROP TABLE IF EXISTS {table}")
-                for statement in SCHEMA:
-                    self.conn.execute(statement)
+                if version == 2:
+                    self.conn.execute("DROP TRIGGER IF EXISTS chunks_ai")
+                else:
+                    if version:
+                        for table in ("chunks_vocab", "chunks_fts", "vectors", "chunks", "files"):
+                            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+                    for statement in SCHEMA:
+                        self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _replace_damaged(self, exc: sqlite3.DatabaseError) -> None:
@@ -316,25 +323,41 @@ class CodeIndex:
                 known = {path: (fid, mtime, size) for fid, path, mtime, size in self.conn.execute(
                     "SELECT id, path, mtime, size FROM files WHERE project = ?", [self.key])}
             seen: set[str] = set()
-            pending = []
-            for done, entry in enumerate(entries, 1):
-                if self.cancel_event.is_set():
-                    stats.cancelled = True
-                    break
-                stats.files_seen += 1
-                seen.add(entry.rel)
-                old = known.get(entry.rel)
-                if old is None or old[1] != entry.mtime or old[2] != entry.size:
-                    pending.append(entry)
-                if len(pending) >= BATCH_FILES:
-                    self._index_batch(pending, known, stats)
-                    pending = []
-                now = time.monotonic()
-                if on_progress is not None and (now >= report_at or done == total):
-                    on_progress(IndexProgress(done, total))
-                    report_at = now + 0.1
-            if pending and not stats.cancelled:
-                self._index_batch(pending, known, stats)
+            pending, pending_bytes = [], 0
+            # Reading, masking and chunking a batch (Python) runs in a second thread while
+            # this one writes the batch before (SQLite, which lets go of the GIL): at most
+            # two batches in flight.
+            prepared: deque = deque()
+            with ThreadPoolExecutor(1, thread_name_prefix="coda-index-read", initializer=_lower_priority) as reader:
+                for done, entry in enumerate(entries, 1):
+                    if self.cancel_event.is_set():
+                        stats.cancelled = True
+                        break
+                    stats.files_seen += 1
+                    seen.add(entry.rel)
+                    old = known.get(entry.rel)
+                    if old is None or old[1] != entry.mtime or old[2] != entry.size:
+                        pending.append(entry)
+                        pending_bytes += entry.size
+                    if len(pending) >= BATCH_FILES or pending_bytes >= BATCH_BYTES:
+                        prepared.append(reader.submit(self._prepare, pending, stats))
+                        pending, pending_bytes = [], 0
+                        if len(prepared) > 1:
+                            self._write(prepared.popleft().result(), stats)
+                    now = time.monotonic()
+                    if on_progress is not None and now >= report_at and done < total:
+                        on_progress(IndexProgress(done, total))
+                        report_at = now + 0.1
+                if pending and not stats.cancelled:
+                    prepared.append(reader.submit(self._prepare, pending, stats))
+                while prepared:
+                    rows = prepared.popleft().result()
+                    if not self.cancel_event.is_set():
+                        self._write(rows, stats)
+                    else:
+                        stats.cancelled = True
+            if on_progress is not None and total and not stats.cancelled:
+                on_progress(IndexProgress(total, total))
             gone = [known[p][0] for p in known if p not in seen]
             if gone and not stats.cancelled:
                 with self.lock, self.conn:
@@ -376,7 +399,7 @@ class CodeIndex:
                 stats.removed = len(removed)
             stats.files_seen = len(wanted)
             if wanted:
-                self._index_batch(list(wanted.values()), known, stats)
+                self._write(self._prepare(list(wanted.values()), stats), stats)
         stats.seconds = time.perf_counter() - t0
         return stats
     def _entries_for(self, rels: list[str]):
@@ -389,9 +412,11 @@ class CodeIndex:
             if entry.rel in wanted:
                 yield entry
 
-    def _index_batch(self, entries, known: dict, stats: IndexStats) -> None:
+    def _prepare(self, entries, stats: IndexStats) -> list[tuple]:
+        """(entry, language, chunks) for each file: read, its secrets masked, chunked. Runs
+        in the reading thread; of the stats it touches only `skipped`, which the writer
+        leaves alone."""
         rows_files = []
-        chunk_rows = []
         for entry in entries:
             try:
                 data = entry.path.read_bytes()
@@ -411,10 +436,19 @@ class CodeIndex:
             text = self.project.scrub(data.decode("utf-8", errors="replace"), entry.rel)
             language = language_for(entry.path.name)
             rows_files.append((entry, language, chunk(text, language)))
+        return rows_files
+
+    def _write(self, rows_files: list[tuple], stats: IndexStats) -> None:
+        """One transaction: the files' rows replaced, their chunks inserted, and the chunks'
+        full-text rows added in one statement (those with ids above the largest before)."""
+        chunk_rows = []
         with self.lock, self.conn:
+            # By path, not by the id read earlier: the row may be newer than that. All before
+            # the largest chunk id is read: a new chunk's id may reuse one deleted here.
+            self.conn.executemany("DELETE FROM files WHERE project = ? AND path = ?",
+                                  [(self.key, entry.rel) for entry, _, _ in rows_files])
+            last = self.conn.execute("SELECT coalesce(max(id), 0) FROM chunks").fetchone()[0]
             for entry, language, chunks in rows_files:
-                # By path, not by the id read earlier: the row may be newer than that.
-                self.conn.execute("DELETE FROM files WHERE project = ? AND path = ?", [self.key, entry.rel])
                 cur = self.conn.execute(
                     "INSERT INTO files (project, path, mtime, size, language) VALUES (?, ?, ?, ?, ?)",
                     [self.key, entry.rel, entry.mtime, entry.size, language],
@@ -426,6 +460,9 @@ class CodeIndex:
                     stats.changed.append(entry.rel)
             self.conn.executemany(
                 "INSERT INTO chunks (file_id, start_line, end_line, name, path, text) VALUES (?, ?, ?, ?, ?, ?)", chunk_rows
+            )
+            self.conn.execute(
+                "INSERT INTO chunks_fts (rowid, name, path, text) SELECT id, name, path, text FROM chunks WHERE id > ?", [last]
             )
         stats.chunks += len(chunk_rows)
 
