@@ -266,11 +266,13 @@ class Project:
             if unreadable is not None:
                 unreadable.append(self.rel(folder) + "/" if folder != self.root else ".")
             return
+        # Relative paths by joining names: Path.relative_to for each file cost more than its stat.
+        prefix = "" if folder == self.root else self.rel(folder) + "/"
         for entry in entries:
             if entry.name in ALWAYS_SKIP_DIRS:
                 continue
             path = Path(entry.path)
-            rel = self.rel(path)
+            rel = prefix + entry.name
             try:
                 is_link = entry.is_symlink()
                 is_dir = entry.is_dir(follow_symlinks=False)
