@@ -131,3 +131,37 @@ def test_ask_creates_no_index_database_where_nothing_is_indexed(tmp_path):
         proc = run_coda("--config", srv_config(tmp_path, srv.url), "--project", str(folder), "ask", "hi")
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "data" / "index").exists() or not any((tmp_path / "data" / "index").iterdir())
+
+
+def test_an_index_of_schema_2_keeps_its_files_and_indexes_edits(tmp_path):
+    """Schema 3 writes full-text rows in bulk instead of by trigger: an index written by an
+    older coda loses only its trigger, keeps what it holds, and what changes afterwards is
+    searchable (the trigger is not left to add every row a second time)."""
+    import sqlite3
+
+    from coda_tui.context import index as index_module
+    from coda_tui.context.index import CodeIndex
+    from coda_tui.context.project import Project
+
+    proj = make_project(tmp_path / "proj", files=3, lines=3)
+    db = tmp_path / "index.db"
+    index = CodeIndex(db, Project(proj))
+    index.update()
+    index.close()
+    with sqlite3.connect(db) as conn:  # as schema 2 left it
+        conn.execute("""CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+            INSERT INTO chunks_fts (rowid, name, path, text) VALUES (new.id, new.name, new.path, new.text); END""")
+        conn.execute("PRAGMA user_version = 2")
+    index = CodeIndex(db, Project(proj))
+    assert index.update().indexed == 0  # nothing read again
+    (proj / "m1.py").write_text("def quokkafied_total(x):\n    return x\n")
+    assert index.update_paths([proj / "m1.py"]).indexed == 1
+    assert [h.path for h in index.search("quokkafied_total")] == ["m1.py"]
+    assert [h.path for h in index.search("zebracorn_2_1")] == ["m2.py"]
+    assert index.search("zebracorn_1_1") == []
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == index_module.SCHEMA_VERSION
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'chunks_ai'").fetchone()[0] == 0
+        # Every chunk once in the full-text index: its integrity check agrees with the table.
+        conn.execute("INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)")
+    index.close()
