@@ -254,7 +254,7 @@ class Project:
                 yield from self._walk(folder, specs, recurse=False, own_specs=False)
 
     def _walk(
-        self, folder: Path, specs: list[tuple[str, pathspec.PathSpec]], *, recurse: bool = True, own_specs: bool = True,
+        self, folder: Path, specs: list[tuple[str, _Rules]], *, recurse: bool = True, own_specs: bool = True,
         unreadable: list[str] | None = None,
     ) -> Iterator[FileEntry]:
         if own_specs:
@@ -308,7 +308,7 @@ class Project:
             return MAX_BYTES
         return self.max_bytes
 
-    def _ignore_specs(self, folder: Path) -> list[tuple[str, pathspec.PathSpec]]:
+    def _ignore_specs(self, folder: Path) -> list[tuple[str, _Rules]]:
         found = []
         for name in IGNORE_FILES:
             file = folder / name
@@ -320,7 +320,7 @@ class Project:
             except OSError:
                 continue
             prefix = "" if folder == self.root else self.rel(folder) + "/"
-            found.append((prefix, pathspec.GitIgnoreSpec.from_lines(lines)))
+            found.append((prefix, _Rules(lines)))
         return found
 
 
@@ -343,8 +343,14 @@ class _Rules:
             return self._one.search(path) is not None
         return self._spec.match_file(path)
 
+    def check(self, path: str) -> bool | None:
+        """True: ignored, False: re-included by a '!', None: no pattern speaks for it."""
+        if self._one is not None:
+            return True if self._one.search(path) is not None else None
+        return self._spec.check_file(path).include
 
-def _ignored(specs: list[tuple[str, pathspec.PathSpec]], rel: str, is_dir: bool) -> bool:
+
+def _ignored(specs: list[tuple[str, _Rules]], rel: str, is_dir: bool) -> bool:
     """Each ignore file speaks for paths below its own folder; a later (deeper) one that
     re-includes a path with '!' wins, as in git."""
     ignored = False
@@ -352,9 +358,9 @@ def _ignored(specs: list[tuple[str, pathspec.PathSpec]], rel: str, is_dir: bool)
         if prefix and not rel.startswith(prefix):
             continue
         sub = rel[len(prefix):] + ("/" if is_dir else "")
-        result = spec.check_file(sub)
-        if result.include is not None:
-            ignored = result.include
+        result = spec.check(sub)
+        if result is not None:
+            ignored = result
     return ignored
 
 
