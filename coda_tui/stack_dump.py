@@ -26,10 +26,20 @@ def dump() -> str:
     except RuntimeError:  # no running loop in this thread
         tasks = set()
     for task in tasks:
-        out.write(f"task {task.get_name()} ({task.get_coro()!r}):\n")
-        task.print_stack(file=out)
-        out.write("\n")
+        out.write(f"task {task.get_name()}:\n{''.join(_awaiting(task.get_coro()))}\n")
     return out.getvalue()
+
+
+def _awaiting(coro) -> list[str]:
+    """Where a suspended coroutine is, and what it awaits, down the chain (Task.print_stack
+    shows only the outermost frame)."""
+    lines = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}\n")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return lines
 
 
 def install(loop: asyncio.AbstractEventLoop) -> None:
