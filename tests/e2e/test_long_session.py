@@ -3,7 +3,9 @@ as the keys a user types, against a loopback server that answers at once.
 
 Driven this way (benchmarks/tui_long_session.py did, with 150-token answers) the app has
 stalled somewhere between turn 70 and 110: the next question typed reached no server and the
-chat pane was no longer drawn. Each turn here must reach the server and finish in the
+chat pane was no longer drawn (an answer's finish() stopping the Markdown stream its flush had
+just opened ended the chat pane's message queue; tests/ui/test_long_conversation.py has that
+interleaving on its own, every time). Each turn here must reach the server and finish in the
 pipeline's history; when one does not, the failure carries the screen and the app's own
 account of what its threads and tasks were waiting on (kill -USR1, coda_tui/stack_dump.py).
 """
