@@ -15,7 +15,7 @@ from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
 
-from coda_tui import startup_gc
+from coda_tui import stack_dump, startup_gc
 from coda_tui.actions import APP, BY_NAME, describe
 from coda_tui.context.attachments import Attachment, AttachmentError
 from coda_tui.context.documents import is_document
@@ -128,6 +128,7 @@ class CodaApp(App):
         yield from self.main.panes()
 
     async def on_mount(self) -> None:
+        stack_dump.install(asyncio.get_running_loop())  # kill -USR1: where a hung app waits, in the log
         self._apply_code_style()
         self.main.arrangement.apply()
         self.events.on(ev.TurnStarted, self._turn_started)

@@ -47,3 +47,32 @@ async def _old_turns_are_unmounted_and_scrolled_back(harness, project, monkeypat
         assert questions == [f"question {i}" for i in range(7)]
         answers = [v for v in listing.views if v.role == "assistant"]
         assert len(answers) == 7 and all(v.message_id for v in answers)
+
+
+def test_an_answer_finished_while_its_flush_opens_the_stream_finishes():
+    """The flush timer (in the answer's queue) opens the Markdown stream and yields once;
+    finish() (in the chat pane's queue) may run right then. It stopped that stream before
+    its task had run, and awaiting the cancelled task raised CancelledError in the chat
+    pane's queue, which ended it: the chat went blank and took no more keys."""
+    from textual.app import App
+
+    from coda_tui.ui.widgets.messages import MessageView
+
+    class Conversation(App):
+        def compose(self):
+            yield MessageList()
+
+    async def go():
+        app = Conversation()
+        async with app.run_test(size=(80, 24)) as pilot:
+            view = await app.query_one(MessageList).add(MessageView("assistant", "", status="partial"))
+            for turn in range(3):
+                view.append(f"Answer {turn}: the cache keeps recent answers.\n\n")
+                # Both at once, the flush first: as the timer and the pane's finish() met.
+                await asyncio.gather(view._flush(), view.finish("complete", "meta"))
+                view._streaming = True
+            await pilot.pause()
+            assert "the cache keeps recent answers" in view.text
+            assert view.status == "complete"
+
+    asyncio.run(go())

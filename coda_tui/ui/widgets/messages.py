@@ -3,6 +3,7 @@ them mounted, loading older ones as the user scrolls up."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Callable
@@ -138,6 +139,12 @@ class MessageView(Vertical):
         self._stream = None
         self._segment = ""  # the text in the Markdown widget being written
         self._flush_timer = None
+        # The flush timer runs in this view's queue, finish() in its caller's (the chat
+        # pane's, the turn's worker): one at a time, or finish() stops a Markdown stream
+        # whose task the flush has just made and not yet started. Awaiting that task raises
+        # CancelledError, which ends the chat pane's message queue: the chat goes blank
+        # and takes no more keys (the long-session stall).
+        self._writing = asyncio.Lock()
         self._shown = preview_cut(text)  # characters of `text` on screen
 
     def compose(self):
@@ -207,6 +214,10 @@ class MessageView(Vertical):
 
     async def _flush(self) -> None:
         self._flush_timer = None
+        async with self._writing:
+            await self._write_pending()
+
+    async def _write_pending(self) -> None:
         if not self._pending:
             return
         fragment = "".join(self._pending)
@@ -243,10 +254,11 @@ class MessageView(Vertical):
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
-        await self._flush()
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
+        async with self._writing:
+            await self._write_pending()
+            if self._stream is not None:
+                await self._stream.stop()
+                self._stream = None
         self.status, self._meta, self.error = status, meta, error
         self._streaming = False
         if message_id is not None:
