@@ -191,9 +191,10 @@ def main() -> None:
         for i in range(PTY_ROUNDS):
             try:
                 lat, behind, rate = pty_round(tmp, i, srv, cfg)
-            except RuntimeError as exc:
+            except (RuntimeError, TimeoutError) as exc:
                 # Now and then the app exits (status 0) during a round, before and after the
-                # stream changes of issue 19 alike; the round is left out and counted.
+                # stream changes of issue 19 alike; on a machine loaded by other work a round
+                # can also time out. Such a round is left out and counted in the row.
                 lost.append(str(exc).splitlines()[0])
                 continue
             lat_pty += lat
