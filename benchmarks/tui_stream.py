@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 from answers import streamed_answer
-from common import median, p95, report
+from common import median, p95, report, skip
 from ptyterm import Term, coda_args, coda_env, panes_drawn, python_env
 from stream_server import StreamServer
 
@@ -165,6 +165,17 @@ async def _in_process(rt, project: Path) -> tuple[list[float], float]:
     return latencies, behind
 
 
+def _report_pty(lat_pty: list[float], behind_pty: list[float], rates: list[float], lost: list[str]) -> None:
+    note = f"{len(lat_pty)} keys over {len(rates)} streams of {N_TOKENS} tokens at {median(rates):.0f} tok/s"
+    if lost:
+        note += f"; {len(lost)} round(s) lost: {lost[0]}"
+    report("tui keystroke to echo while streaming (p95)", p95(lat_pty), "ms", "<= 50 ms", note, met=p95(lat_pty) <= 50)
+    report("  keystroke to echo while streaming (median)", median(lat_pty), "ms", "-", f"max {max(lat_pty):.0f} ms")
+    report("tui view behind at the end of the stream", median(behind_pty), "ms", "<= 100 ms",
+           f"last token written to it on screen; median of {len(behind_pty)}, max {max(behind_pty):.0f} ms",
+           met=median(behind_pty) <= 100)
+
+
 def main() -> None:
     from coda_tui.ui.widgets.messages import SHOW_CHARS
 
@@ -180,9 +191,10 @@ def main() -> None:
         for i in range(PTY_ROUNDS):
             try:
                 lat, behind, rate = pty_round(tmp, i, srv, cfg)
-            except RuntimeError as exc:
+            except (RuntimeError, TimeoutError) as exc:
                 # Now and then the app exits (status 0) during a round, before and after the
-                # stream changes of issue 19 alike; the round is left out and counted.
+                # stream changes of issue 19 alike; on a machine loaded by other work a round
+                # can also time out. Such a round is left out and counted in the row.
                 lost.append(str(exc).splitlines()[0])
                 continue
             lat_pty += lat
@@ -190,17 +202,15 @@ def main() -> None:
             rates.append(rate)
         if not rates:
             raise SystemExit(f"no round finished: {lost[0]}")
+        # The pty figures are printed before the in-process pass, which may fail on its own.
+        _report_pty(lat_pty, behind_pty, rates, lost)
         srv.reset()
-        lat_in, behind_in = asyncio.run(in_process(tmp, cfg))
+        try:
+            lat_in, behind_in = asyncio.run(in_process(tmp, cfg))
+        except RuntimeError as exc:
+            skip("  in process: key to ChatInput.text (p95)", str(exc))
+            return
         rate_in = srv.rate
-    note = f"{len(lat_pty)} keys over {len(rates)} streams of {N_TOKENS} tokens at {median(rates):.0f} tok/s"
-    if lost:
-        note += f"; {len(lost)} round(s) lost: {lost[0]}"
-    report("tui keystroke to echo while streaming (p95)", p95(lat_pty), "ms", "<= 50 ms", note, met=p95(lat_pty) <= 50)
-    report("  keystroke to echo while streaming (median)", median(lat_pty), "ms", "-", f"max {max(lat_pty):.0f} ms")
-    report("tui view behind at the end of the stream", median(behind_pty), "ms", "<= 100 ms",
-           f"last token written to it on screen; median of {len(behind_pty)}, max {max(behind_pty):.0f} ms",
-           met=median(behind_pty) <= 100)
     report("  in process: key to ChatInput.text (p95)", p95(lat_in), "ms", "-",
            f"{len(lat_in)} keys at {rate_in:.0f} tok/s; headless, before any frame")
     report("  in process: key to ChatInput.text (median)", median(lat_in), "ms", "-")

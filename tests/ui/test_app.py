@@ -629,3 +629,41 @@ def test_a_long_answer_streams_into_several_markdown_documents(harness, project)
                 assert sum(1 for line in d.source.splitlines() if line.startswith("```")) % 2 == 0
 
     run(go())
+
+
+def test_typing_holds_the_streaming_answer_back_and_it_ends_drawn_as_if_whole(harness, project, monkeypatch):
+    from textual.widgets import Markdown
+
+    from coda_tui.ui.widgets import messages
+
+    # Typing holds the answer's updates back; long enough here that none is drawn until it ends.
+    monkeypatch.setattr(messages, "KEY_QUIET", 60.0)
+    monkeypatch.setattr(messages, "HOLD_MAX", 60.0)
+
+    async def go():
+        paragraphs = [f"Paragraph {i} " + "word " * 60 + "\n\n" for i in range(10)]
+        code = "```python\n" + "".join(f"x_{i} = {i}\n" for i in range(30)) + "```\n\n- one\n- two\n\n# End\n"
+        chunks = [c for p in paragraphs[:5] + [code] + paragraphs[5:] for c in (p[: len(p) // 2], p[len(p) // 2 :])]
+        app = harness([Action(chunks=chunks, delay=0.05)]).app(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            chat = app.query_one(ChatInput)
+            chat.focus()
+            chat.load_text("long please")
+            await pilot.press("enter")
+            await wait_for(lambda: app._turn_view is not None and app._turn_view.text, pilot=pilot)
+            view = app._turn_view
+            await pilot.press("a")  # the user types while it streams
+            drawn = lambda: "".join(d.source for d in view.query(Markdown))  # noqa: E731
+            await wait_for(lambda: len(view.text) > len(drawn()) + 200, pilot=pilot)
+            assert chat.text.endswith("a")
+            await wait_for(lambda: not app.turn_running and app._turn_view is None, pilot=pilot)
+            await pilot.pause(0.1)
+            # Finished, the whole answer is drawn, as the same text drawn at once would be.
+            assert drawn() == view.text == "".join(chunks)
+            whole = Markdown(view.text, open_links=False)
+            await app.screen.mount(whole)
+            await pilot.pause()
+            blocks = [type(b).__name__ for d in view.query(Markdown) for b in d.children]
+            assert blocks == [type(b).__name__ for b in whole.children]
+
+    run(go())

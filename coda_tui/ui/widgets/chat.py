@@ -12,7 +12,7 @@ from textual.widgets import TextArea
 from coda_tui.core import events as ev
 from coda_tui.ui.dispatch import Dispatcher
 from coda_tui.ui.keys import bind, default_keys
-from coda_tui.ui.widgets.messages import MessageList, MessageView, meta_line
+from coda_tui.ui.widgets.messages import MessageList, MessageView, meta_line, typed
 from coda_tui.ui.widgets.tool_calls import ToolCallView
 from coda_tui.ui.widgets.voice import VoiceMeter
 
@@ -139,6 +139,7 @@ class ChatInput(TextArea):
             event.prevent_default()
             self.action_newline()
             return
+        typed()
         await super()._on_key(event)
 
     def action_send(self) -> None:
