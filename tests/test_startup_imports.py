@@ -10,6 +10,11 @@ import sys
 # sqlite-utils pulls in numpy and pandas when installed: a quarter second on this machine;
 # the Markdown parsers are needed by the first answer, not by the first frame.
 NOT_BEFORE_FIRST_FRAME = ("sqlite_utils", "numpy", "pandas", "markdown_it", "rich.markdown", "textual.widgets._markdown")
+# The code index and the context stage (the chunker's patterns), the turn runner, the tool loop
+# and the tools' registry: the first turn or the index worker (after the first frame) loads them.
+NOT_BEFORE_FIRST_FRAME += ("coda_tui.context.index", "coda_tui.context.chunker", "coda_tui.context.select",
+                           "coda_tui.context.semantic", "coda_tui.core.turn", "coda_tui.core.tool_loop",
+                           "coda_tui.core.cache", "coda_tui.tools.registry")
 
 
 def loaded_after(code: str, tmp_path) -> set[str]:
