@@ -208,7 +208,7 @@ class CodaApp(App):
     def choice(self) -> Choice:
         """Who answers the next turn, and why."""
         return next_turn(self.rt.config, self.rt.providers, self.session, self._named, self._why_named,
-                         roles=self.rt.turns.roles.enabled)
+                         roles=self.rt.config.roles.routing)  # the config's: no turn runner for the first frame
 
     def _show_model(self) -> None:
         choice = self.choice
