@@ -210,6 +210,11 @@ class RolesConfig:
     # the chain as written.
     prefer: str = ""
 
+    @property
+    def routing(self) -> bool:
+        """Whether the router picks who answers: enabled, with roles to pick from."""
+        return self.enabled and bool(self.roles)
+
 
 @dataclass
 class ToolsConfig:

@@ -10,6 +10,11 @@ import sys
 # sqlite-utils pulls in numpy and pandas when installed: a quarter second on this machine;
 # the Markdown parsers are needed by the first answer, not by the first frame.
 NOT_BEFORE_FIRST_FRAME = ("sqlite_utils", "numpy", "pandas", "markdown_it", "rich.markdown", "textual.widgets._markdown")
+# The code index and the context stage (the chunker's patterns), the turn runner, the tool loop
+# and the tools' registry: the first turn or the index worker (after the first frame) loads them.
+NOT_BEFORE_FIRST_FRAME += ("coda_tui.context.index", "coda_tui.context.chunker", "coda_tui.context.select",
+                           "coda_tui.context.semantic", "coda_tui.core.turn", "coda_tui.core.tool_loop",
+                           "coda_tui.core.cache", "coda_tui.tools.registry")
 
 
 def loaded_after(code: str, tmp_path) -> set[str]:
@@ -62,3 +67,22 @@ def test_resume_leaves_a_collector_it_did_not_stop_alone():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_apps_first_frame_leaves_the_turn_runner_and_the_tools_unloaded(tmp_path):
+    # Mounted and drawn once, before the index worker (which loads the index) is started.
+    (tmp_path / "h").mkdir()
+    loaded = loaded_after(
+        "import asyncio, os\n"
+        f"os.environ['CODA_DATA_DIR'] = {str(tmp_path / 'data')!r}; os.environ['HOME'] = {str(tmp_path / 'h')!r}\n"
+        "from coda_tui.core.runtime import Runtime\n"
+        "from coda_tui.ui.app import CodaApp\n"
+        "async def first_frame():\n"
+        "    app = CodaApp(Runtime(project=os.getcwd()))\n"
+        "    app.call_after_refresh(app.exit)\n"
+        "    await app.run_async(headless=True, size=(120, 40))\n"
+        "asyncio.run(first_frame())",
+        tmp_path,
+    )
+    assert "coda_tui.ui.app" in loaded
+    assert not {m for m in loaded if m.startswith(("coda_tui.core.turn", "coda_tui.core.tool_loop", "coda_tui.tools.registry", "coda_tui.core.roles"))}

@@ -88,7 +88,7 @@ def ask(ctx: click.Context, prompt: tuple[str, ...], files, as_json: bool, show_
 
     def on_event(event) -> None:
         if isinstance(event, StageFinished) and event.name == "context" and event.detail.get("trimmed"):
-            from coda_tui.context.select import trim_note
+            from coda_tui.context.report import trim_note
 
             for trimmed in event.detail["trimmed"]:
                 click.echo(f"coda: {inert(trim_note(trimmed))}", err=True)

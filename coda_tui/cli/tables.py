@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coda_tui.context.select import files_lines
+from coda_tui.context.report import files_lines
 from coda_tui.core.choice import label
 from coda_tui.providers.pricing import CostTotal, stage_costs
 from coda_tui.store.sessions import Session

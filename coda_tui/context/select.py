@@ -23,11 +23,10 @@ from coda_tui.context.chunker import (
     language_for,
 )
 from coda_tui.context.index import Hit, query_words
+from coda_tui.context.report import files_lines, trim_note  # noqa: F401 - the stage's own names too
+from coda_tui.context.window import ESTIMATE_MARGIN, window_room  # noqa: F401
 from coda_tui.tokens import estimate_tokens
 
-# Token estimates run up to ~15 % under a model's own count for code: the window is treated
-# as this much smaller, so an estimate that fits is a prompt that fits.
-ESTIMATE_MARGIN = 0.15
 # Less room than this for the attached files, and a trimmed file is no longer worth asking about.
 MIN_ATTACHED_TOKENS = 128
 # A search hit cut shorter than this says too little to be worth its tokens.
@@ -51,13 +50,6 @@ def context_budget(window: int) -> int:
     of window, slow to read a prompt on a CPU and easily distracted: a 4k one gets a
     sixteenth (one hit), a 128k one a quarter."""
     return window // (16 if window <= 8192 else 8 if window <= 32_768 else 4)
-
-
-def window_room(window: int, reserve: int, fixed: int) -> int:
-    """Tokens left for attached files once the answer's reserve and the system prompt and
-    question (`fixed`) are in, with the estimate's margin kept free. A max_tokens near the
-    window is a cap, not a need: at most a quarter of the window is held back for it."""
-    return int(window * (1 - ESTIMATE_MARGIN)) - min(reserve, window // 4) - fixed
 
 
 def check_fits(attached: list[Attachment], *, room: int, window: int, reserve: int) -> None:
@@ -123,21 +115,6 @@ class Selection:
         if self.note:
             out["note"] = self.note
         return out
-
-
-def files_lines(detail: dict) -> list[str]:
-    """What went into the context, one line a file ("core.py:208-260 · search · 310 tokens ·
-    why"), from a context stage's detail: the pipeline pane and `coda trace ID` show these."""
-    return [
-        " · ".join([f"{f.get('path')}:{f.get('lines')}", str(f.get("source", "")), f"{f.get('tokens', 0):,} tokens"]
-                   + ([str(f["why"])] if f.get("why") else []))
-        for f in detail.get("files", ()) if isinstance(f, dict)
-    ]
-
-
-def trim_note(t: dict) -> str:
-    return (f"{t['path']} trimmed from {t['from_tokens']:,} to {t['to_tokens']:,} tokens to fit the model's "
-            f"window (lines {', '.join(t['kept'])})")
 
 
 def select(

@@ -98,7 +98,7 @@ class Roles:
 
     @property
     def enabled(self) -> bool:
-        return self.config.enabled and bool(self.config.roles)
+        return self.config.routing
 
     def fallback_chain(self, role: str) -> list[tuple[str, str | None]]:
         return [parse_target(t) for t in self.config.roles[role].chain]

@@ -7,22 +7,25 @@ import hashlib
 import logging
 import os
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from coda_tui import config as config_mod
 from coda_tui import logs, paths
-from coda_tui.context.index import CodeIndex, Hit
 from coda_tui.context.project import Project
-from coda_tui.context.semantic import SemanticIndex
-from coda_tui.core.cache import ResponseCache
 from coda_tui.core.events import EventBus
 from coda_tui.core.sessions import Sessions
-from coda_tui.core.tool_loop import Toolbox
-from coda_tui.core.turn import TurnRunner
 from coda_tui.core.watchdog import HealthWatchdog
 from coda_tui.providers.errors import ProviderError
 from coda_tui.providers.registry import Providers
 from coda_tui.redact import Redactor
 from coda_tui.store import Store
+
+if TYPE_CHECKING:
+    from coda_tui.context.index import CodeIndex, Hit
+    from coda_tui.context.semantic import SemanticIndex
+    from coda_tui.core.cache import ResponseCache
+    from coda_tui.core.tool_loop import Toolbox
+    from coda_tui.core.turn import TurnRunner
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,10 @@ class Runtime:
 
     @cached_property
     def index(self) -> CodeIndex:
+        # The index, the turn runner and what they bring (chunker, tools, pricing) are
+        # imported when first used: the app's first frame needs none of them.
+        from coda_tui.context.index import CodeIndex
+
         return CodeIndex(self.index_path, self.project)
 
     @cached_property
@@ -61,6 +68,8 @@ class Runtime:
             return None
         provider = self.providers.get(ctx.embeddings)
         model = ctx.embedding_model or provider.default_model
+        from coda_tui.context.semantic import SemanticIndex
+
         return SemanticIndex(self.index, lambda texts: provider.embed(texts, model))
 
     async def search(self, text: str, limit: int, exclude: set[str] = frozenset()) -> list[Hit] | None:
@@ -99,6 +108,8 @@ class Runtime:
         cfg = self.config.cache
         if not cfg.enabled:
             return None
+        from coda_tui.core.cache import ResponseCache
+
         return ResponseCache(paths.response_cache_path(), ttl_s=cfg.ttl_s, max_entries=cfg.max_entries)
 
     @cached_property
@@ -107,6 +118,8 @@ class Runtime:
 
     @cached_property
     def turns(self) -> TurnRunner:
+        from coda_tui.core.turn import TurnRunner
+
         return TurnRunner(self.config, self.store, self.providers, self.bus, self.project, self.search, cache=self.cache,
                           toolbox=lambda: self.toolbox)
 
@@ -114,6 +127,7 @@ class Runtime:
     def toolbox(self) -> Toolbox:
         """The tools a turn may offer, made on the first turn that uses them; one consent
         policy for the process, so "always" holds for the rest of this session."""
+        from coda_tui.core.tool_loop import Toolbox
         from coda_tui.tools.policy import Policy
         from coda_tui.tools.setup import make_registry, tool_context
 

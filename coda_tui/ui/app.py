@@ -20,8 +20,8 @@ from coda_tui.actions import APP, BY_NAME, describe
 from coda_tui.context.attachments import Attachment, AttachmentError
 from coda_tui.context.documents import is_document
 from coda_tui.context.project import AUTO_INDEX_MAX_FILES
-from coda_tui.context.select import window_room
 from coda_tui.context.watch import keep_index_current
+from coda_tui.context.window import window_room
 from coda_tui.core import events as ev
 from coda_tui.core.choice import Choice, next_turn
 from coda_tui.core.runtime import Runtime
@@ -209,7 +209,7 @@ class CodaApp(App):
     def choice(self) -> Choice:
         """Who answers the next turn, and why."""
         return next_turn(self.rt.config, self.rt.providers, self.session, self._named, self._why_named,
-                         roles=self.rt.turns.roles.enabled)
+                         roles=self.rt.config.roles.routing)  # the config's: no turn runner for the first frame
 
     def _show_model(self) -> None:
         choice = self.choice

@@ -39,6 +39,9 @@ SCREEN_ACTIONS = ("focus_next", "focus_previous", *(p.focus_action for p in PANE
 
 class MainScreen(Screen):
     BINDINGS = [bind(name) for name in SCREEN_ACTIONS]
+    # The chat input first (the app focuses it on mount too): focusing the first focusable
+    # widget and then the input restyled every widget twice before the first frame.
+    AUTO_FOCUS = "#chat-input"
 
     def __init__(self, project: Path, state: UIState) -> None:
         super().__init__()

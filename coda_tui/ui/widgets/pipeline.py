@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Sparkline, Static
 
-from coda_tui.context.select import files_lines
+from coda_tui.context.report import files_lines
 from coda_tui.core import events as ev
 from coda_tui.core.choice import label as who
 from coda_tui.core.events import CacheLookup, ProviderStatus
