@@ -25,7 +25,6 @@ CLICK = Path("/work/repos/click")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by scripts/install.sh"),
-    pytest.mark.skipif(not (CLICK / ".git").exists(), reason="needs a clone of pallets/click at /work/repos/click"),
 ]
 
 QUESTION = "which function parses the command line arguments? read it and tell me"
@@ -34,8 +33,21 @@ NEW = "# parses argv\nfrom __future__ import annotations"
 
 
 def clone(tmp_path) -> Path:
+    """pallets/click as a git work tree: a clone of the fetched repository when this machine
+    has one, else click's own source as installed from PyPI (a CI machine reaches only the
+    package registries), laid out as in the repository and committed."""
     project = tmp_path / "click"
-    subprocess.run(["git", "clone", "--quiet", str(CLICK), str(project)], check=True)
+    if (CLICK / ".git").exists():
+        subprocess.run(["git", "clone", "--quiet", str(CLICK), str(project)], check=True)
+        return project
+    import click
+
+    shutil.copytree(Path(click.__file__).parent, project / "src" / "click",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "--quiet", str(project)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "click"], check=True)
     return project
 
 
