@@ -165,7 +165,7 @@ def ai(ctx, operation: str, params: tuple[str, ...], file: str | None, context_f
 
 def _apply(ctx, result, yes: bool) -> None:
     from coda_tui.core.apply import apply_diff
-    from coda_tui.core.patch import PatchError
+    from coda_tui.patch import PatchError
 
     if result is None or not result.diff:
         raise CodaError("nothing to apply: the answer had no usable diff" + (f" ({inert(result.note)})" if result and result.note else ""))

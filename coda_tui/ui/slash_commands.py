@@ -180,7 +180,7 @@ class SlashCommands:
 
     def apply_last(self) -> None:
         from coda_tui.core.apply import apply_diff
-        from coda_tui.core.patch import changed_lines
+        from coda_tui.patch import changed_lines
 
         result = self.last_refactor
         if result is None or not result.diff or not result.target:

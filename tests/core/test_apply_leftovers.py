@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 from coda_tui.context.project import Project
-from coda_tui.core import patch
+from coda_tui import patch
 from coda_tui.core.apply import apply_diff
 from tests.conftest import ROOT
 
@@ -20,7 +20,8 @@ OLD = "x = 1\n"
 CHILD = textwrap.dedent("""
     import pathlib, sys, time
     from coda_tui.context.project import Project
-    from coda_tui.core import apply, patch
+    from coda_tui import patch
+    from coda_tui.core import apply
 
     def stuck(src, dst):
         print("written", flush=True)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coda_tui.context.project import Project, SandboxError
-from coda_tui.core import patch
+from coda_tui import patch
 from coda_tui.core.apply import apply_diff, backup_root
 from coda_tui.core.operations import OPERATIONS, Subject
 

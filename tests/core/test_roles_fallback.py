@@ -18,10 +18,6 @@ from tests.servers import Action, OpenAIServer, free_port
 ROUTED_STAGES = ["route", "context", "memory", "prompt", "llm", "store"]
 
 
-def stage_names(trace) -> list[str]:
-    return [s.name for s in trace.stages]
-
-
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch):
     monkeypatch.setattr(base, "BACKOFF_BASE", 0.05)
@@ -58,7 +54,7 @@ def test_refused_connection_falls_back_to_the_next_provider(tmp_path):
         assert b.chat_requests()[0]["body"]["model"] == "other-model"
     assert result.status == "complete" and result.text == "from b"
     assert (result.trace.provider, result.trace.model) == ("b", "other-model")
-    assert stage_names(result.trace) == ROUTED_STAGES
+    assert [s.name for s in result.trace.stages] == ROUTED_STAGES
     route = result.trace.stages[0]
     assert route.detail["role"] == "coder" and route.detail["how"] == "only role"
     llm = llm_stage(result)
@@ -137,7 +133,7 @@ def test_explicit_provider_bypasses_roles(tmp_path):
         rt = runtime(tmp_path, chain_config(a.url, b.url))
         result = run(rt, "hello", provider="b")
         assert len(b.chat_requests()) == 1 and not a.chat_requests()
-    assert stage_names(result.trace) == ["context", "memory", "prompt", "llm", "store"]
+    assert [s.name for s in result.trace.stages] == ["context", "memory", "prompt", "llm", "store"]
 
 
 def router_config(router_url: str, coder_url: str, reviewer_url: str) -> str:

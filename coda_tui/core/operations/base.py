@@ -63,7 +63,7 @@ class OperationResult:
         if self.recommendations:
             parts.append(f"{len(self.recommendations)} recommendation(s)")
         if self.diff:
-            from coda_tui.core.patch import changed_lines
+            from coda_tui.patch import changed_lines
 
             added, removed = changed_lines(self.diff)
             parts.append(f"diff +{added} -{removed}")

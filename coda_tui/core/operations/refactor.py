@@ -7,7 +7,7 @@ file instead of a diff still gives a usable result: coda makes the diff itself.
 
 from __future__ import annotations
 
-from coda_tui.core import patch
+from coda_tui import patch
 from coda_tui.core.operations import parsing
 from coda_tui.core.operations.base import Operation, OperationResult, Param, Subject
 
