@@ -7,6 +7,7 @@ import click
 from coda_tui.cli.common import common_options, print_json, runtime
 from coda_tui.textsafe import inert
 
+
 def _mb(size: int) -> str:
     return f"{size / 2**20:,.1f} MB"
 

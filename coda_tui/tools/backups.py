@@ -28,7 +28,13 @@ from pathlib import Path
 
 from coda_tui.config import BackupsConfig
 from coda_tui.context.writes import STAMP_FORMAT, backups_dir
-from coda_tui.tools.undo import JOURNAL_NAME, Entry, journal_lock, read_journal, write_journal
+from coda_tui.tools.undo import (
+    JOURNAL_NAME,
+    Entry,
+    journal_lock,
+    read_journal,
+    write_journal,
+)
 
 try:
     import fcntl
@@ -182,7 +188,7 @@ def _trim_journal(project_dir: Path, removed: set[str], cutoff: dt.datetime | No
     keep_days) and every turn before them; the last turn stays. Returns turns dropped.
     Called under the journal's lock."""
     path = project_dir / JOURNAL_NAME
-    entries, pruned = read_journal(path)
+    entries = read_journal(path)[0]
     if not entries:
         return 0
     last = entries[-1].turn
@@ -257,7 +263,11 @@ def prune_soon(limits: BackupsConfig) -> threading.Thread | None:
         pass  # never pruned yet
     # Not a daemon: a `coda ask` that ends meanwhile waits for the prune to finish.
     thread = threading.Thread(target=_prune_once, args=(limits,), name="coda-prune-backups")
-    thread.start()
+    try:
+        thread.start()
+    except RuntimeError as exc:  # no thread to be had: the write is done, pruning waits
+        log.warning("cannot start pruning the backups: %s", exc)
+        return None
     return thread
 
 

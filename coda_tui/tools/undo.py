@@ -23,10 +23,10 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from coda_tui.context.project import Project
 from coda_tui.context.writes import backup_root, write_atomic
@@ -134,10 +134,9 @@ class Journal:
             digest(written),
             dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
-        with journal_lock(self.path):
-            # One write of one line: appends from two coda processes do not interleave.
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(entry.__dict__, ensure_ascii=False) + "\n")
+        # One write of one line, under the lock a rewrite (undo, pruning) holds.
+        with journal_lock(self.path), open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry.__dict__, ensure_ascii=False) + "\n")
         if self.after_record is not None:
             self.after_record()
 

@@ -21,7 +21,14 @@ from coda_tui.context.writes import STAMP_FORMAT, backup, backup_root, backups_d
 from coda_tui.tools import backups
 from coda_tui.tools.backups import prune, prune_soon, survey
 from coda_tui.tools.edits import EditFile
-from coda_tui.tools.undo import Entry, Journal, UndoError, digest, read_journal, undo_last
+from coda_tui.tools.undo import (
+    Entry,
+    Journal,
+    UndoError,
+    digest,
+    read_journal,
+    undo_last,
+)
 from tests.conftest import run_coda, write_config
 from tests.tools.conftest import run
 
