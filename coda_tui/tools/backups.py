@@ -23,6 +23,8 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +50,7 @@ GRACE = dt.timedelta(hours=1)
 # Automatic pruning runs at most this often (the marker file's age says when it last did).
 EVERY_S = 24 * 3600.0
 _MARKER = ".pruned"
+_LOCK = ".prune.lock"
 _TRASH = ".pruning-"
 MB = 1024 * 1024
 
@@ -217,11 +220,36 @@ def _remove_trash(project_dir: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+class _Busy(Exception):
+    """Another coda is pruning right now."""
+
+
+@contextmanager
+def _one_pruner(root: Path, wait: bool) -> Iterator[None]:
+    """One prune at a time, across coda processes: `coda backups prune` waits for the
+    daily one to finish; the daily one skips a day when another is running."""
+    root.mkdir(parents=True, exist_ok=True)
+    handle = os.open(root / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                raise _Busy from None
+        yield
+    finally:
+        os.close(handle)  # releases the lock
+
+
 def prune(limits: BackupsConfig, now: dt.datetime | None = None, dry_run: bool = False,
           root: Path | None = None) -> Pruned:
     """Remove the backups past the limits and the journal entries that needed them."""
     root = root or backups_dir()
-    now = now or dt.datetime.now(dt.UTC)
+    with _one_pruner(root, wait=True):
+        return _prune(limits, now or dt.datetime.now(dt.UTC), dry_run, root)
+
+
+def _prune(limits: BackupsConfig, now: dt.datetime, dry_run: bool, root: Path) -> Pruned:
     projects = survey(root)
     doomed = plan(projects, limits, now)
     result = Pruned(doomed, [], 0, dry_run)
@@ -274,28 +302,18 @@ def prune_soon(limits: BackupsConfig) -> threading.Thread | None:
 def _prune_once(limits: BackupsConfig) -> None:
     root = backups_dir()
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        handle = os.open(root / (_MARKER + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        log.warning("cannot prune the backups in %s: %s", root, exc.strerror)
-        return
-    try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                return  # another coda is pruning right now
-        marker = root / _MARKER
-        if marker.exists() and time.time() - marker.stat().st_mtime < EVERY_S:
-            return  # it just did
-        # Marked before, not after: a prune that fails is not retried on every write.
-        marker.touch()
-        done = prune(limits, root=root)
+        with _one_pruner(root, wait=False):
+            marker = root / _MARKER
+            if marker.exists() and time.time() - marker.stat().st_mtime < EVERY_S:
+                return  # another coda just did
+            # Marked before, not after: a prune that fails is not retried on every write.
+            marker.touch()
+            done = _prune(limits, dt.datetime.now(dt.UTC), False, root)
         if done.removed or done.turns_dropped:
             log.info("pruned %d backup(s) (%.1f MB) and %d undo turn(s)", len(done.removed),
                      done.freed_bytes / MB, done.turns_dropped)
+    except _Busy:
+        return
     except Exception:
         # Housekeeping on a thread of its own: whatever goes wrong, the user's write is done.
         log.exception("pruning the backups failed")
-    finally:
-        os.close(handle)

@@ -212,6 +212,28 @@ def test_pruning_runs_after_a_write_at_most_once_a_day(ctx, project):
     assert prune_soon(BackupsConfig(keep_days=0, max_mb=0)) is None  # no limits: never
 
 
+def test_the_daily_prune_stands_aside_while_another_prune_runs(monkeypatch):
+    (backups_dir() / ".pruned").unlink()
+    inside, release, calls = threading.Event(), threading.Event(), []
+    real = backups._prune
+
+    def held(*args):
+        calls.append(args)
+        inside.set()
+        release.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(backups, "_prune", held)
+    manual = threading.Thread(target=prune, args=(BackupsConfig(),))
+    manual.start()
+    assert inside.wait(30)
+    prune_soon(BackupsConfig()).join()  # finds the lock taken: gone without pruning
+    release.set()
+    manual.join()
+    assert len(calls) == 1
+    assert not (backups_dir() / ".pruned").exists()  # so the next write tries again
+
+
 def test_a_dry_run_removes_nothing(project):
     old_turn(project, "t1", 40)
     old_turn(project, "t2", 1)
