@@ -14,8 +14,8 @@ def _mb(size: int) -> str:
 
 def _limits_line(limits) -> str:
     age = f"{limits.keep_days} days" if limits.keep_days else "no age limit"
-    size = f"{limits.max_mb:g} MB" if limits.max_mb else "no size limit"
-    return f"kept: {age}, {size} in all ([backups] keep_days, max_mb); the last turn's always"
+    size = f"{limits.max_mb:g} MB in all" if limits.max_mb else "no size limit"
+    return f"limits: {age}, {size} ([backups] keep_days, max_mb); each project's last turn is always kept"
 
 
 @click.group()
