@@ -245,8 +245,11 @@ def prune(limits: BackupsConfig, now: dt.datetime | None = None, dry_run: bool =
           root: Path | None = None) -> Pruned:
     """Remove the backups past the limits and the journal entries that needed them."""
     root = root or backups_dir()
+    now = now or dt.datetime.now(dt.UTC)
+    if dry_run or not root.is_dir():
+        return _prune(limits, now, dry_run, root)  # changes nothing: no need to wait for a prune
     with _one_pruner(root, wait=True):
-        return _prune(limits, now or dt.datetime.now(dt.UTC), dry_run, root)
+        return _prune(limits, now, False, root)
 
 
 def _prune(limits: BackupsConfig, now: dt.datetime, dry_run: bool, root: Path) -> Pruned:
