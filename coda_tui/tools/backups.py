@@ -86,7 +86,6 @@ class Pruned:
     removed: list[Folder] = field(default_factory=list)
     kept: list[Folder] = field(default_factory=list)
     turns_dropped: int = 0
-    dry_run: bool = False
 
     @property
     def freed_bytes(self) -> int:
@@ -255,7 +254,7 @@ def prune(limits: BackupsConfig, now: dt.datetime | None = None, dry_run: bool =
 def _prune(limits: BackupsConfig, now: dt.datetime, dry_run: bool, root: Path) -> Pruned:
     projects = survey(root)
     doomed = plan(projects, limits, now)
-    result = Pruned(doomed, [], 0, dry_run)
+    result = Pruned(doomed)
     gone = {id(f) for f in doomed}
     result.kept = [f for p in projects for f in p.folders if id(f) not in gone]
     cutoff = now - dt.timedelta(days=limits.keep_days) if limits.keep_days else None
