@@ -233,6 +233,15 @@ class ToolsConfig:
 
 
 @dataclass
+class BackupsConfig:
+    # The copies kept for undo (and by operations' applies) are pruned, oldest first, once
+    # older than keep_days or once all of them take more than max_mb; the last turn's are
+    # always kept. 0: no limit of that kind.
+    keep_days: int = 30
+    max_mb: float = 500.0
+
+
+@dataclass
 class McpServerConfig:
     name: str
     # stdio: the command (and args, env) that starts the server; http: its streamable-HTTP url.
@@ -267,6 +276,7 @@ class Config:
     roles: RolesConfig = field(default_factory=RolesConfig)
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     mcp: McpConfig = field(default_factory=McpConfig)
+    backups: BackupsConfig = field(default_factory=BackupsConfig)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     # Named pipelines ([workflows] NAME = "SPEC"), on top of the built-in ones; their specs
     # are checked by core.spec when the runtime loads the config.
@@ -334,7 +344,8 @@ class Config:
 
 _SECTIONS: dict[str, type] = {"general": GeneralConfig, "memory": MemoryConfig, "ui": UIConfig, "context": ContextConfig,
                              "voice": VoiceConfig, "resilience": ResilienceConfig, "cache": CacheConfig,
-                             "roles": RolesConfig, "tools": ToolsConfig, "mcp": McpConfig}
+                             "roles": RolesConfig, "tools": ToolsConfig, "mcp": McpConfig,
+                             "backups": BackupsConfig}
 # Variables coda reads elsewhere (paths.py), so not misspellings of a CODA_<SECTION>_<KEY>.
 _OTHER_VARIABLES = ("CODA_CONFIG_PATH", "CODA_DATA_DIR")
 
@@ -350,6 +361,8 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "n_threads": (1, 1_024, True),
     "max_retries": (0, 20, True),
     "max_steps": (1, 100, True),
+    "keep_days": (0, 36_500, True),
+    "max_mb": (0, 10_000_000, True),
 }
 _HIGHEST = 1e12
 

@@ -13,6 +13,7 @@ import click
 
 from coda_tui import __version__, startup_gc
 from coda_tui.cli.ask import ask
+from coda_tui.cli.backups import backups
 from coda_tui.cli.cache import cache
 from coda_tui.cli.checks import doctor, models
 from coda_tui.cli.compare import compare
@@ -115,7 +116,7 @@ def cli(ctx: click.Context) -> None:
         )
 
 
-for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline, memory, shell, db, tools, undo, mcp, stats, compare):
+for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline, memory, shell, db, tools, undo, mcp, stats, compare, backups):
     cli.add_command(command)
 
 

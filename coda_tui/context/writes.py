@@ -23,16 +23,23 @@ from coda_tui.context.project import Project
 
 # .app.py.<pid>.<mkstemp's 8 characters>.coda; before the pid was in the name, without it.
 _TEMP = re.compile(r"^\.(?P<name>.+?)\.(?:(?P<pid>\d+)\.)?[a-z0-9_]{8}\.coda$")
+# A backup folder's name, the local time it was made: pruning reads its age from it.
+STAMP_FORMAT = "%Y%m%d-%H%M%S-%f"
+
+
+def backups_dir() -> Path:
+    """Every project's backups, each in a folder of its own (backup_root)."""
+    return paths.data_dir() / "backups"
 
 
 def backup_root(project: Project) -> Path:
     digest = hashlib.sha1(str(project.root).encode()).hexdigest()[:12]
-    return paths.data_dir() / "backups" / f"{project.root.name}-{digest}"
+    return backups_dir() / f"{project.root.name}-{digest}"
 
 
 def backup(project: Project, path: Path) -> Path:
     """Copy the file (inside the project) to a fresh folder of the backup root."""
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    stamp = dt.datetime.now().strftime(STAMP_FORMAT)
     target = backup_root(project) / stamp / project.rel(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(path, target)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coda_tui.config import Config
 from coda_tui.context.project import Project
+from coda_tui.tools.backups import prune_soon
 from coda_tui.tools.base import Tool, ToolContext
 from coda_tui.tools.commands import GitDiff, GitStatus, RunCommand, clean_env
 from coda_tui.tools.edits import EditFile, WriteFile
@@ -47,5 +49,5 @@ def tool_context(
         command_timeout_s=config.tools.command_timeout_s,
         env=clean_env(os.environ, config.secrets()),
         turn=turn,
-        journal=Journal(project),
+        journal=Journal(project, after_record=partial(prune_soon, config.backups)),
     )

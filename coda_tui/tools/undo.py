@@ -8,6 +8,11 @@ before the turn's first edit of it — and deletes the files that turn created. 
 naming the file, when any of them changed since the turn wrote it (its hash differs), and
 then touches nothing: undo never throws away work done after the turn.
 
+Pruning (tools/backups.py) drops the oldest turns from the journal together with their
+backups, leaving a line that says when; undo then refuses to go further back in one line.
+Every change to the journal is made under its lock, so a record appended while it is
+rewritten is never lost.
+
 Core-free: the app's /undo, the shell and `coda undo` all call `undo_last`.
 """
 
@@ -16,13 +21,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from coda_tui.context.project import Project
 from coda_tui.context.writes import backup_root, write_atomic
 from coda_tui.errors import CodaError
+
+try:
+    import fcntl
+except ImportError:  # Windows: a prune and a write at the same moment are then up to chance
+    fcntl = None
 
 JOURNAL_NAME = "journal.jsonl"
 
@@ -59,12 +72,58 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@contextmanager
+def journal_lock(journal_path: Path) -> Iterator[None]:
+    """The journal to oneself: an append and a rewrite (undo, pruning) from two threads or
+    two coda processes take turns."""
+    journal_path.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        yield
+        return
+    handle = os.open(journal_path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
+
+
+def read_journal(journal_path: Path) -> tuple[list[Entry], str | None]:
+    """The entries, oldest first, and when older ones were last pruned away (None: never)."""
+    try:
+        lines = journal_path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return [], None
+    out = []
+    pruned = None
+    for line in lines:
+        try:
+            data = json.loads(line)
+            if "pruned" in data:
+                pruned = str(data["pruned"])
+                continue
+            out.append(Entry(str(data["turn"]), str(data["path"]), data.get("backup"), str(data["sha256"]),
+                             str(data.get("at", ""))))
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short by a crash: the others still count
+    return out, pruned
+
+
+def write_journal(journal_path: Path, entries: list[Entry], pruned: str | None) -> None:
+    """Replace the journal (call under journal_lock); the pruned line goes first."""
+    head = json.dumps({"pruned": pruned}) + "\n" if pruned else ""
+    write_atomic(journal_path, head + "".join(json.dumps(e.__dict__, ensure_ascii=False) + "\n" for e in entries))
+
+
 class Journal:
     """The record of a project's tool writes, oldest first."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, after_record: Callable[[], object] | None = None) -> None:
         self.project = project
         self.path = backup_root(project) / JOURNAL_NAME
+        # Called after each record, outside the lock (tools/setup.py: prune the backups, at
+        # most once a day, as they are what the writes make grow).
+        self.after_record = after_record
 
     def record(self, turn: str | None, path: Path, backup: Path | None, written: bytes) -> None:
         entry = Entry(
@@ -75,25 +134,14 @@ class Journal:
             digest(written),
             dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One write of one line: appends from two coda processes do not interleave.
-        with open(self.path, "a", encoding="utf-8") as f:
+        # One write of one line, under the lock a rewrite (undo, pruning) holds.
+        with journal_lock(self.path), open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry.__dict__, ensure_ascii=False) + "\n")
+        if self.after_record is not None:
+            self.after_record()
 
     def entries(self) -> list[Entry]:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        out = []
-        for line in lines:
-            try:
-                data = json.loads(line)
-                out.append(Entry(str(data["turn"]), str(data["path"]), data.get("backup"), str(data["sha256"]),
-                                 str(data.get("at", ""))))
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by a crash: the others still count
-        return out
+        return read_journal(self.path)[0]
 
     def last_turn(self) -> list[Entry]:
         entries = self.entries()
@@ -103,8 +151,9 @@ class Journal:
         return [e for e in entries if e.turn == turn]
 
     def forget(self, turn: str) -> None:
-        kept = [e for e in self.entries() if e.turn != turn]
-        write_atomic(self.path, "".join(json.dumps(e.__dict__, ensure_ascii=False) + "\n" for e in kept))
+        with journal_lock(self.path):
+            entries, pruned = read_journal(self.path)
+            write_journal(self.path, [e for e in entries if e.turn != turn], pruned)
 
 
 def _file(project: Project, rel: str) -> Path:
@@ -120,6 +169,10 @@ def undo_last(project: Project) -> Undone:
     journal = Journal(project)
     entries = journal.last_turn()
     if not entries:
+        pruned = read_journal(journal.path)[1]
+        if pruned:
+            raise UndoError(f"cannot undo further back: the backups of older turns were pruned on {pruned[:10]}",
+                            hint="[backups] keep_days and max_mb say how much is kept")
         raise UndoError("nothing to undo: no tool has written a file in this project")
     turn = entries[0].turn
     first: dict[str, Entry] = {}
