@@ -174,7 +174,7 @@ def _apply(ctx, result, yes: bool) -> None:
     if not yes and not click.confirm(f"Apply this diff to {target}?", default=False, err=True):
         raise CodaError(f"not applied; {target} is unchanged")
     try:
-        applied = apply_diff(rt.project, rt.project.root / result.target, result.diff)
+        applied = apply_diff(rt.project, rt.project.root / result.target, result.diff, rt.config.backups)
     except PatchError as exc:
         raise CodaError(f"not applied: {inert(str(exc))}") from None
     except OSError as exc:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from coda_tui import patch
 from coda_tui.context.project import Project
+from coda_tui.config import BackupsConfig
 from coda_tui.context.writes import backup, backup_root, remove_leftovers, write_atomic
+from coda_tui.tools.backups import prune_soon
 
 __all__ = ["Applied", "apply_diff", "backup_root", "remove_leftovers"]
 
@@ -24,9 +26,11 @@ class Applied:
     removed: int
 
 
-def apply_diff(project: Project, path: str | os.PathLike[str], diff: str) -> Applied:
+def apply_diff(project: Project, path: str | os.PathLike[str], diff: str,
+               limits: BackupsConfig | None = None) -> Applied:
     """Patch the file; raises SandboxError (denied, outside) or PatchError (does not apply)
-    before anything is written."""
+    before anything is written. With `limits`, a write is also what may start the daily
+    prune of the backups, as a tool's write does (tools/backups.py)."""
     resolved = project.check(path)
     try:
         # newline="": the file's own line endings reach the patch, and are kept.
@@ -38,4 +42,6 @@ def apply_diff(project: Project, path: str | os.PathLike[str], diff: str) -> App
     added, removed = patch.changed_lines(diff)
     saved = backup(project, resolved)
     write_atomic(resolved, updated, mode_from=resolved)
+    if limits is not None:
+        prune_soon(limits)
     return Applied(resolved, saved, added, removed)

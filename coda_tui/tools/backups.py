@@ -291,8 +291,9 @@ def prune_soon(limits: BackupsConfig) -> threading.Thread | None:
             return None
     except OSError:
         pass  # never pruned yet
-    # Not a daemon: a `coda ask` that ends meanwhile waits for the prune to finish.
-    thread = threading.Thread(target=_prune_once, args=(limits,), name="coda-prune-backups")
+    # A daemon: quitting never waits for it. A prune cut short is safe (the journal is
+    # rewritten before any folder goes, and `.pruning-*` leftovers go with the next prune).
+    thread = threading.Thread(target=_prune_once, args=(limits,), name="coda-prune-backups", daemon=True)
     try:
         thread.start()
     except RuntimeError as exc:  # no thread to be had: the write is done, pruning waits

@@ -193,7 +193,8 @@ class SlashCommands:
                 self.host.notify(f"Not applied; {result.target} is unchanged.")
                 return
             try:
-                applied = apply_diff(self.rt.project, self.rt.project.root / result.target, result.diff)
+                applied = apply_diff(self.rt.project, self.rt.project.root / result.target, result.diff,
+                                     self.rt.config.backups)
             except (CodaError, OSError) as exc:
                 self.host.notify(f"Not applied: {exc}", severity="error", timeout=10)
                 return
