@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coda_tui import patch
-from coda_tui.context.project import Project
 from coda_tui.config import BackupsConfig
+from coda_tui.context.project import Project
 from coda_tui.context.writes import backup, backup_root, remove_leftovers, write_atomic
 from coda_tui.tools.backups import prune_soon
 
