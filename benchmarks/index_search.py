@@ -10,7 +10,9 @@ temporary folder, which is indexed and edited; without one, those rows say so.
   the read-only I/O floor (the same walk of the project, reading every file and doing
   nothing else) and the FTS5-insert floor (the chunks coda made, inserted into a bare
   FTS5 table with the same tokenizer in one transaction: the cost of the inserts alone,
-  as files/s). Ratios coda / floor.
+  as files/s). Ratios coda / floor. Beside them, where the time goes: the CPU time of each
+  Python part (read, secret scan, chunking), whose sum bounds the rate (they run in series
+  under the interpreter lock), and a cold update's CPU time against its wall time.
 - search quality: QUALITY identifiers defined exactly once in the repository's Python
   files (classes and functions, names of 8+ characters, picked with a fixed seed); a hit
   is a chunk of the defining file whose lines hold the definition. hits@1: ranked first;
@@ -85,6 +87,26 @@ def fts_floor(db: Path, files: int, tmp: Path) -> float:
     return files / seconds
 
 
+def python_split(project: Project) -> dict[str, float]:
+    """CPU seconds of each Python part of a cold index, file by file as the index's reading
+    thread does them: they share one interpreter lock, so their sum bounds the rate."""
+    from coda_tui.context.chunker import chunk, language_for
+
+    split = dict.fromkeys(("read", "secret scan", "chunking"), 0.0)
+    for entry in project.walk():
+        t0 = time.process_time()
+        text = entry.path.read_bytes().decode("utf-8", errors="replace")
+        t1 = time.process_time()
+        text = project.scrub(text, entry.rel)
+        t2 = time.process_time()
+        chunk(text, language_for(entry.path.name))
+        t3 = time.process_time()
+        split["read"] += t1 - t0
+        split["secret scan"] += t2 - t1
+        split["chunking"] += t3 - t2
+    return split
+
+
 def real_repo_figures(tmp: Path) -> None:
     source, why = real_repo()
     if source is None:
@@ -96,20 +118,34 @@ def real_repo_figures(tmp: Path) -> None:
     shutil.copytree(source, root, ignore=shutil.ignore_patterns(".git"))
     project = Project(root)
     io_floor(project)  # the page cache warm for all alike
-    rates, io, fts = [], [], []
+    rates, io, fts, cpu, splits = [], [], [], [], []
     for run in range(ROUNDS):
         index = CodeIndex(tmp / f"cold{run}.db", project)
+        c0 = time.process_time()
         stats = index.update()
+        cpu.append(time.process_time() - c0)
         index.close()
         rates.append(stats.files_per_s)
         io.append(io_floor(project))
         fts.append(fts_floor(tmp / f"cold{run}.db", stats.files_seen, tmp))
+        splits.append(python_split(project))
     size = sum(e.size for e in project.walk()) / 1e6
     note = f"{source.name}: {stats.files_seen} files, {size:.1f} MB, {stats.chunks} chunks; {ROUNDS} alternating runs"
     report(f"cold index, {source.name} vs read-only I/O floor", median(rates), "f/s", ">= 2000 files/s", note,
            baseline=median(io), baseline_name="I/O floor", met=median(rates) >= 2000)
     report(f"cold index, {source.name} vs FTS5-insert floor", median(rates), "f/s", "-",
            "the same chunks into a bare FTS5 table", baseline=median(fts), baseline_name="FTS5 floor")
+    # Why the target is missed: the Python parts run in series under one lock (the SQLite
+    # writes overlap them in another thread), so files / their CPU time is the ceiling; and
+    # the wall time beside the CPU time shows what the machine's load and the index
+    # thread's lowered priority add.
+    split = {part: median([s[part] for s in splits]) for part in splits[0]}
+    python = sum(split.values())
+    parts = ", ".join(f"{part} {seconds:.2f} s" for part, seconds in split.items())
+    report(f"cold index, {source.name}: ceiling of its Python parts", stats.files_seen / python, "f/s", ">= 2000 files/s",
+           f"CPU: {parts}; FTS5 inserts {stats.files_seen / median(fts):.2f} s beside them; a cold update took "
+           f"{median(cpu):.2f} s of CPU for {stats.files_seen / median(rates):.2f} s of wall time",
+           met=stats.files_seen / python >= 2000)
     # Nothing changed: a walk and a stat per file, each compared with the index's row.
     again = []
     for run in range(ROUNDS):

@@ -245,8 +245,14 @@ def _assignments(text: str):
     for word in _NAME_HINTS:
         at = low.find(word)
         while at != -1:
-            starts.add(low.rfind("\n", 0, at) + 1)
-            at = low.find(word, at + len(word))
+            end = low.find("\n", at)
+            end = len(low) if end == -1 else end
+            # The name holding the word comes before the operator (every one holds "=" or
+            # ":"): without one after the word, no assignment on this line names a secret
+            # (the `pass` statement), and neither can a later occurrence on the same line.
+            if low.find("=", at, end) != -1 or low.find(":", at, end) != -1:
+                starts.add(low.rfind("\n", 0, at) + 1)
+            at = low.find(word, end)
     for start in sorted(starts):
         end = text.find("\n", start)
         yield from _ASSIGN.finditer(text, start, len(text) if end == -1 else end)

@@ -78,6 +78,30 @@ def test_progress_low_priority_and_cancel(tmp_path):
     assert index.file_count() == 900  # nothing dropped for not having been looked at
 
 
+def test_a_cancelled_first_build_is_searchable_and_completed_after_a_restart(tmp_path):
+    root = tree(tmp_path / "proj", 900)
+    index = CodeIndex(tmp_path / "i.db", Project(root))
+    write = index._write
+
+    def write_then_cancel(rows, stats):
+        write(rows, stats)
+        index.cancel()
+
+    index._write = write_then_cancel
+    first = index.update()
+    assert first.cancelled and 0 < index.file_count() < 900
+
+    # Reopened as after a crash: what was committed is kept and searchable, the rest is added.
+    index.close()
+    index = CodeIndex(tmp_path / "i.db", Project(root))
+    kept = index.file_count()
+    some = index.paths()[0]
+    assert index.search(Path(some).stem)[0].path == some
+    rest = index.update()
+    assert rest.indexed == 900 - kept and index.file_count() == 900
+    assert index.search("f899")[0].path == "d3/f899.py"
+
+
 def test_cli_index_shows_progress_on_a_terminal(tmp_path):
     root = tree(tmp_path / "proj", 50)
     leader, follower = pty.openpty()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from coda_tui.config import ContextConfig
-from coda_tui.context.chunker import chunk, language_for
+from coda_tui.context.chunker import _keyword_starts, chunk, language_for
 from coda_tui.context.index import CodeIndex
 from coda_tui.context.project import Project, SandboxError, find_root
 from coda_tui.core.runtime import Runtime
@@ -116,6 +116,22 @@ def test_chunks_follow_definitions():
     js = chunk("export function a() {}\n\nclass B {}\nconst c = (x) => x\n", "javascript")
     assert [c.name for c in js] == ["a B c"]
     assert language_for("x.rs") == "rust" and language_for("Dockerfile") == "docker"
+
+
+def test_python_definitions_by_keyword_match_the_line_pattern():
+    """Python's keyword scan finds exactly what the language's line pattern finds."""
+    from coda_tui.context.chunker import _KEYWORD_SCANS, _SCAN
+
+    text = ("x = undef y\nclass A:\n    def b(self): pass\n\tasync\tdef c(): pass\n  async  def d():\n"
+            "def class Q\nprint('def e')\n# def f\n    classy = 1\ndef \u00e9t\u00e9(): pass\nclass\tT(X):\n"
+            "\r\ndef g():\r\nasync def\n  h\ndefined = 2\nclass B: pass\n" * 2)
+    expected, line_no, pos = [], 1, 0
+    for m in _SCAN["python"].finditer("\n" + text):
+        line_no += text.count("\n", pos, m.start())
+        pos = m.start()
+        expected.append((line_no, m.group(1)))
+    assert _keyword_starts(text, *_KEYWORD_SCANS["python"]) == expected
+    assert [n for _, n in expected][:6] == ["A", "b", "c", "d", "class", "T"]
 
 
 def test_index_search_ranks_the_defining_file_first(proj, tmp_path):
