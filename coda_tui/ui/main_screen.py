@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DirectoryTree, Footer
+from textual.widgets._footer import FooterKey
 
 from coda_tui.core import events as ev
 from coda_tui.core import export
@@ -36,6 +37,20 @@ from coda_tui.ui.widgets.status import StatusBar
 # Actions of this screen: they act on the panes it shows (the rest are the app's).
 SCREEN_ACTIONS = ("focus_next", "focus_previous", *(p.focus_action for p in PANES), "zoom",
                   "export_session", "open_file", "edit_last", "copy_answer", "copy_code", "theme_next")
+
+
+class KeysFooter(Footer):
+    """Textual's footer, its keys made with the compact value they are bound to. Textual's start
+    compact and are then bound to the footer's (not compact): each key was restyled twice (with
+    its parts) just after the first frame, a quarter of the stylesheet work before a first key
+    typed could be drawn."""
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            # Set before it is mounted, its watcher does not run; the binding's then changes nothing.
+            if isinstance(widget, FooterKey) and "compact" in (widget._reactive_connect or {}):
+                widget.set_reactive(FooterKey.compact, self.compact)
+            yield widget
 
 
 class MainScreen(Screen):
@@ -64,7 +79,7 @@ class MainScreen(Screen):
                 else:
                     yield from here
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         # Runs before Screen's own handler. The first time, every widget here was styled as
