@@ -55,7 +55,7 @@ def default_model_path() -> Path | None:
     spec = importlib.util.find_spec(DEFAULT_GGUF.split("/")[0])
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF.split("/")[1]
+    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF.split("/")[1]
     return path if path.exists() else None
 
 

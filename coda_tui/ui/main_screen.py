@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DirectoryTree, Footer
-from textual.widgets._footer import FooterKey
 
 from coda_tui.core import events as ev
 from coda_tui.core import export
@@ -46,11 +45,13 @@ class KeysFooter(Footer):
     typed could be drawn."""
 
     def compose(self) -> ComposeResult:
-        for widget in super().compose():
-            # Set before it is mounted, its watcher does not run; the binding's then changes nothing.
-            if isinstance(widget, FooterKey) and "compact" in (widget._reactive_connect or {}):
-                widget.set_reactive(FooterKey.compact, self.compact)
-            yield widget
+        for child in super().compose():
+            # Set before it is mounted, its watcher does not run; the binding's then changes
+            # nothing. (Textual keeps a widget's bindings in a private dict: if that changes,
+            # this does nothing, and the keys are restyled as before.)
+            if "compact" in (getattr(child, "_reactive_connect", None) or {}):
+                child.set_reactive(type(child).compact, self.compact)
+            yield child
 
 
 class MainScreen(Screen):
