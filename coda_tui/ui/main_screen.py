@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -37,6 +38,22 @@ SCREEN_ACTIONS = ("focus_next", "focus_previous", *(p.focus_action for p in PANE
                   "export_session", "open_file", "edit_last", "copy_answer", "copy_code", "theme_next")
 
 
+class KeysFooter(Footer):
+    """Textual's footer, its keys made with the compact value they are bound to. Textual's start
+    compact and are then bound to the footer's (not compact): each key was restyled twice (with
+    its parts) just after the first frame, a quarter of the stylesheet work before a first key
+    typed could be drawn."""
+
+    def compose(self) -> ComposeResult:
+        for child in super().compose():
+            # Set before it is mounted, its watcher does not run; the binding's then changes
+            # nothing. (Textual keeps a widget's bindings in a private dict: if that changes,
+            # this does nothing, and the keys are restyled as before.)
+            if "compact" in (getattr(child, "_reactive_connect", None) or {}):
+                child.set_reactive(type(child).compact, self.compact)
+            yield child
+
+
 class MainScreen(Screen):
     BINDINGS = [bind(name) for name in SCREEN_ACTIONS]
     # The chat input first (the app focuses it on mount too): focusing the first focusable
@@ -47,6 +64,7 @@ class MainScreen(Screen):
         super().__init__()
         self.project = project
         self.arrangement = Layout(self, state)
+        self._resumed = False
 
     def panes(self) -> ComposeResult:
         """The panes, as the app composes them onto this screen (its first, so they are
@@ -62,7 +80,15 @@ class MainScreen(Screen):
                 else:
                     yield from here
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeysFooter()
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Runs before Screen's own handler. The first time, every widget here was styled as
+        # it was registered a moment ago: restyling them all again cost a tenth of the first
+        # frame's style work. Later resumes (a dialog closed, a theme changed) restyle.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     def on_resize(self) -> None:
         self.set_class(self.arrangement.narrow, "-narrow")
