@@ -207,10 +207,14 @@ class ToolLoop:
         """`turn` names this turn's writes together, so undo takes them back as one."""
         out = LoopOutcome()
         if self.toolbox is not None:
-            # One result may take about a quarter of the room left in the window (room tokens
-            # ≈ room/4 tokens as characters): SmolLM2's 4k window filled by one search reads
-            # slowly and answers worse; a large window keeps [tools] output_chars.
-            cap = min(self.toolbox.context.output_chars, max(1000, self.room))
+            # One result may take about an eighth of the room left in the window (room/2
+            # characters ≈ room/8 tokens): the next round reads every token of it before its
+            # first token, and the prefix before it is reused from the model's cache, so the
+            # result is that round's cost. SmolLM2 (4k window) at one batch thread on this
+            # 2-core machine: a 3,000-character result (~830 tokens) 19-27 s to the first
+            # token, 1,450 characters (~410) 9-10 s, under load (issue 15). A large window
+            # keeps [tools] output_chars.
+            cap = min(self.toolbox.context.output_chars, max(1000, self.room // 2))
             self.context = dataclasses.replace(self.toolbox.context, turn=turn, output_chars=cap)
         max_steps = self.toolbox.config.max_steps if self.toolbox else 0
         step = 0
