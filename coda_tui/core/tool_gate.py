@@ -11,9 +11,9 @@ llama.cpp) and an answer about test_themes.py (issue 15).
 
 A question earns the plan when it asks about the project in words ("which function", "in
 this repo", "where is … defined", "read it") or names a file or identifier the project has.
-It does not when the context stage already put search hits for it in the prompt: the search
-the plan forces is the same search (search_code asks the same index), so it would only fetch
-them again. Everything here is deterministic: regular expressions, the context stage's
+It does not when the context stage already put in the prompt search hits for every file and
+identifier it names: the search the plan forces is the same search (search_code asks the same
+index), so it would only fetch them again. Everything here is deterministic: regular expressions, the context stage's
 selection, and a bounded look at the project's files.
 """
 
@@ -67,14 +67,14 @@ def judge(question: str, project: Project, selection: Selection | None = None,
           found: list[Hit] | None = None) -> Verdict:
     """`selection`: what the context stage put in the prompt; `found`: its search hits
     (None when the project has no index)."""
+    files, identifiers = named(question)
     in_prompt = [a for a in (selection.items if selection else ()) if a.source == "search"]
-    if in_prompt:
+    if (files or identifiers) and _shown(files, identifiers, in_prompt):
         n = len(in_prompt)
-        return Verdict(False, f"the context holds {n} search hit{'' if n == 1 else 's'} for it already")
+        return Verdict(False, f"the context holds {n} search hit{'' if n == 1 else 's'} for what it names")
     asked = _ASKS_ABOUT_PROJECT.search(question)
     if asked:
         return Verdict(True, f'asks "{" ".join(asked.group(0).split())}"')
-    files, identifiers = named(question)
     if not files and not identifiers:
         return Verdict(False, "names nothing in the project")
     if found is not None:
@@ -94,6 +94,15 @@ def named(question: str) -> tuple[set[str], set[str]]:
     shaped = set(_CODE_SHAPED.findall(question)) | set(_BACKTICKED.findall(question))
     identifiers = {s.removesuffix("()") for s in shaped if not _FILE_NAMED.fullmatch(s)}
     return files, {i for i in identifiers if re.fullmatch(r"[A-Za-z_][\w.]*", i)}
+
+
+def _shown(files: set[str], identifiers: set[str], hits: list) -> bool:
+    """Is every named file and identifier in the hits the context put in the prompt? Only
+    names written as code count: a hit taken for a plain word of the question (click's
+    `command`, for "which function parses the command line?") leaves the search to do."""
+    shown_files = {Path(a.label_path or "").name for a in hits}
+    return (all(Path(f).name in shown_files for f in files)
+            and all(any(re.search(rf"\b{re.escape(i)}\b", a.text) for a in hits) for i in identifiers))
 
 
 def _present(project: Project, files: set[str], identifiers: set[str], scan_text: bool) -> str | None:

@@ -83,13 +83,22 @@ def test_with_an_index_hits_already_in_the_prompt_make_the_search_redundant(proj
         chosen = context_select.select([], found, project.root, budget=1024, hits=4, question=question)
         assert [a.label_path for a in chosen.items] == ["src/demo/cli.py"]
         verdict = tool_gate.judge(question, project, chosen, found)
-        assert not verdict.offer and verdict.why == "the context holds 1 search hit for it already"
+        assert not verdict.offer and verdict.why == "the context holds 1 search hit for what it names"
         # Named, but nothing the index holds: no scan of the files either.
         question = "what does parse_config return?"
         found = index.search(question, 12)
         chosen = context_select.select([], found, project.root, budget=1024, hits=4, question=question)
         verdict = tool_gate.judge(question, project, chosen, found)
         assert not verdict.offer and verdict.why == "what it names is not in the project"
+        # A hit taken for a plain word of the question (the project's top-level `command`,
+        # as click's) answers nothing it names: the search is still the plan.
+        (project.root / "commands.py").write_text("def command(name):\n    return name\n")
+        index.update()
+        question = "which function parses the command line arguments? read it and tell me"
+        found = index.search(question, 12)
+        chosen = context_select.select([], found, project.root, budget=1024, hits=4, question=question)
+        assert "defines command" in chosen.summary()
+        assert tool_gate.judge(question, project, chosen, found) == tool_gate.Verdict(True, 'asks "which function"')
     finally:
         index.close()
 
