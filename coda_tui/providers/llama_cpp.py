@@ -165,8 +165,10 @@ class LlamaCppProvider(Provider):
         tool every round (the same call again after its result: measured), so a loop would
         run to max_steps; it writes better search arguments than paths (forced to read_file,
         it reads "file.txt"). So the first round is search_code when offered ("required"
-        otherwise) and later ones "none". A `tool_choice` setting (a bigger model) means
-        that on the first round and "auto" after it, as for any provider."""
+        otherwise) and later ones "none". It is offered tools at all only for a question
+        about the project (core.tool_gate: "Say hi" is asked in one round, with none). A
+        `tool_choice` setting (a bigger model) means that on the first round and "auto"
+        after it, as for any provider, and no gate."""
         if self.config.tool_choice:
             return super().tool_choice_for(step, tool_names)
         if step == 0:
