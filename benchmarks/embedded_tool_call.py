@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import time
 from collections import Counter
 
-from common import median, report
+from common import ROOT, median, report
 
 from coda_tui.config import ProviderConfig
+from coda_tui.core.tool_loop import result_cap
 from coda_tui.providers.base import ChatMessage, ToolCall
 from coda_tui.providers.registry import make_provider
+from coda_tui.tokens import estimate_tokens
 
 QUESTION = "which function parses the command line arguments? read it and tell me"
 TOOLS = [
@@ -91,6 +94,23 @@ async def main(rounds: int) -> None:
     got = [s for s in firsts if s is not None]
     report("embedded answer after a tool result", median(got) * 1000 if got else 0.0, "ms", "text arrives",
            f"tool_choice={second}", met=len(got) == rounds)
+    # The same with a search result as long as a turn lets one be: cut to an eighth of the
+    # window's room (core.tool_loop.result_cap), and, beside it, to the quarter it used to be.
+    room = prov.context_window - prov.config.max_tokens - estimate_tokens(json.dumps(TOOLS))
+    code = (ROOT / "coda_tui" / "core" / "tool_loop.py").read_text()
+    sized = {"an eighth": result_cap(10**6, room), "a quarter (before)": 2 * result_cap(10**6, room)}
+    waits: dict[str, list[float]] = {k: [] for k in sized}
+    for _ in range(max(2, rounds // 2)):
+        for label, chars in sized.items():
+            found = [*answer[:2], ChatMessage("tool", code[:chars], tool_call_id="call_0", name="search_code")]
+            await first_item(prov, ask, plan)
+            seconds = (await first_item(prov, found, second, fresh=False))[0]
+            if seconds is not None:
+                waits[label].append(seconds * 1000)
+    for label, chars in sized.items():
+        report(f"embedded answer after a {chars:,}-char result", median(waits[label]) if waits[label] else 0.0, "ms",
+               "-", f"{label} of the room", baseline=median(waits["a quarter (before)"]) or None,
+               baseline_name="a quarter")
 
 
 if __name__ == "__main__":

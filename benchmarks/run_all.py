@@ -38,6 +38,7 @@ BENCHMARKS = {
     "mcp_overhead": 300,
     "tool_round_trip": 300,
     "embedded_tool_call": 600,
+    "warm_embedded": 600,
     "documents": 300,
 }
 

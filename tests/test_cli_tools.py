@@ -144,10 +144,8 @@ def test_at_a_terminal_consent_is_asked_with_the_diff(tmp_path):
     assert "write_file path=new.py, content=x = 1 → ok" in seen
 
 
-@pytest.mark.slow
-def test_the_embedded_model_calls_a_tool_that_runs(tmp_path):
-    """No configuration at all: the embedded model, offered coda's tools in an indexed project,
-    makes a call, the call runs, and an answer arrives (its quality is not judged)."""
+def embedded_ask(tmp_path, question: str) -> dict:
+    """`coda ask --json` with no configuration at all (the embedded model) in an indexed project."""
     project = tmp_path / "project"
     project.mkdir()
     (project / "cli.py").write_text(PARSER + "\n\ndef main():\n    print(parse_args(None))\n")
@@ -156,18 +154,39 @@ def test_the_embedded_model_calls_a_tool_that_runs(tmp_path):
     indexed = subprocess.run([sys.executable, "-m", "coda_tui", "index", "--project", str(project)], capture_output=True,
                              text=True, env=env, cwd=ROOT, timeout=120, check=False)
     assert indexed.returncode == 0, indexed.stderr
-    proc = subprocess.run([sys.executable, "-m", "coda_tui", "ask", "--json", "--project", str(project),
-                           "which function parses the command line arguments? read it and tell me"],
+    proc = subprocess.run([sys.executable, "-m", "coda_tui", "ask", "--json", "--project", str(project), question],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False,
                           stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["status"] == "complete" and out["response"].strip()
+    return out
+
+
+@pytest.mark.slow
+def test_the_embedded_model_calls_a_tool_that_runs(tmp_path):
+    """No configuration at all: the embedded model, offered coda's tools in an indexed project,
+    makes a call, the call runs, and an answer arrives (its quality is not judged)."""
+    out = embedded_ask(tmp_path, "which function parses the command line arguments? read it and tell me")
     calls = out["tool_calls"]
     assert calls and all(c["status"] in ("ok", "error") for c in calls)
     assert {c["name"] for c in calls} & {"search_code", "read_file", "grep", "list_files"}
     stages = [s["name"] for s in out["trace"]["stages"]]
     assert stages.count("tool") == len(calls) and stages.count("llm") >= 2
+
+
+@pytest.mark.slow
+def test_the_embedded_model_answers_a_greeting_in_a_project_in_one_round_without_tools(tmp_path):
+    """A question that asks nothing about the project is not made to search it (core.tool_gate):
+    one model round, offered no tools, and no tool stage."""
+    out = embedded_ask(tmp_path, "Say hi")
+    stages = out["trace"]["stages"]
+    assert [s["name"] for s in stages].count("llm") == 1 and "tool" not in [s["name"] for s in stages]
+    assert out["tool_calls"] == []
+    llm = next(s for s in stages if s["name"] == "llm")
+    assert llm["detail"]["tools_offered"] == 0 and llm["detail"]["tool_choice"] is None
+    context = next(s for s in stages if s["name"] == "context")
+    assert context["detail"]["tools"] == {"offered": False, "why": "names nothing in the project"}
 
 
 def test_ctrl_c_while_a_command_runs_keeps_what_ran(tmp_path):

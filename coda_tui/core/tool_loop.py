@@ -148,6 +148,17 @@ def tools_tokens(toolbox: Toolbox | None, provider: str, model: str, unsupported
     return estimate_tokens(json.dumps(toolbox.registry.schemas()))
 
 
+def result_cap(output_chars: int, room: int) -> int:
+    """Characters one tool result may take: about an eighth of the `room` (tokens) left in the
+    window, as room/2 characters ≈ room/8 tokens. The next round reads every token of it
+    before its first token (the prefix before it is reused from llama.cpp's cache), so the
+    result is that round's cost. SmolLM2 (4k window) at one batch thread on this 2-core
+    machine, under load: a 3,000-character result (~830 tokens, the old quarter) 19-27 s to
+    the first token, 1,450 characters (~410) 9-10 s (issue 15; benchmarks/embedded_tool_call).
+    A large window keeps [tools] output_chars."""
+    return min(output_chars, max(1000, room // 2))
+
+
 def fit(messages: list[ChatMessage], room: int) -> int:
     """Keep this turn's prompt within `room` tokens by leaving out the oldest tool results
     first (the model can call again; the assistant message that asked stays, so no tool
@@ -207,10 +218,7 @@ class ToolLoop:
         """`turn` names this turn's writes together, so undo takes them back as one."""
         out = LoopOutcome()
         if self.toolbox is not None:
-            # One result may take about a quarter of the room left in the window (room tokens
-            # ≈ room/4 tokens as characters): SmolLM2's 4k window filled by one search reads
-            # slowly and answers worse; a large window keeps [tools] output_chars.
-            cap = min(self.toolbox.context.output_chars, max(1000, self.room))
+            cap = result_cap(self.toolbox.context.output_chars, self.room)
             self.context = dataclasses.replace(self.toolbox.context, turn=turn, output_chars=cap)
         max_steps = self.toolbox.config.max_steps if self.toolbox else 0
         step = 0

@@ -25,7 +25,7 @@ from coda_tui.context.attachments import (
 )
 from coda_tui.context.index import Hit
 from coda_tui.context.project import Project
-from coda_tui.core import instructions, memory
+from coda_tui.core import instructions, memory, tool_gate
 from coda_tui.core.cache import ResponseCache
 from coda_tui.core.choice import label, model_for
 from coda_tui.core.events import (
@@ -295,6 +295,7 @@ class TurnRunner:
         publish(TurnStarted(session.id, prov_name, model, prompt, tracer.now_ms()))
         tracer.replay(early_stages)
 
+        use_tools = (self.config.tools.enabled and not standalone) if tools is None else tools
         with tracer.stage("context", start_ms=context_from) as st:
             ctx = self.config.context
             found = None
@@ -317,10 +318,15 @@ class TurnRunner:
                 st.detail["piped_chars"] = len(piped)
                 st.detail["piped_tokens"] = estimate_tokens(piped)
                 st.summary += f"; stdin {len(piped):,} chars"
+            if use_tools and self.toolbox is not None and tool_gate.applies(self.config, prov_name):
+                # The embedded model cannot choose its tools: the question decides (core.tool_gate).
+                verdict = await asyncio.to_thread(tool_gate.judge, prompt, self.project, chosen, found)
+                use_tools = verdict.offer
+                st.summary += f"; tools {'offered' if verdict.offer else 'not offered'}: {verdict.why}"
+                st.detail["tools"] = {"offered": verdict.offer, "why": verdict.why}
 
         # The tools offered go into the prompt too (a template writes their schemas into it):
         # the window's room for the conversation is what they leave.
-        use_tools = (self.config.tools.enabled and not standalone) if tools is None else tools
         toolbox = self.toolbox() if use_tools and self.toolbox is not None else None
         if toolbox is not None:
             await load_sources(toolbox, tracer)

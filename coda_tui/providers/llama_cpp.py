@@ -27,6 +27,10 @@ DEFAULT_CONTEXT = 4096
 # llama.cpp's threads spin while they wait for each other, so one thread more than there
 # are free cores stalls every token (issue 15, 2 cores under load: llama.cpp's defaults →
 # first token 2.7 s and 6.8 tok/s; one thread each → 0.55 s and 49 tok/s).
+# `coda ask` has no UI to keep responsive, yet all cores for the batch (prompt) threads lose
+# there too: cold `coda ask`, 2 cores shared with other work, 3 alternating runs, medians:
+# "Say hi" 2.0 s to the first byte with 1 batch thread vs 5.0 s with 2; a ~450-token prompt
+# 17 s vs 39 s. A spinning thread that waits for a core someone else holds stalls the batch.
 APP_CORES = 1
 # Small models loop; llama.cpp's own default (1.0) does nothing against it.
 DEFAULT_REPEAT_PENALTY = 1.1
@@ -160,8 +164,10 @@ class LlamaCppProvider(Provider):
         tool every round (the same call again after its result: measured), so a loop would
         run to max_steps; it writes better search arguments than paths (forced to read_file,
         it reads "file.txt"). So the first round is search_code when offered ("required"
-        otherwise) and later ones "none". A `tool_choice` setting (a bigger model) means
-        that on the first round and "auto" after it, as for any provider."""
+        otherwise) and later ones "none". It is offered tools at all only for a question
+        about the project (core.tool_gate: "Say hi" is asked in one round, with none). A
+        `tool_choice` setting (a bigger model) means that on the first round and "auto"
+        after it, as for any provider, and no gate."""
         if self.config.tool_choice:
             return super().tool_choice_for(step, tool_names)
         if step == 0:

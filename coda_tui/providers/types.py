@@ -44,6 +44,10 @@ class ProviderType:
     # The vendor whose price list (genai-prices' provider id) a model of this type is
     # looked up in first; None: the type serves models of many vendors (ollama, llama.cpp).
     price_vendor: str | None = None
+    # Its models follow a round plan of the provider's (tool_choice_for) rather than choose
+    # their tools, unless [providers.NAME] tool_choice is set: a question is offered tools
+    # only when it earns them (core.tool_gate).
+    plans_tools: bool = False
 
     def needs_key(self, endpoint: str) -> bool:
         return any(host == "*" or host in endpoint for host in self.key_required_at)
@@ -56,7 +60,7 @@ TYPES: dict[str, ProviderType] = {
                      endpoint_field="model_path", default_endpoint="embedded SmolLM2-135M-Instruct",
                      # The 135M model rarely has more to say than this, and when it loops every
                      # token past it is noise the user waits for (1,024 looping tokens took 247 s).
-                     builtin="local", context_window=4096, max_tokens=512),
+                     builtin="local", context_window=4096, max_tokens=512, plans_tools=True),
         ProviderType("ollama", "coda_tui.providers.ollama", "OllamaProvider",
                      endpoint_field="host", default_endpoint="http://localhost:11434",
                      builtin="ollama", endpoint_env="OLLAMA_HOST", endpoint_env_for_all=True,

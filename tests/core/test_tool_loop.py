@@ -251,15 +251,15 @@ def test_tool_results_are_left_out_of_the_prompt_to_fit_the_window(tmp_path):
         async def call(self, args, ctx):
             return big
 
-    script = [[call("echo", {"text": str(n)}, f"c{n}")] for n in range(4)] + [["done"]]
+    script = [[call("echo", {"text": str(n)}, f"c{n}")] for n in range(8)] + [["done"]]
     rt, model = scripted_runtime(tmp_path, script, [Big()], extra="context_window = 4096\nmax_tokens = 512\n"
                                  "[tools]\noutput_chars = 20000")
     result = run(rt, "q")
     assert result.text == "done"
-    results = [m.content for m in model.sent[4][0] if m.role == "tool"]
-    # Each result was cut to about a quarter of the window's room, whatever output_chars
-    # allows; the oldest are then left out so the newest fit.
-    assert all(len(r) < 4000 for r in results) and results[-1].startswith("x x x")
+    results = [m.content for m in model.sent[8][0] if m.role == "tool"]
+    # Each result was cut to about an eighth of the window's room (~3,500 tokens: ~1,750
+    # characters), whatever output_chars allows; the oldest are then left out so the newest fit.
+    assert all(len(r) < 2000 for r in results) and results[-1].startswith("x x x")
     assert "more characters not shown" in results[-1]
     assert results[0].startswith("[result left out")
     rt.close()
