@@ -34,6 +34,8 @@ DEFAULT_CONTEXT = 4096
 APP_CORES = 1
 # Small models loop; llama.cpp's own default (1.0) does nothing against it.
 DEFAULT_REPEAT_PENALTY = 1.1
+# The plan's search query: a question, not an essay pasted as one.
+PLANNED_QUERY_CHARS = 300
 
 
 def available_cores() -> int:
@@ -164,7 +166,8 @@ class LlamaCppProvider(Provider):
         tool every round (the same call again after its result: measured), so a loop would
         run to max_steps; it writes better search arguments than paths (forced to read_file,
         it reads "file.txt"). So the first round is search_code when offered ("required"
-        otherwise) and later ones "none". It is offered tools at all only for a question
+        otherwise) and later ones "none". The search's query is the question itself, not one
+        the model writes (see `_planned`). It is offered tools at all only for a question
         about the project (core.tool_gate: "Say hi" is asked in one round, with none). A
         `tool_choice` setting (a bigger model) means that on the first round and "auto"
         after it, as for any provider, and no gate."""
@@ -173,6 +176,17 @@ class LlamaCppProvider(Provider):
         if step == 0:
             return "search_code" if "search_code" in tool_names else "required"
         return "none"
+
+    def _planned(self, messages: list[ChatMessage], tool_choice: str | None) -> dict | None:
+        """The arguments of the plan's first search, made without running the model: the
+        user's question as the query. Measured on click: the 135M model's own queries were
+        "https://example.com/search?q=python…", "{path}", "git-search --filter=*.py", and
+        writing them under the grammar took ~5 s of a loaded core; search_code ranks
+        definitions of the question's names and leaves common words out by itself."""
+        if self.config.tool_choice or tool_choice != "search_code":
+            return None
+        question = next((m.content for m in reversed(messages) if m.role == "user" and m.content.strip()), "")
+        return {"query": question.strip()[:PLANNED_QUERY_CHARS]} if question.strip() else None
 
     async def _stream_once(
         self, messages: list[ChatMessage], model: str, max_tokens: int, temperature: float | None,
@@ -202,7 +216,9 @@ class LlamaCppProvider(Provider):
                     if tools:
                         put("done", llama_tools.run_round(
                             llm, messages, tools, tool_choice, max_tokens=max_tokens, temperature=temperature,
-                            repeat_penalty=repeat_penalty, emit=put, stopped=stop.is_set))
+                            repeat_penalty=repeat_penalty, emit=put, stopped=stop.is_set,
+                            planned=self._planned(messages, tool_choice),
+                            list_used_only=not self.config.tool_choice))
                         return
                     # Without tools the model's own chat template, as it was trained.
                     chunks = llm.create_chat_completion(

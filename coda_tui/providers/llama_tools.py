@@ -116,11 +116,25 @@ def run_round(
     repeat_penalty: float,
     emit: Callable[[str, object], None],
     stopped: Callable[[], bool],
+    planned: dict | None = None,
+    list_used_only: bool = False,
 ) -> Usage:
     """One model round with tools, in the calling (worker) thread: text goes to
-    emit("text", …), a call to emit("call", ToolCall); returns the round's Usage."""
+    emit("text", …), a call to emit("call", ToolCall); returns the round's Usage. With
+    `planned` and a tool's name as `tool_choice`, that call is made with those arguments
+    and the model is not run (LlamaCppProvider.tool_choice_for says why). With
+    `list_used_only`, a round made to answer ("none") describes only the functions its
+    transcript calls: the others are ~35 tokens each, all read before the first token, when
+    no earlier round of the turn has put them in the model's cache."""
     by_name = {t["function"]["name"]: t for t in tools if (t.get("function") or {}).get("name")}
-    prompt = render(messages, tools)
+    if planned is not None and tool_choice in by_name:
+        emit("call", ToolCall("call_0", tool_choice, json.dumps(planned)))
+        return Usage(0, 0)
+    listed = tools
+    if list_used_only and tool_choice == "none":
+        used = {c.name for m in messages for c in m.tool_calls}
+        listed = [t for name, t in by_name.items() if name in used]
+    prompt = render(messages, listed)
     prompt_tokens = len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
     sampling = {"temperature": temperature, "repeat_penalty": repeat_penalty, "stream": True}
     if tool_choice in by_name:

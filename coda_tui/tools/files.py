@@ -45,12 +45,18 @@ class ReadOnlyTool:
 SCAN_FILES = 5000
 SCAN_BYTES = 64 * 1024 * 1024
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+_CODE_NAME = re.compile(r"_|[a-z][A-Z]|^[A-Z][a-z]+[A-Z]")  # snake_case, camelCase, CamelCase
 
 
 def _scan(query: str, ctx: ToolContext) -> str:
     """The files whose lines hold most of the query's words, best line first, with the
     lines around it: a search without an index, bounded so a huge folder cannot stall it."""
-    words = {w.lower() for w in _WORD.findall(query)}
+    from coda_tui.context.index import query_words  # the index's own stop words, loaded with the scan
+
+    # A question's common words ("where", "is") are in every file: they are left out, and a
+    # name written as code (make_context, parseArgs, Context) counts three times a word.
+    weights = {w.lower(): 3 if _CODE_NAME.search(w) else 1 for w in query_words(" ".join(_WORD.findall(query)))}
+    words = set(weights)
     if not words:
         return f"nothing found for {query!r} (no words to look for)"
     found: list[tuple[int, int, str, int, list[str]]] = []
@@ -70,7 +76,7 @@ def _scan(query: str, ctx: ToolContext) -> str:
         best, best_n, total = 0, 0, 0
         for n, line in enumerate(lines):
             low = line.lower()
-            score = sum(1 for w in words if w in low)
+            score = sum(weights[w] for w in words if w in low)
             total += score
             if score > best:
                 best, best_n = score, n

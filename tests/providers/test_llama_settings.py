@@ -101,3 +101,16 @@ def test_repeat_guard_catches_a_repeated_paragraph_with_varying_lines():
     guard = RepeatGuard()
     looped = [guard.feed(f"Note {i}: the string is reversed here by slicing.\nIt returns a new string with the characters in reverse.\n") for i in range(10)]
     assert looped.index(True) == 3
+
+
+def test_the_plans_search_takes_the_question_as_its_query_unless_a_tool_choice_is_set():
+    from coda_tui.providers.base import ChatMessage
+
+    messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "  where is make_context defined? "),
+                ChatMessage("assistant", "", tool_calls=())]
+    plain = llama_cpp.LlamaCppProvider(ProviderConfig(name="local", type="llama_cpp"))
+    assert plain._planned(messages, "search_code") == {"query": "where is make_context defined?"}
+    assert plain._planned(messages, "none") is None and plain._planned(messages, "required") is None
+    assert plain._planned([ChatMessage("user", "x" * 1000)], "search_code")["query"] == "x" * llama_cpp.PLANNED_QUERY_CHARS
+    chooser = llama_cpp.LlamaCppProvider(ProviderConfig(name="local", type="llama_cpp", tool_choice="auto"))
+    assert chooser._planned(messages, "search_code") is None

@@ -129,3 +129,12 @@ def test_search_code_without_an_index_scans_for_the_words(ctx):
     # The scan goes through the sandbox's walk: a protected file is never shown.
     (ctx.project.root / ".env").write_text("parse_args_secret=1\n")
     assert ".env" not in run(SearchCode().call({"query": "parse_args"}, ctx))
+
+
+def test_a_question_scanned_without_an_index_finds_the_name_it_asks_about(ctx, root):
+    """The question's common words are in every file; the name written as code decides."""
+    ctx.search = None
+    (root / "docs.md").write_text("Where is it defined? This is where the docs say what is defined and where.\n" * 20)
+    (root / "ctx.py").write_text("import os\n\n\ndef make_context(name):\n    return name\n")
+    out = run(SearchCode().call({"query": "where is make_context defined?"}, ctx))
+    assert out.split("\n\n")[1].startswith("ctx.py:") and "def make_context(name):" in out
