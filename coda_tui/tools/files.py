@@ -51,7 +51,8 @@ _CODE_NAME = re.compile(r"_|[a-z][A-Z]|^[A-Z][a-z]+[A-Z]")  # snake_case, camelC
 def _scan(query: str, ctx: ToolContext) -> str:
     """The files whose lines hold most of the query's words, best line first, with the
     lines around it: a search without an index, bounded so a huge folder cannot stall it."""
-    from coda_tui.context.index import query_words  # the index's own stop words, loaded with the scan
+    # The index's own stop words, loaded with the scan.
+    from coda_tui.context.index import query_words
 
     # A question's common words ("where", "is") are in every file: they are left out, and a
     # name written as code (make_context, parseArgs, Context) counts three times a word.

@@ -45,14 +45,15 @@ def test_a_planned_call_is_made_with_its_arguments_and_no_model_run():
 
 
 def test_a_round_made_to_answer_lists_only_the_functions_its_transcript_calls():
+    prompts: list[str] = []
+
     class Recorder:
-        prompts: list[str] = []
 
         def tokenize(self, data, add_bos=False, special=True):
             return data.split()
 
         def create_completion(self, prompt, **kw):
-            Recorder.prompts.append(prompt)
+            prompts.append(prompt)
             return iter([{"choices": [{"text": "It is in cli.py."}]}])
 
     call = ToolCall("call_0", "search_code", '{"query": "argv"}')
@@ -63,7 +64,7 @@ def test_a_round_made_to_answer_lists_only_the_functions_its_transcript_calls():
         run_round(Recorder(), messages, TOOLS, "none", max_tokens=16, temperature=0.2, repeat_penalty=1.1,
                   emit=lambda kind, value: emitted.append((kind, value)), stopped=lambda: False,
                   list_used_only=used_only)
-    brief, full = Recorder.prompts
+    brief, full = prompts
     assert "functions.search_code: Search the code." in brief and "functions.read_file:" not in brief
     assert "functions.read_file:" in full
     assert brief.endswith("<|im_start|>assistant\nmessage:\n") and ("text", "It is in cli.py.") in emitted
