@@ -6,7 +6,9 @@ each tool_choice, --rounds runs alternating, the time from asking to the first w
 ToolCall (model loaded beforehand, as a running app has it; the prompt read afresh each
 time, as a new question's is), and which tool was called.
 "plan" is what the provider picks for a turn's first round with no configuration
-(LlamaCppProvider.tool_choice_for(0, …): search_code). Then the second round of the plan
+(LlamaCppProvider.tool_choice_for(0, …): search_code, with the question as its query and
+no model run); "required" and "auto" are the model writing a call under the grammar, as
+the plan did before. Then the second round of the plan
 ("none": answer from a search result), time to its first text, right after a first round
 (whose prompt llama.cpp still holds, as in a turn).
 

@@ -27,11 +27,20 @@ def llama_tools_server():
     proc.wait(10)
 
 
-def test_embedded_model_calls_a_tool_on_the_first_round_without_configuration():
+def test_embedded_model_searches_first_without_configuration_with_the_question_as_query():
     prov = provider("llama_cpp", max_tokens=64)
     choice = prov.tool_choice_for(0, NAMES)
     assert choice == "search_code"
     texts, calls, usage, exc = stream_all(prov, QUESTION, tools=TOOLS, tool_choice=choice)
+    assert exc is None and texts == []
+    assert len(calls) == 1 and calls[0].name == "search_code" and calls[0].id
+    assert json.loads(calls[0].arguments) == {"query": QUESTION[0].content}
+    assert (usage.prompt_tokens, usage.completion_tokens) == (0, 0)  # the plan's call: no model run
+
+
+def test_embedded_model_writes_a_named_calls_arguments_when_a_tool_choice_is_configured():
+    prov = provider("llama_cpp", max_tokens=64, tool_choice="search_code")
+    texts, calls, usage, exc = stream_all(prov, QUESTION, tools=TOOLS, tool_choice=prov.tool_choice_for(0, NAMES))
     assert exc is None and texts == []
     assert len(calls) == 1 and calls[0].name == "search_code" and calls[0].id
     # Grammar-constrained: the arguments are a JSON object, whatever they say.
