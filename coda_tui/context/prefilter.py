@@ -1,0 +1,61 @@
+"""One pass over a text that tells which of many regular expressions can match it.
+
+The secret scanner runs some forty patterns over every file it indexes; with Python's `re`
+each is a pass of its own over the whole text, and together they were most of the index's
+CPU time. RE2's `Set` (google-re2) runs all of its patterns in one linear pass of a DFA and
+says which matched somewhere. Each of the scanner's patterns gets a gate here: the pattern
+itself, or a superset of it that RE2 can take (RE2 has no look-arounds or back-references,
+and its \\d, \\s and \\b are ASCII where Python's are Unicode). Only the patterns whose gate
+matched then run in Python, so what they find is exactly what running them all would find.
+
+Without google-re2 (a platform it has no wheel for) every pattern runs, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+try:
+    import re2
+except ImportError:  # pragma: no cover - depends on the installation
+    re2 = None
+
+
+class Prefilter:
+    def __init__(self, gates: dict[str, str]) -> None:
+        self._names = list(gates)
+        self._set = None
+        if re2 is None:
+            log.info("google-re2 is not installed: the secret scan runs every pattern over every text")
+            return
+        options = re2.Options()
+        # The DFA's state cache: a pass that fills it too fast gives up (see `candidates`).
+        options.max_mem = 64 << 20
+        try:
+            patterns = re2.Set.SearchSet(options)
+            for name in self._names:
+                patterns.Add(gates[name])
+            # Matches every text (at its start, so the DFA need not track it further): a pass
+            # that gave up (RE2 then reports no match at all) is told from one that found none.
+            self._sentinel = patterns.Add(r"\A")
+            patterns.Compile()
+        except re2.error as exc:
+            log.warning("secret scan prefilter unavailable (%s): every pattern runs", exc)
+            return
+        self._set = patterns
+
+    def candidates(self, text: str) -> frozenset[str] | None:
+        """The names whose gate matches somewhere in `text`; None when that cannot be told
+        (no RE2, a text UTF-8 cannot encode, a pass that gave up): then every pattern runs."""
+        if self._set is None:
+            return None
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates
+            return None
+        matched = self._set.Match(data)
+        if not matched or self._sentinel not in matched:
+            return None
+        return frozenset(self._names[i] for i in matched if i != self._sentinel)
