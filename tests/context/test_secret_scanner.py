@@ -50,12 +50,14 @@ UNICODE_EDGES = [("bot.txt", "1234567\u06638:AA" + ALNUM[:33] + "\n"), (".pgpass
 
 
 def test_prefilter_changes_no_finding():
-    # The RE2 pass only skips patterns that cannot match: with every pattern run instead
-    # (as without google-re2), every text gives the same findings.
+    # The RE2 passes only skip patterns and lines that cannot match: with every pattern run
+    # and every hint line found by str.find instead (as without google-re2), every text
+    # gives the same findings.
     texts = [(n, c) for n, c, _ in secret_cases()] + lookalike_cases() + UNICODE_EDGES
     gated = [scanner.find(text, name) for name, text in texts]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(scanner._PREFILTER, "candidates", lambda text: None)
+        patch.setattr(scanner._HINT_LINES, "starts", lambda text: None)
         assert [scanner.find(text, name) for name, text in texts] == gated
     assert sum(map(bool, gated)) >= 35 and gated[-5] and gated[-4] and gated[-1]
 
