@@ -30,8 +30,10 @@ class Prefilter:
     def __init__(self, gates: dict[str, str]) -> None:
         self._names = list(gates)
         self._set = None
+        # Said once, at the first scan rather than at import, when the log is set up.
+        self._unavailable: str | None = None
         if re2 is None:
-            log.info("google-re2 is not installed: the secret scan runs every pattern over every text")
+            self._unavailable = "google-re2 is not installed: the secret scan runs every pattern over every text"
             return
         options = re2.Options()
         # The DFA's state cache: a pass that fills it too fast gives up (see `candidates`).
@@ -45,7 +47,7 @@ class Prefilter:
             self._sentinel = patterns.Add(r"\A")
             patterns.Compile()
         except re2.error as exc:
-            log.warning("secret scan prefilter unavailable (%s): every pattern runs", exc)
+            self._unavailable = f"the secret scan's RE2 prefilter is unavailable ({exc}): every pattern runs"
             return
         self._set = patterns
 
@@ -53,6 +55,9 @@ class Prefilter:
         """The names whose gate matches somewhere in `text`; None when that cannot be told
         (no RE2, a text UTF-8 cannot encode, a pass that gave up): then every pattern runs."""
         if self._set is None:
+            if self._unavailable:
+                log.info(self._unavailable)
+                self._unavailable = None
             return None
         try:
             data = text.encode("utf-8")
