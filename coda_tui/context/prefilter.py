@@ -35,11 +35,10 @@ class Prefilter:
         if re2 is None:
             self._unavailable = "google-re2 is not installed: the secret scan runs every pattern over every text"
             return
-        options = re2.Options()
-        # The DFA's state cache: a pass that fills it too fast gives up (see `candidates`).
-        options.max_mem = 64 << 20
         try:
-            patterns = re2.Set.SearchSet(options)
+            # RE2's default memory budget (8 MB, the DFA's state cache within it) holds the
+            # scan's states on real code; a pass that outgrows it gives up (see `candidates`).
+            patterns = re2.Set.SearchSet()
             for name in self._names:
                 patterns.Add(gates[name])
             # Matches every text (at its start, so the DFA need not track it further): a pass
