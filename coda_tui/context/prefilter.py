@@ -28,35 +28,40 @@ except ImportError:  # pragma: no cover - depends on the installation
 
 class Prefilter:
     def __init__(self, gates: dict[str, str]) -> None:
+        self._gates = dict(gates)
         self._names = list(gates)
         self._set = None
-        # Said once, at the first scan rather than at import, when the log is set up.
-        self._unavailable: str | None = None
+        self._sentinel = -1
+        self._compiled = False
+
+    def _compile(self) -> None:
+        # At the first scan rather than at import: off the app's start-up path (compiling
+        # takes ~15 ms), and the log is set up by then for the one line saying why not.
+        self._compiled = True
         if re2 is None:
-            self._unavailable = "google-re2 is not installed: the secret scan runs every pattern over every text"
+            log.info("google-re2 is not installed: the secret scan runs every pattern over every text")
             return
         try:
             # RE2's default memory budget (8 MB, the DFA's state cache within it) holds the
             # scan's states on real code; a pass that outgrows it gives up (see `candidates`).
             patterns = re2.Set.SearchSet()
             for name in self._names:
-                patterns.Add(gates[name])
+                patterns.Add(self._gates[name])
             # Matches every text (at its start, so the DFA need not track it further): a pass
             # that gave up (RE2 then reports no match at all) is told from one that found none.
             self._sentinel = patterns.Add(r"\A")
             patterns.Compile()
         except re2.error as exc:
-            self._unavailable = f"the secret scan's RE2 prefilter is unavailable ({exc}): every pattern runs"
+            log.warning("the secret scan's RE2 prefilter is unavailable (%s): every pattern runs", exc)
             return
         self._set = patterns
 
     def candidates(self, text: str) -> frozenset[str] | None:
         """The names whose gate matches somewhere in `text`; None when that cannot be told
         (no RE2, a text UTF-8 cannot encode, a pass that gave up): then every pattern runs."""
+        if not self._compiled:
+            self._compile()
         if self._set is None:
-            if self._unavailable:
-                log.info(self._unavailable)
-                self._unavailable = None
             return None
         try:
             data = text.encode("utf-8")
@@ -71,14 +76,17 @@ class Prefilter:
 class LineFinder:
     """The starts of the lines on which `pattern` matches, in one RE2 pass, for ASCII texts
     (where RE2's byte offsets are character offsets); None for any other text, or without
-    RE2, and the caller finds them its own way."""
+    RE2, and the caller finds them its own way. Compiled at first use, as `Prefilter`."""
 
     def __init__(self, pattern: str) -> None:
-        self._rx = re2.compile(pattern.encode()) if re2 is not None else None
+        self._pattern = pattern
+        self._rx = None
 
     def starts(self, text: str) -> list[int] | None:
-        if self._rx is None or not text.isascii():
+        if re2 is None or not text.isascii():
             return None
+        if self._rx is None:
+            self._rx = re2.compile(self._pattern.encode())
         data = text.encode("ascii")
         starts: list[int] = []
         for m in self._rx.finditer(data):
