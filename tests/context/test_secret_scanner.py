@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from coda_tui.config import ContextConfig
+from coda_tui.context import secrets as scanner
 from coda_tui.context.index import CodeIndex
 from coda_tui.context.project import Project
 from coda_tui.context.secrets import MASK, redact
@@ -39,6 +40,34 @@ def test_corpus_every_secret_masked_and_false_positives_counted(capsys):
         print(f"\nsecret scanner: {len(secrets)} secret files all masked; "
               f"{len(false_positives)} false positive(s) in {len(lookalikes)} look-alikes {false_positives}")
     assert false_positives == []
+
+
+# Where RE2 and Python's `re` read a text differently: Unicode digits (Python's \d takes
+# them, RE2's does not), Unicode spaces (Python's \s), a lone surrogate (no UTF-8 for it).
+UNICODE_EDGES = [("bot.txt", "1234567\u06638:AA" + ALNUM[:33] + "\n"), (".pgpass", "db:\u0663\u0663:app:u:hunter2pw\n"),
+                 ("notes.txt", "postgres://user\u00a0:hunter2pw@db\n"), ("s.py", "token = '\ud800" + ALNUM[:30] + "'\n"),
+                 ("k.txt", "PuTTY-User-Key-File-\u0663: ssh-rsa\nPrivate-MAC: ab12\n")]
+
+
+def test_prefilter_changes_no_finding():
+    # The RE2 passes only skip patterns and lines that cannot match: with every pattern run
+    # and every hint line found by str.find instead (as without google-re2), every text
+    # gives the same findings.
+    texts = [(n, c) for n, c, _ in secret_cases()] + lookalike_cases() + UNICODE_EDGES
+    gated = [scanner.find(text, name) for name, text in texts]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scanner._PREFILTER, "candidates", lambda text: None)
+        patch.setattr(scanner._HINT_LINES, "starts", lambda text: None)
+        assert [scanner.find(text, name) for name, text in texts] == gated
+    assert sum(map(bool, gated)) >= 35 and gated[-5] and gated[-4] and gated[-1]
+
+
+def test_prefilter_is_one_pass_when_re2_is_installed():
+    pytest.importorskip("re2")
+    assert scanner._PREFILTER.candidates("def f(x):\n    return x + 1\n") == frozenset()
+    aws = scanner._PREFILTER.candidates("key: AKIA" + "ABCDEFGHIJKLMNOP" + "\n")
+    assert any(p.startswith("(?:A3T") for p in aws) and len(aws) == 1
+    assert scanner._PREFILTER.candidates("token = '\ud800'") is None  # not UTF-8: every pattern runs
 
 
 def test_masking_keeps_the_rest_of_the_file():
