@@ -41,7 +41,7 @@ from pathlib import Path
 
 from answers import streamed_answer
 from common import median, p95, report, skip
-from ptyterm import Term, coda_args, coda_env, panes_drawn, python_env
+from ptyterm import Term, coda_args, coda_env, main_thread_cpu_seconds, panes_drawn, python_env
 from stream_server import StreamServer
 
 N_TOKENS = 3500
@@ -64,7 +64,9 @@ def write_config(tmp: str, url: str) -> str:
 # --- in a real pty -----------------------------------------------------------------------
 
 
-def pty_round(tmp: str, i: int, srv: StreamServer, cfg: str) -> tuple[list[float], float, float]:
+def pty_round(tmp: str, i: int, srv: StreamServer, cfg: str) -> tuple[list[float], float, float, float]:
+    """Echo latencies (ms), how far the view was behind at the end (ms), the rate reached
+    (tok/s), and the app's main-thread CPU seconds from the question to the last word drawn."""
     home = os.path.join(tmp, f"home{i}")
     os.makedirs(home)
     env = coda_env(os.path.join(tmp, f"data{i}"), home)
@@ -74,6 +76,7 @@ def pty_round(tmp: str, i: int, srv: StreamServer, cfg: str) -> tuple[list[float
         term.wait_for(panes_drawn)
         term.wait_for(lambda s: "srv/fake-model" in s)
         srv.reset()
+        cpu = main_thread_cpu_seconds(term.pid)
         term.send("Explain how the cache works, with code\r")
         if not srv.started.wait(15):
             raise RuntimeError(f"the stream did not start; screen:\n{term.screen.text()}")
@@ -89,7 +92,7 @@ def pty_round(tmp: str, i: int, srv: StreamServer, cfg: str) -> tuple[list[float
                 time.sleep(pause)
         shown_at = term.wait_for(lambda s: MARKER in s, timeout=30) if end.at is None else end.at
         behind = (shown_at - srv.last) * 1000
-        return latencies, behind, srv.rate
+        return latencies, behind, srv.rate, main_thread_cpu_seconds(term.pid) - cpu
 
 
 # --- in process ----------------------------------------------------------------------------
@@ -165,7 +168,8 @@ async def _in_process(rt, project: Path) -> tuple[list[float], float]:
     return latencies, behind
 
 
-def _report_pty(lat_pty: list[float], behind_pty: list[float], rates: list[float], lost: list[str]) -> None:
+def _report_pty(lat_pty: list[float], behind_pty: list[float], rates: list[float], cpus: list[float],
+                lost: list[str]) -> None:
     note = f"{len(lat_pty)} keys over {len(rates)} streams of {N_TOKENS} tokens at {median(rates):.0f} tok/s"
     if lost:
         note += f"; {len(lost)} round(s) lost: {lost[0]}"
@@ -174,6 +178,8 @@ def _report_pty(lat_pty: list[float], behind_pty: list[float], rates: list[float
     report("tui view behind at the end of the stream", median(behind_pty), "ms", "<= 100 ms",
            f"last token written to it on screen; median of {len(behind_pty)}, max {max(behind_pty):.0f} ms",
            met=median(behind_pty) <= 100)
+    report("  app main-thread CPU for the answer (median)", median(cpus), "s", "-",
+           f"question sent to last word drawn; per round: {', '.join(f'{c:.2f}' for c in cpus)}")
 
 
 def main() -> None:
@@ -185,12 +191,13 @@ def main() -> None:
     lat_pty: list[float] = []
     behind_pty: list[float] = []
     rates: list[float] = []
+    cpus: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, StreamServer(N_TOKENS, DELAY, MARKER, python_env()) as srv:
         cfg = write_config(tmp, srv.url)
         lost = []
         for i in range(PTY_ROUNDS):
             try:
-                lat, behind, rate = pty_round(tmp, i, srv, cfg)
+                lat, behind, rate, cpu = pty_round(tmp, i, srv, cfg)
             except (RuntimeError, TimeoutError) as exc:
                 # Now and then the app exits (status 0) during a round, before and after the
                 # stream changes of issue 19 alike; on a machine loaded by other work a round
@@ -200,10 +207,11 @@ def main() -> None:
             lat_pty += lat
             behind_pty.append(behind)
             rates.append(rate)
+            cpus.append(cpu)
         if not rates:
             raise SystemExit(f"no round finished: {lost[0]}")
         # The pty figures are printed before the in-process pass, which may fail on its own.
-        _report_pty(lat_pty, behind_pty, rates, lost)
+        _report_pty(lat_pty, behind_pty, rates, cpus, lost)
         srv.reset()
         try:
             lat_in, behind_in = asyncio.run(in_process(tmp, cfg))
