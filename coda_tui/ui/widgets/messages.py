@@ -13,6 +13,7 @@ from typing import Callable
 from textual import events
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.message import Message as TMessage
 from textual.widget import Widget
 from textual.widgets import Static
@@ -75,9 +76,19 @@ def _defer_full_gc() -> None:
 
 def _end_deferral() -> None:
     global _streams
-    _streams -= 1
+    _streams = max(0, _streams - 1)
     if _streams == 0:
         asyncio.get_running_loop().call_later(KEY_QUIET, _collect_when_quiet, time.monotonic())
+
+
+def _stop_deferring() -> None:
+    """The chat is closing (the app quits): the collector's own threshold again, now, since
+    the loop that would run the deferred collection is ending."""
+    global _streams, _gc_threshold
+    _streams = 0
+    if _gc_threshold is not None:
+        gc.set_threshold(*_gc_threshold)
+        _gc_threshold = None
 
 
 def _collect_when_quiet(since: float) -> None:
@@ -415,7 +426,7 @@ class MessageList(VerticalScroll, can_focus=True):
         self._more_older = False
         self._loading = False
         self.selected: int | None = None
-        self._folded_width: int | None = None  # the width the folds were measured at
+        self._folded_at: Size | None = None  # the view's size when the folds were made
 
     # --- folding what is far above the view (see _Fold) ----------------------------------
 
@@ -435,17 +446,22 @@ class MessageList(VerticalScroll, can_focus=True):
                 if document.display and document.region and document.region.bottom < top:
                     view.mount(_Fold(document), before=document)
                     document.display = False
-                    self._folded_width = self.content_region.width
+                    self._folded_at = self.content_region.size
 
     def unfold(self) -> None:
         for fold in self.query(_Fold):
             fold.document.display = True
             fold.remove()
-        self._folded_width = None
+        self._folded_at = None
+
+    def on_unmount(self) -> None:
+        _stop_deferring()
 
     def on_resize(self, event: events.Resize) -> None:
-        # A new width gives the documents new heights: the folds' are stale.
-        if self._folded_width is not None and self.content_region.width != self._folded_width:
+        # A new width gives the documents new heights, the folds' are stale; a taller view
+        # may reach a fold.
+        size = self.content_region.size
+        if self._folded_at is not None and (size.width != self._folded_at.width or size.height > self._folded_at.height):
             self.unfold()
 
     async def show(self, messages: list[Message], fetch_older: Callable[[int, int], list[Message]] | None,
@@ -512,7 +528,7 @@ class MessageList(VerticalScroll, can_focus=True):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        if new < old and self._folded_width is not None:
+        if new < old and self._folded_at is not None:
             self.unfold()  # the reader goes back up: show everything as it is
         # Only a list taller than its pane: one that fits (its oldest messages just
         # unmounted, say) was not scrolled up by anyone.
