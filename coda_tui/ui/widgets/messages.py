@@ -176,6 +176,7 @@ class _Fold(Widget):
         super().__init__()
         self.document = document
         self.styles.height = document.outer_size.height
+        self.display = False  # until it takes the document's place (MessageList.fold_far_above)
 
 
 def meta_line(model: str | None, tokens: int | None, ttft_ms: float | None, total_ms: float | None) -> str:
@@ -353,7 +354,7 @@ class MessageView(Vertical):
         await self.mount(markdown("", open_links=False), after=self.query(markdown).last())
         self._segment = ""
         if isinstance(self.parent, MessageList):
-            self.parent.fold_far_above()
+            await self.parent.fold_far_above()
 
     def _stop_deferring_gc(self) -> None:
         if self._defers_gc:
@@ -427,30 +428,46 @@ class MessageList(VerticalScroll, can_focus=True):
         self._loading = False
         self.selected: int | None = None
         self._folded_at: Size | None = None  # the view's size when the folds were made
+        self._unfolds = 0
 
     # --- folding what is far above the view (see _Fold) ----------------------------------
 
-    def fold_far_above(self) -> None:
+    async def fold_far_above(self) -> None:
         """Fold the finished Markdown documents that end more than a screenful above the
         view: scrolling up by up to a page unfolds everything (watch_scroll_y) before a
         fold can come into sight."""
         markdown = _markdown_widget()
         top = self.content_region.y - self.content_region.height
+        far = []
         for view in self.views:
             if not isinstance(view, MessageView) or view.stored:
                 continue
             documents = list(view.query_children(markdown))
             if view._streaming:
                 documents = documents[:-1]  # the one being written grows
-            for document in documents:
-                if document.display and document.region and document.region.bottom < top:
-                    view.mount(_Fold(document), before=document)
-                    document.display = False
-                    self._folded_at = self.content_region.size
+            far += [(view, d) for d in documents if d.display and d.region and d.region.bottom < top]
+        if not far:
+            return
+        unfolds = self._unfolds
+        folds = [_Fold(document) for _, document in far]
+        for (view, document), fold in zip(far, folds):
+            await view.mount(fold, before=document)
+        if unfolds != self._unfolds:  # the reader scrolled up meanwhile
+            for fold in folds:
+                await fold.remove()
+            return
+        # Swapped in one step, laid out in one pass: the chat's height never changes.
+        for (_, document), fold in zip(far, folds):
+            fold.display = True
+            document.display = False
+        self._folded_at = self.content_region.size
 
     def unfold(self) -> None:
+        self._unfolds += 1
         for fold in self.query(_Fold):
-            fold.document.display = True
+            if fold.display:
+                fold.document.display = True
+                fold.display = False
             fold.remove()
         self._folded_at = None
 
