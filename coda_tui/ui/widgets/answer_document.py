@@ -7,7 +7,7 @@ Textual measures a container by arranging its children in a box as tall as the c
 own parent (layout.get_content_height), and caches the result under that size. A streaming
 answer grows with every update, so each of its earlier documents is measured again in a
 taller box, which misses every cache below it: every block of the whole answer is
-arranged again at each update (py-spy on tui_stream: two thirds of Compositor.reflow).
+arranged again at each update (py-spy on tui_stream: 70 % of Compositor.reflow).
 Block heights are `auto`, so the box's height never changes the result; a finished
 document's height depends only on the width it is laid out at.
 """
