@@ -168,6 +168,40 @@ async def _in_process(rt, project: Path) -> tuple[list[float], float]:
     return latencies, behind
 
 
+# --- one update, alone --------------------------------------------------------------------
+
+
+async def update_cost(step: int = 300) -> list[float]:
+    """CPU seconds of the main thread for each update of the answer, written STEP characters
+    at a time into a chat alone on a headless screen, each update laid out and painted
+    before the next: what an update costs the loop, without the stream, keys or load."""
+    from textual.app import App
+
+    from coda_tui.ui.widgets.messages import MessageList, MessageView
+
+    class Chat(App):
+        def compose(self):
+            yield MessageList()
+
+    text = "".join(streamed_answer(N_TOKENS, MARKER))
+    costs = []
+    app = Chat()
+    async with app.run_test(size=(100, 40)) as pilot:
+        chat = app.query_one(MessageList)
+        await chat.add(MessageView("user", "Explain how the cache works, with code"))
+        view = await chat.add(MessageView("assistant", "", status="partial"))
+        await pilot.pause()
+        for i in range(0, len(text), step):
+            t = time.thread_time()
+            view.append(text[i : i + step])
+            await view._flush(hold=False)
+            await pilot.pause()
+            await pilot.pause()
+            costs.append(time.thread_time() - t)
+        await view.finish("complete", "")
+    return costs
+
+
 def _report_pty(lat_pty: list[float], behind_pty: list[float], rates: list[float], cpus: list[float],
                 lost: list[str]) -> None:
     note = f"{len(lat_pty)} keys over {len(rates)} streams of {N_TOKENS} tokens at {median(rates):.0f} tok/s"
@@ -212,6 +246,10 @@ def main() -> None:
             raise SystemExit(f"no round finished: {lost[0]}")
         # The pty figures are printed before the in-process pass, which may fail on its own.
         _report_pty(lat_pty, behind_pty, rates, cpus, lost)
+        costs = asyncio.run(update_cost())
+        last = costs[-len(costs) // 3 :]
+        report("  one Markdown update, last third of the answer (mean CPU)", sum(last) / len(last) * 1000, "ms", "-",
+               f"headless, {len(costs)} updates of 300 characters; all: {sum(costs):.2f} s")
         srv.reset()
         try:
             lat_in, behind_in = asyncio.run(in_process(tmp, cfg))
