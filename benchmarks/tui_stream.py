@@ -41,7 +41,14 @@ from pathlib import Path
 
 from answers import streamed_answer
 from common import median, p95, report, skip
-from ptyterm import Term, coda_args, coda_env, main_thread_cpu_seconds, panes_drawn, python_env
+from ptyterm import (
+    Term,
+    coda_args,
+    coda_env,
+    main_thread_cpu_seconds,
+    panes_drawn,
+    python_env,
+)
 from stream_server import StreamServer
 
 N_TOKENS = 3500
