@@ -41,7 +41,14 @@ from pathlib import Path
 
 from answers import streamed_answer
 from common import median, p95, report, skip
-from ptyterm import Term, coda_args, coda_env, panes_drawn, python_env
+from ptyterm import (
+    Term,
+    coda_args,
+    coda_env,
+    main_thread_cpu_seconds,
+    panes_drawn,
+    python_env,
+)
 from stream_server import StreamServer
 
 N_TOKENS = 3500
@@ -64,7 +71,9 @@ def write_config(tmp: str, url: str) -> str:
 # --- in a real pty -----------------------------------------------------------------------
 
 
-def pty_round(tmp: str, i: int, srv: StreamServer, cfg: str) -> tuple[list[float], float, float]:
+def pty_round(tmp: str, i: int, srv: StreamServer, cfg: str) -> tuple[list[float], float, float, float]:
+    """Echo latencies (ms), how far the view was behind at the end (ms), the rate reached
+    (tok/s), and the app's main-thread CPU seconds from the question to the last word drawn."""
     home = os.path.join(tmp, f"home{i}")
     os.makedirs(home)
     env = coda_env(os.path.join(tmp, f"data{i}"), home)
@@ -74,6 +83,7 @@ def pty_round(tmp: str, i: int, srv: StreamServer, cfg: str) -> tuple[list[float
         term.wait_for(panes_drawn)
         term.wait_for(lambda s: "srv/fake-model" in s)
         srv.reset()
+        cpu = main_thread_cpu_seconds(term.pid)
         term.send("Explain how the cache works, with code\r")
         if not srv.started.wait(15):
             raise RuntimeError(f"the stream did not start; screen:\n{term.screen.text()}")
@@ -89,7 +99,7 @@ def pty_round(tmp: str, i: int, srv: StreamServer, cfg: str) -> tuple[list[float
                 time.sleep(pause)
         shown_at = term.wait_for(lambda s: MARKER in s, timeout=30) if end.at is None else end.at
         behind = (shown_at - srv.last) * 1000
-        return latencies, behind, srv.rate
+        return latencies, behind, srv.rate, main_thread_cpu_seconds(term.pid) - cpu
 
 
 # --- in process ----------------------------------------------------------------------------
@@ -165,7 +175,42 @@ async def _in_process(rt, project: Path) -> tuple[list[float], float]:
     return latencies, behind
 
 
-def _report_pty(lat_pty: list[float], behind_pty: list[float], rates: list[float], lost: list[str]) -> None:
+# --- one update, alone --------------------------------------------------------------------
+
+
+async def update_cost(step: int = 300) -> list[float]:
+    """CPU seconds of the main thread for each update of the answer, written STEP characters
+    at a time into a chat alone on a headless screen, each update laid out and painted
+    before the next: what an update costs the loop, without the stream, keys or load."""
+    from textual.app import App
+
+    from coda_tui.ui.widgets.messages import MessageList, MessageView
+
+    class Chat(App):
+        def compose(self):
+            yield MessageList()
+
+    text = "".join(streamed_answer(N_TOKENS, MARKER))
+    costs = []
+    app = Chat()
+    async with app.run_test(size=(100, 40)) as pilot:
+        chat = app.query_one(MessageList)
+        await chat.add(MessageView("user", "Explain how the cache works, with code"))
+        view = await chat.add(MessageView("assistant", "", status="partial"))
+        await pilot.pause()
+        for i in range(0, len(text), step):
+            t = time.thread_time()
+            view.append(text[i : i + step])
+            await view._flush(hold=False)
+            await pilot.pause()
+            await pilot.pause()
+            costs.append(time.thread_time() - t)
+        await view.finish("complete", "")
+    return costs
+
+
+def _report_pty(lat_pty: list[float], behind_pty: list[float], rates: list[float], cpus: list[float],
+                lost: list[str]) -> None:
     note = f"{len(lat_pty)} keys over {len(rates)} streams of {N_TOKENS} tokens at {median(rates):.0f} tok/s"
     if lost:
         note += f"; {len(lost)} round(s) lost: {lost[0]}"
@@ -174,6 +219,8 @@ def _report_pty(lat_pty: list[float], behind_pty: list[float], rates: list[float
     report("tui view behind at the end of the stream", median(behind_pty), "ms", "<= 100 ms",
            f"last token written to it on screen; median of {len(behind_pty)}, max {max(behind_pty):.0f} ms",
            met=median(behind_pty) <= 100)
+    report("  app main-thread CPU for the answer (median)", median(cpus), "s", "-",
+           f"question sent to last word drawn; per round: {', '.join(f'{c:.2f}' for c in cpus)}")
 
 
 def main() -> None:
@@ -185,12 +232,13 @@ def main() -> None:
     lat_pty: list[float] = []
     behind_pty: list[float] = []
     rates: list[float] = []
+    cpus: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, StreamServer(N_TOKENS, DELAY, MARKER, python_env()) as srv:
         cfg = write_config(tmp, srv.url)
         lost = []
         for i in range(PTY_ROUNDS):
             try:
-                lat, behind, rate = pty_round(tmp, i, srv, cfg)
+                lat, behind, rate, cpu = pty_round(tmp, i, srv, cfg)
             except (RuntimeError, TimeoutError) as exc:
                 # Now and then the app exits (status 0) during a round, before and after the
                 # stream changes of issue 19 alike; on a machine loaded by other work a round
@@ -200,10 +248,15 @@ def main() -> None:
             lat_pty += lat
             behind_pty.append(behind)
             rates.append(rate)
+            cpus.append(cpu)
         if not rates:
             raise SystemExit(f"no round finished: {lost[0]}")
         # The pty figures are printed before the in-process pass, which may fail on its own.
-        _report_pty(lat_pty, behind_pty, rates, lost)
+        _report_pty(lat_pty, behind_pty, rates, cpus, lost)
+        costs = asyncio.run(update_cost())
+        last = costs[-len(costs) // 3 :]
+        report("  one Markdown update, last third of the answer (mean CPU)", sum(last) / len(last) * 1000, "ms", "-",
+               f"headless, {len(costs)} updates of 300 characters; all: {sum(costs):.2f} s")
         srv.reset()
         try:
             lat_in, behind_in = asyncio.run(in_process(tmp, cfg))

@@ -4,14 +4,18 @@ them mounted, loading older ones as the user scrolls up."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 import time
 from typing import Callable
 
+from textual import events
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.message import Message as TMessage
+from textual.widget import Widget
 from textual.widgets import Static
 
 from coda_tui.store.sessions import Message
@@ -49,6 +53,56 @@ def typed() -> None:
     their next update until typing pauses (see KEY_QUIET)."""
     global _typed_at
     _typed_at = time.monotonic()
+
+# Full garbage collections (generation 2) walk every object made since start-up (gc.freeze
+# in startup_gc), the Markdown parser's and the answer's widgets among them: 100-150 ms of
+# CPU each (py-spy and gc.callbacks, tui_stream), a pause a typed key waits behind, and a
+# fast stream makes enough objects for several. While an answer streams they are put off
+# (the younger generations still run); once the last stream ends, one runs as soon as the
+# user is not typing, and the collector's own threshold is back in charge.
+GC_DEFERRED = 1_000_000  # generation-1 collections before a full one: "not while streaming"
+GC_QUIET_MAX = 10.0  # seconds a deferred collection waits for a pause in the typing
+_streams = 0
+_gc_threshold: tuple[int, int, int] | None = None
+
+
+def _defer_full_gc() -> None:
+    global _streams, _gc_threshold
+    if _streams == 0 and _gc_threshold is None:
+        _gc_threshold = gc.get_threshold()
+        gc.set_threshold(_gc_threshold[0], _gc_threshold[1], GC_DEFERRED)
+    _streams += 1
+
+
+def _end_deferral() -> None:
+    global _streams
+    _streams = max(0, _streams - 1)
+    if _streams == 0:
+        asyncio.get_running_loop().call_later(KEY_QUIET, _collect_when_quiet, time.monotonic())
+
+
+def _stop_deferring() -> None:
+    """The chat is closing (the app quits): the collector's own threshold again, now, since
+    the loop that would run the deferred collection is ending."""
+    global _streams, _gc_threshold
+    _streams = 0
+    if _gc_threshold is not None:
+        gc.set_threshold(*_gc_threshold)
+        _gc_threshold = None
+
+
+def _collect_when_quiet(since: float) -> None:
+    global _gc_threshold
+    if _streams or _gc_threshold is None:
+        return  # another stream began: its end collects
+    now = time.monotonic()
+    if now - _typed_at < KEY_QUIET and now - since < GC_QUIET_MAX:
+        asyncio.get_running_loop().call_later(KEY_QUIET, _collect_when_quiet, since)
+        return
+    gc.set_threshold(*_gc_threshold)
+    _gc_threshold = None
+    gc.collect()
+
 
 # A streaming answer moves on to a new Markdown widget at the first paragraph break
 # outside a code block after this many characters (see MessageView._new_segment).
@@ -103,11 +157,26 @@ def _paragraph_break(before: str, fragment: str) -> int | None:
 
 
 def _markdown_widget():
-    """Textual's Markdown widget, imported when the first answer is drawn: it brings in a
-    Markdown parser (markdown-it) that the first frame, with no answer on it, does not need."""
-    from textual.widgets import Markdown
+    """The Markdown widget answers are drawn with (see answer_document), imported when the
+    first answer is drawn."""
+    from coda_tui.ui.widgets.answer_document import AnswerDocument
 
-    return Markdown
+    return AnswerDocument
+
+
+class _Fold(Widget):
+    """Stands in, at the same height, for a finished Markdown document scrolled far above the
+    chat's view, which is hidden (display: none) meanwhile. Every update of a streaming
+    answer lays the whole screen out again, and Textual's layout visits every displayed
+    widget, however far off screen (Compositor.reflow: the arrangement and the content
+    heights are cached, the walk is not): a long answer is hundreds of block widgets. Folded,
+    an update costs what the visible part of the chat holds, not the whole conversation."""
+
+    def __init__(self, document: Widget) -> None:
+        super().__init__()
+        self.document = document
+        self.styles.height = document.outer_size.height
+        self.display = False  # until it takes the document's place (MessageList.fold_far_above)
 
 
 def meta_line(model: str | None, tokens: int | None, ttft_ms: float | None, total_ms: float | None) -> str:
@@ -164,6 +233,7 @@ class MessageView(Vertical):
         # and takes no more keys (the long-session stall).
         self._writing = asyncio.Lock()
         self._held_since: float | None = None  # when the pending text was first held for typing
+        self._defers_gc = False  # this view holds full collections off (see _defer_full_gc)
         self._shown = preview_cut(text)  # characters of `text` on screen
 
     def compose(self):
@@ -179,7 +249,9 @@ class MessageView(Vertical):
 
             yield Static(RichMarkdown(inert(shown), code_theme=self._code_theme()), classes="msg-body")
         else:
-            yield _markdown_widget()(inert(shown), open_links=False)
+            document = _markdown_widget()(inert(shown), open_links=False)
+            document.written = not self._streaming
+            yield document
         yield Static(self._meta_text(), classes="msg-meta", markup=False)
         yield Static(inert(self.error or ""), classes="msg-error", markup=False)
 
@@ -228,6 +300,9 @@ class MessageView(Vertical):
         chunk = chunk[:room]
         self._shown += len(chunk)
         self._pending.append(inert(chunk))
+        if self._streaming and not self._defers_gc:
+            self._defers_gc = True
+            _defer_full_gc()
         if self._flush_timer is None:
             self._flush_timer = self.set_timer(FLUSH_INTERVAL + self._length * FLUSH_PER_CHAR, self._flush)
 
@@ -275,8 +350,20 @@ class MessageView(Vertical):
             await self._stream.stop()
             self._stream = None
         markdown = _markdown_widget()
+        self.query(markdown).last().written = True
         await self.mount(markdown("", open_links=False), after=self.query(markdown).last())
         self._segment = ""
+        if isinstance(self.parent, MessageList):
+            await self.parent.fold_far_above()
+
+    def _stop_deferring_gc(self) -> None:
+        if self._defers_gc:
+            self._defers_gc = False
+            _end_deferral()
+
+    def on_unmount(self) -> None:
+        # Removed while streaming (a session switched away mid-answer): no finish() comes.
+        self._stop_deferring_gc()
 
     async def finish(self, status: str, meta: str, error: str | None = None, message_id: int | None = None) -> None:
         if self._flush_timer is not None:
@@ -287,8 +374,11 @@ class MessageView(Vertical):
             if self._stream is not None:
                 await self._stream.stop()
                 self._stream = None
+            for document in self.query(_markdown_widget()):
+                document.written = True
         self.status, self._meta, self.error = status, meta, error
         self._streaming = False
+        self._stop_deferring_gc()
         if message_id is not None:
             self.message_id = message_id
         self.query_one(".msg-meta", Static).update(self._meta_text())
@@ -337,6 +427,59 @@ class MessageList(VerticalScroll, can_focus=True):
         self._more_older = False
         self._loading = False
         self.selected: int | None = None
+        self._folded_at: Size | None = None  # the view's size when the folds were made
+        self._unfolds = 0
+
+    # --- folding what is far above the view (see _Fold) ----------------------------------
+
+    async def fold_far_above(self) -> None:
+        """Fold the finished Markdown documents that end more than a screenful above the
+        view: scrolling up by up to a page unfolds everything (watch_scroll_y) before a
+        fold can come into sight."""
+        markdown = _markdown_widget()
+        top = self.content_region.y - self.content_region.height
+        far = []
+        for view in self.views:
+            if not isinstance(view, MessageView) or view.stored:
+                continue
+            documents = list(view.query_children(markdown))
+            if view._streaming:
+                documents = documents[:-1]  # the one being written grows
+            far += [(view, d) for d in documents if d.display and d.region and d.region.bottom < top]
+        if not far:
+            return
+        unfolds = self._unfolds
+        folds = [_Fold(document) for _, document in far]
+        for (view, document), fold in zip(far, folds):
+            await view.mount(fold, before=document)
+        if unfolds != self._unfolds:  # the reader scrolled up meanwhile
+            for fold in folds:
+                await fold.remove()
+            return
+        # Swapped in one step, laid out in one pass: the chat's height never changes.
+        for (_, document), fold in zip(far, folds):
+            fold.display = True
+            document.display = False
+        self._folded_at = self.content_region.size
+
+    def unfold(self) -> None:
+        self._unfolds += 1
+        for fold in self.query(_Fold):
+            if fold.display:
+                fold.document.display = True
+                fold.display = False
+            fold.remove()
+        self._folded_at = None
+
+    def on_unmount(self) -> None:
+        _stop_deferring()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # A new width gives the documents new heights, the folds' are stale; a taller view
+        # may reach a fold.
+        size = self.content_region.size
+        if self._folded_at is not None and (size.width != self._folded_at.width or size.height > self._folded_at.height):
+            self.unfold()
 
     async def show(self, messages: list[Message], fetch_older: Callable[[int, int], list[Message]] | None,
                    meta: Callable[[Message], str]) -> None:
@@ -379,6 +522,8 @@ class MessageList(VerticalScroll, can_focus=True):
         self.scroll_end(animate=False)
         self.anchor()
         await self._unmount_oldest()
+        # The answers above, laid out again with every update of the next one.
+        self.call_after_refresh(self.fold_far_above)
         return view
 
     async def _unmount_oldest(self) -> None:
@@ -400,6 +545,8 @@ class MessageList(VerticalScroll, can_focus=True):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
+        if new < old and self._folded_at is not None:
+            self.unfold()  # the reader goes back up: show everything as it is
         # Only a list taller than its pane: one that fits (its oldest messages just
         # unmounted, say) was not scrolled up by anyone.
         if new <= 0 and self._more_older and not self._loading and self.max_scroll_y > 0:
