@@ -65,6 +65,8 @@ LAST = {"long": "qzxLONG", "short": "qzxSHORT"}
 ELIA_LIMIT = 90.0
 TURNS = 200
 TURN_TOKENS = 150
+# Turns after which resident memory is also noted (the figure's curve).
+CHECKPOINTS = (10, 50, 100)
 
 
 def make_database(path: Path, keep: list | None = None) -> dict[str, int]:
@@ -179,12 +181,13 @@ def turns_child(turns: int, url: str, tmp: str) -> None:
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"turn {i} did not finish")
                     await asyncio.sleep(0.01)
-                if i in (10, turns):
+                if i in CHECKPOINTS or i == turns:
                     await pilot.pause(0.5)  # the last frames drawn, the turn stored
                     rss[i] = rss_kib(os.getpid()) / 1024
             t = time.perf_counter()
             app.exit()
-        return {"rss10": rss[10], "rss": rss[turns], "quit_ms": (time.perf_counter() - t) * 1000}
+        return {"rss10": rss[10], "rss": rss[turns], "quit_ms": (time.perf_counter() - t) * 1000,
+                "curve": {str(k): round(v, 1) for k, v in sorted(rss.items())}}
 
     print(json.dumps(asyncio.run(run())))
 
@@ -206,6 +209,8 @@ def long_sessions(tmp: str) -> None:
     report(f"tui resident memory after {TURNS} turns vs after 10", long["rss"], "MiB", "<= 1.3x",
            f"one app, {TURN_TOKENS}-token answers; {(long['rss'] - long['rss10']) / (TURNS - 10) * 1024:.0f} KiB a turn",
            baseline=long["rss10"], baseline_name="after 10", met=long["rss"] <= 1.3 * long["rss10"])
+    curve = ", ".join(f"{k}: {v:.0f}" for k, v in long["curve"].items())
+    report("  resident memory (MiB) after turns", long["rss"], "MiB", "-", curve)
     report(f"tui quit after {TURNS} turns (exit to app gone)", long["quit_ms"], "ms", "<= 500 ms",
            "baseline: another app after 10 turns", baseline=short["quit_ms"], baseline_name="after 10",
            met=long["quit_ms"] <= 500)
