@@ -35,8 +35,9 @@ full speed. (This ran headless, App.run_test, while a pty run could stall betwee
 and 110; that stall was found and fixed, see tests/e2e/test_long_session.py.) Figures:
 - resident memory (VmRSS of the app's process) after TURNS turns, against the same process
   after 10 (the baseline): target <= 1.3x; after 50 and 100 turns too, as the curve.
-- quitting after TURNS turns: from ctrl+q to the process gone, interpreter teardown
-  included. Target <= 0.5 s; beside it, the same after 10 turns in a second app.
+- quitting after TURNS turns: from ctrl+q to the terminal restored (the app leaving the
+  alternate screen). Target <= 0.5 s; beside it, the same after 10 turns in a second app.
+  The process is gone later (stores closed, interpreter teardown): noted beside it.
 """
 
 from __future__ import annotations
@@ -166,10 +167,14 @@ def session_run(tmp: str, name: str, srv: StreamServer, turns: int) -> dict:
             if i in CHECKPOINTS or i == turns:
                 time.sleep(0.5)  # the last frames drawn, the turn stored
                 rss[i] = rss_kib(term.pid) / 1024
+        term.drain()
         t = term.send("\x11")  # ctrl+q
         term.proc.wait(30)
-        quit_ms = (time.perf_counter() - t) * 1000
-    return {"rss10": rss[10], "rss": rss[turns], "quit_ms": quit_ms,
+        exit_ms = (time.perf_counter() - t) * 1000
+        # The terminal is the user's again when the app leaves the alternate screen.
+        restored = term.arrived("\x1b[?1049l")
+        quit_ms = (restored - t) * 1000 if restored is not None else exit_ms
+    return {"rss10": rss[10], "rss": rss[turns], "quit_ms": quit_ms, "exit_ms": exit_ms,
             "curve": {str(k): round(v, 1) for k, v in sorted(rss.items())}}
 
 
@@ -182,8 +187,9 @@ def long_sessions(tmp: str) -> None:
            baseline=long["rss10"], baseline_name="after 10", met=long["rss"] <= 1.3 * long["rss10"])
     curve = ", ".join(f"{k}: {v:.0f}" for k, v in long["curve"].items())
     report("  resident memory (MiB) after turns", long["rss"], "MiB", "-", curve)
-    report(f"tui quit after {TURNS} turns (ctrl+q to exit)", long["quit_ms"], "ms", "<= 500 ms",
-           "baseline: another app after 10 turns", baseline=short["quit_ms"], baseline_name="after 10",
+    report(f"tui quit after {TURNS} turns (ctrl+q to terminal back)", long["quit_ms"], "ms", "<= 500 ms",
+           f"baseline: another app after 10 turns; process gone after {long['exit_ms']:,.0f} ms "
+           f"({short['exit_ms']:,.0f} ms after 10)", baseline=short["quit_ms"], baseline_name="after 10",
            met=long["quit_ms"] <= 500)
 
 
