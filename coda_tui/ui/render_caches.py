@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from textual._styles_cache import StylesCache
+try:
+    from textual._styles_cache import StylesCache
+except ImportError:  # a private module: a Textual that moved it has changed this cache too
+    StylesCache = None
 
 
 def release_removed_widgets() -> None:
@@ -16,6 +19,6 @@ def release_removed_widgets() -> None:
     not fragmentation: pymalloc's allocated blocks). What the cache holds (two Styles for
     a pair of background colours) is recomputed in microseconds.
     """
-    clear = getattr(StylesCache.get_inner_outer, "cache_clear", None)
+    clear = getattr(getattr(StylesCache, "get_inner_outer", None), "cache_clear", None)
     if clear is not None:
         clear()
