@@ -216,6 +216,13 @@ class Term:
                     raise TimeoutError(f"timed out; the screen was:\n{self.screen.text()}")
                 self._cond.wait(min(left, 0.5))
 
+    def arrived(self, text: str) -> float | None:
+        """The perf_counter time the first output chunk not yet applied that holds `text`
+        arrived (None if none does): for output no screen shows, such as leaving the
+        alternate screen."""
+        with self._cond:
+            return next((at for at, chunk in self._chunks if text in chunk), None)
+
     def drain(self) -> None:
         """Apply whatever output has arrived so far."""
         with self._cond:

@@ -21,6 +21,7 @@ from textual.widgets import Static
 from coda_tui.store.sessions import Message
 from coda_tui.textsafe import inert
 from coda_tui.ui.keys import bind
+from coda_tui.ui.render_caches import release_removed_widgets
 from coda_tui.ui.widgets.tool_calls import ToolCallView
 
 # Messages mounted when a session opens, and fetched each time the top is reached.
@@ -489,6 +490,7 @@ class MessageList(VerticalScroll, can_focus=True):
         self._more_older = fetch_older is not None and len(messages) >= WINDOW
         self.selected = None
         await self.remove_children()
+        release_removed_widgets()
         await self.mount_all(self._views(messages))
         self.scroll_end(animate=False)
         self.anchor()
@@ -539,6 +541,7 @@ class MessageList(VerticalScroll, can_focus=True):
         if cut >= len(views) - 1 or views[cut].message_id is None:
             return  # nothing stored to fetch from: keep them
         await self.remove_children(views[:cut])
+        release_removed_widgets()
         self._more_older = True
         if self.selected is not None:
             self.selected = self.selected - cut if self.selected >= cut else None

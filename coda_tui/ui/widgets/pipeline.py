@@ -289,6 +289,18 @@ def _ms(value: float) -> str:
     return f"{value:,.1f}" if value < 10 else f"{value:,.0f}"
 
 
+def _row(t: TraceRecord) -> tuple[str, ...]:
+    """A turn's cells in the history table."""
+    return (
+        str(t.id),
+        f"{t.ttft_ms:,.0f}" if t.ttft_ms is not None else "-",
+        f"{t.total_ms:,.0f}" if t.total_ms is not None else "-",
+        f"{t.tokens_per_s:.1f}" if t.tokens_per_s else "-",
+        t.status,
+        _cut(inert(who(t.provider, t.model)), MODEL_CELL_W),
+    )
+
+
 class ProviderLine(Static):
     """The providers in use (health and circuit, from the watchdog) and the response
     cache's hits, misses and time saved: what decides whether the next turn is quick."""
@@ -425,10 +437,7 @@ class PipelinePane(Vertical):
     def load_history(self, traces: list[TraceRecord]) -> None:
         """`traces` newest first, as TraceStore.recent returns them."""
         self._traces = {t.id: t for t in traces}
-        table = self.query_one(DataTable)
-        table.clear()
-        for t in traces:
-            self._add_row(table, t, at_top=False)
+        self._fill_table()
         self._update_spark()
         if traces:
             self.waterfall.finish(traces[0])
@@ -437,29 +446,27 @@ class PipelinePane(Vertical):
         traces = getattr(self, "_traces", {})
         traces[trace.id] = trace
         self._traces = dict(sorted(traces.items(), reverse=True)[:HISTORY])
-        table = self.query_one(DataTable)
-        self._add_row(table, trace, at_top=True)
-        while table.row_count > HISTORY:
-            table.remove_row(table.coordinate_to_cell_key((table.row_count - 1, 0)).row_key)
+        self._fill_table()
         self._update_spark()
 
-    def _add_row(self, table: DataTable, t: TraceRecord, at_top: bool) -> None:
-        row = (
-            str(t.id),
-            f"{t.ttft_ms:,.0f}" if t.ttft_ms is not None else "-",
-            f"{t.total_ms:,.0f}" if t.total_ms is not None else "-",
-            f"{t.tokens_per_s:.1f}" if t.tokens_per_s else "-",
-            t.status,
-            _cut(inert(who(t.provider, t.model)), MODEL_CELL_W),
-        )
-        key = str(t.id)
-        if key in table.rows:
-            # SQLite hands a deleted session's trace ids to the next traces: that row is stale.
-            table.remove_row(key)
-        table.add_row(*row, key=key)
-        if at_top and table.row_count > 1:
-            # DataTable appends; keep newest first by sorting on the numeric id.
-            table.sort("turn", key=lambda v: -int(v))
+    def _fill_table(self) -> None:
+        """The table again, newest first, with the cursor kept on the turn it was on.
+
+        Rebuilt rather than changed row by row: DataTable keys its render caches by a
+        count of changes, so after each add, sort or remove the old entries are never read
+        again, yet stay until the caches' size limits (10,000 cells, 1,000 lines, each
+        line a Strip with its own caches): ~8 MiB by turn 120 of a long session. clear()
+        is the one public call that empties them."""
+        table = self.query_one(DataTable)
+        on = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
+        newest = table.cursor_row == 0
+        table.clear()
+        # Keyed by trace id: SQLite handing a deleted session's ids to new traces replaces
+        # the stale row instead of adding a second one.
+        for t in sorted(self._traces.values(), key=lambda t: t.id, reverse=True):
+            table.add_row(*_row(t), key=str(t.id))
+        if on is not None and not newest and on in table.rows:
+            table.move_cursor(row=table.get_row_index(on))
 
     def _update_spark(self) -> None:
         values = [t.ttft_ms for t in sorted(self._traces.values(), key=lambda t: t.id) if t.ttft_ms is not None]
