@@ -86,3 +86,35 @@ def test_the_apps_first_frame_leaves_the_turn_runner_and_the_tools_unloaded(tmp_
     )
     assert "coda_tui.ui.app" in loaded
     assert not {m for m in loaded if m.startswith(("coda_tui.core.turn", "coda_tui.core.tool_loop", "coda_tui.tools.registry", "coda_tui.core.roles"))}
+
+
+def test_coda_ask_imports_its_own_command_module_only(tmp_path):
+    # A question asked to a server that refuses at once: ask's whole path runs, the model is
+    # never loaded. The other commands' modules (and what only they need) stay unimported.
+    from coda_tui.cli import COMMANDS
+    from tests.conftest import write_config
+    from tests.servers import free_port
+
+    cfg = write_config(tmp_path, f'[general]\nprovider = "srv"\n[providers.srv]\ntype = "openai"\n'
+                                 f'base_url = "http://127.0.0.1:{free_port()}/v1"\nmodel = "m"\nmax_retries = 0\n')
+    loaded = loaded_after(
+        "import os\n"
+        f"os.environ['CODA_DATA_DIR'] = {str(tmp_path / 'data')!r}\n"
+        f"sys.argv = ['coda', '--config', {str(cfg)!r}, 'ask', 'Say hi']\n"
+        "from coda_tui.__main__ import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass",
+        tmp_path,
+    )
+    others = {f"coda_tui.cli.{module}" for module in COMMANDS.values()} - {"coda_tui.cli.ask"}
+    assert {"coda_tui.cli.ask", "coda_tui.core.turn"} <= loaded
+    assert not loaded & others
+    assert not loaded & {"coda_tui.store.comparisons", "statistics"}
+
+
+def test_the_help_still_lists_every_command():
+    from click.testing import CliRunner
+
+    from coda_tui.cli import COMMANDS, cli
+
+    listed = CliRunner().invoke(cli, ["--help"]).output.split("Commands:")[1]
+    assert {line.split()[0] for line in listed.strip().splitlines()} == set(COMMANDS)

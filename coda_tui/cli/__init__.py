@@ -7,28 +7,13 @@ module of this package, the options and helpers they share in cli.common.
 from __future__ import annotations
 
 import errno
+import importlib
 import sys
 
 import click
 
 from coda_tui import __version__, startup_gc
-from coda_tui.cli.ask import ask
-from coda_tui.cli.backups import backups
-from coda_tui.cli.cache import cache
-from coda_tui.cli.checks import doctor, models
-from coda_tui.cli.compare import compare
 from coda_tui.cli.common import EXIT_INTERRUPTED, common_options, opt, runtime
-from coda_tui.cli.db import db
-from coda_tui.cli.mcp_servers import mcp
-from coda_tui.cli.memory import memory
-from coda_tui.cli.ops import ai, pipeline
-from coda_tui.cli.search import index, search
-from coda_tui.cli.sessions import sessions
-from coda_tui.cli.shell import shell
-from coda_tui.cli.stats import stats
-from coda_tui.cli.tools import tools, undo
-from coda_tui.cli.trace import trace
-from coda_tui.cli.voice import listen, transcribe
 from coda_tui.errors import CodaError
 from coda_tui.textsafe import inert
 
@@ -47,7 +32,34 @@ class _InertStream:
         self.stream.flush()
 
 
+# Each command's module is imported when that command runs, not before: `coda ask` would
+# otherwise pay for every other command's imports (their store and core modules) before
+# its model loads. `coda --help`, completion and a misspelt name import them all.
+COMMANDS = {
+    "ai": "ops", "ask": "ask", "backups": "backups", "cache": "cache", "compare": "compare",
+    "db": "db", "doctor": "checks", "index": "search", "listen": "voice", "mcp": "mcp_servers",
+    "memory": "memory", "models": "checks", "pipeline": "ops", "search": "search",
+    "sessions": "sessions", "shell": "shell", "stats": "stats", "tools": "tools",
+    "trace": "trace", "transcribe": "voice", "undo": "tools",
+}
+
+
 class CodaGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module = importlib.import_module(f"coda_tui.cli.{COMMANDS[cmd_name]}")
+            self.add_command(getattr(module, cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        if args and click.utils.make_str(args[0]) not in COMMANDS:
+            for name in COMMANDS:  # so click's "did you mean" looks through every command
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -114,10 +126,6 @@ def cli(ctx: click.Context) -> None:
             project=rt.project.root,
             keymap=keymap,
         )
-
-
-for command in (ask, sessions, index, search, models, doctor, cache, trace, transcribe, listen, ai, pipeline, memory, shell, db, tools, undo, mcp, stats, compare, backups):
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -48,7 +48,26 @@ _DEFS = {
 }
 _DEFS["typescript"] = _DEFS["javascript"] + r"|^[ \t]*(?:export[ \t]+)?(?:interface|type|enum)[ \t]+([A-Za-z_$][\w$]*)"
 _DEFS["cpp"] = _DEFS["c"] + r"|^[ \t]*(?:class|namespace)[ \t]+([A-Za-z_]\w*)"
-_COMPILED = {lang: re.compile(rx, re.M) for lang, rx in _DEFS.items()}
+
+
+class _Compiled(dict):
+    """language -> its pattern, compiled when a file of that language is first met: compiling
+    them all at import cost a cold `coda ask` 10-20 ms before its model loaded. Two index
+    threads meeting a language at once both compile it: the same pattern, either kept."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, language: str) -> re.Pattern:
+        pattern = self[language] = self.make(_DEFS[language])
+        return pattern
+
+    def get(self, language, default=None):
+        return self[language] if language in _DEFS else default
+
+
+_COMPILED = _Compiled(lambda rx: re.compile(rx, re.MULTILINE))
 
 
 def _after_newline(rx: str) -> str:
@@ -73,7 +92,7 @@ def _after_newline(rx: str) -> str:
 
 
 # For chunk(): match offsets in "\n" + text are those of the definition lines in the text.
-_SCAN = {lang: re.compile(_after_newline(rx), re.MULTILINE) for lang, rx in _DEFS.items()}
+_SCAN = _Compiled(lambda rx: re.compile(_after_newline(rx), re.MULTILINE))
 # Python's definitions, found from their keyword instead: the keyword is a literal the engine
 # jumps to, where the pattern above is tried at every line (a third of a cold index of a
 # Python project). A hit counts when the text before it on its line is what _DEFS allows.

@@ -14,9 +14,11 @@ Only the turn writes a session's provider and model (core.pipeline), once it has
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from coda_tui.config import Config
-from coda_tui.store.sessions import Session
+if TYPE_CHECKING:  # the annotations' names only: `coda ask` imports this before its runtime
+    from coda_tui.config import Config
+    from coda_tui.store.sessions import Session
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
-from coda_tui.store.comparisons import ComparisonStore
 from coda_tui.store.db import StoreError, open_database
 from coda_tui.store.facts import FactStore
 from coda_tui.store.sessions import SessionStore
@@ -20,7 +20,13 @@ class Store:
         self.sessions = SessionStore(self.db)
         self.traces = TraceStore(self.db)
         self.facts = FactStore(self.db)
-        self.comparisons = ComparisonStore(self.db)
+
+    @functools.cached_property
+    def comparisons(self):
+        # Only `coda compare` and the app's compare read them: not on a turn's import path.
+        from coda_tui.store.comparisons import ComparisonStore
+
+        return ComparisonStore(self.db)
 
     def close(self) -> None:
         self.db.conn.close()

@@ -5,7 +5,6 @@ the app can show the same figures."""
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,6 +26,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def tool_stats(calls: Iterable[tuple[str, str, float | None]]) -> list[ToolStat]:
     """Per tool, most called first, from (tool, status, duration ms) rows."""
+    import statistics  # here: percentile() is on every turn's import path, statistics is not needed there
+
     stats: dict[str, ToolStat] = {}
     times: dict[str, list[float]] = {}
     for tool, status, duration in calls:
