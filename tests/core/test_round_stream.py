@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from coda_tui.core import turn as round_module
+from coda_tui.core import model_round
 from coda_tui.core.events import (
     FallingBack,
     Retrying,
@@ -89,7 +89,7 @@ def test_a_round_that_calls_tools_is_stored_and_its_usage_told_before_the_tools_
 
 @pytest.mark.parametrize("interval, expected_counts", [(3600.0, [1, 50]), (0.0, list(range(1, 51)))])
 def test_streamed_text_goes_out_at_most_once_an_interval_and_whole(tmp_path, monkeypatch, interval, expected_counts):
-    monkeypatch.setattr(round_module, "PUBLISH_INTERVAL_S", interval)
+    monkeypatch.setattr(model_round, "PUBLISH_INTERVAL_S", interval)
     words = [f"w{i} " for i in range(50)]
     rt, _ = scripted_runtime(tmp_path, [words], [])
     chunks = []
