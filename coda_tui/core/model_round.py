@@ -3,7 +3,8 @@ to the subscribers (at most once a frame) and into the database as it arrives, t
 calls and usage collected, and the whole kept as one "llm" stage of the trace.
 
 A cancel (Esc, Ctrl+C), a cut stream or a provider's error ends the round with what had
-arrived stored; the round's status says how it ended. core.tool_loop asks for the rounds.
+arrived kept; the round's status says how it ended, and the turn's store stage writes the
+last round's row with it. core.tool_loop asks for the rounds.
 """
 
 from __future__ import annotations
@@ -175,8 +176,9 @@ class ModelRounds:
         self.use_cached = use_cached
 
     async def ask(self, msgs: list[ChatMessage], schemas: list[dict] | None, step: int) -> Round:
-        """One round: stream it, store it, trace it. Never raises for the provider's sake:
-        a failure, a cut stream or a cancel is the round's status."""
+        """One round: stream it, store it, trace it. A provider's error, a cut stream, a
+        model that takes no tools or a cancel ends the round with that status and what had
+        arrived; only a failure to store (a full disk) goes up."""
         writer = AnswerWriter(self.sessions, self.session_id, self.provider, self.model)
         status, error, usage = "complete", None, Usage()
         unsupported = choice = None
