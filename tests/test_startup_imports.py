@@ -14,7 +14,7 @@ NOT_BEFORE_FIRST_FRAME = ("sqlite_utils", "numpy", "pandas", "markdown_it", "ric
 # and the tools' registry: the first turn or the index worker (after the first frame) loads them.
 NOT_BEFORE_FIRST_FRAME += ("coda_tui.context.index", "coda_tui.context.chunker", "coda_tui.context.select",
                            "coda_tui.context.semantic", "coda_tui.core.turn", "coda_tui.core.tool_loop",
-                           "coda_tui.core.cache", "coda_tui.tools.registry")
+                           "coda_tui.core.model_round", "coda_tui.core.cache", "coda_tui.tools.registry")
 
 
 def loaded_after(code: str, tmp_path) -> set[str]:

@@ -25,9 +25,9 @@ from coda_tui.core.events import (
     ToolCallStarted,
     ToolsUnavailable,
 )
+from coda_tui.core.model_round import Round
 from coda_tui.core.tracer import Tracer
-from coda_tui.providers.base import ChatMessage, ToolCall, Usage
-from coda_tui.providers.errors import ProviderError, ToolsUnsupported
+from coda_tui.providers.base import ChatMessage, ToolCall
 from coda_tui.store.sessions import SessionStore
 from coda_tui.tokens import estimate_tokens
 from coda_tui.tools.base import Consent, ToolContext, ToolResult, summarize_arguments
@@ -54,25 +54,7 @@ class Toolbox:
     loaded: bool = False  # the registry's sources (MCP servers, plugins) were asked for their tools
 
 
-@dataclass
-class Round:
-    """What one model round came to. `writer` holds its stored assistant row."""
-
-    text: str
-    calls: list[ToolCall]
-    usage: Usage
-    status: str  # complete | partial | error | cancelled
-    error: ProviderError | None
-    writer: object  # core.turn._AnswerWriter
-    ttft_ms: float | None = None
-    tokens: int = 0
-    tokens_per_s: float | None = None
-    provider: str = ""
-    model: str = ""
-    unsupported: ToolsUnsupported | None = None
-
-
-# (messages, tool schemas or None, step) -> the round; the turn streams, stores and traces it.
+# (messages, tool schemas or None, step) -> the round (core.model_round streams, stores and traces it).
 AskModel = Callable[[list[ChatMessage], list[dict] | None, int], Awaitable[Round]]
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import aclosing
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from coda_tui.config import Config
 from coda_tui.context import documents
@@ -27,36 +27,30 @@ from coda_tui.context.index import Hit
 from coda_tui.context.project import Project
 from coda_tui.core import instructions, memory, tool_gate
 from coda_tui.core.cache import ResponseCache
-from coda_tui.core.choice import label, model_for
+from coda_tui.core.choice import model_for
 from coda_tui.core.events import (
-    CacheLookup,
     EventBus,
-    FallingBack,
-    Retrying,
-    TokenChunk,
     ToolsUnavailable,
     TurnFinished,
     TurnStarted,
     UsageReported,
 )
 from coda_tui.core.export import fenced
-from coda_tui.core.fallback import FallbackCall
+from coda_tui.core.model_round import ModelRounds
 from coda_tui.core.model_stats import stats_of
 from coda_tui.core.roles import Roles
 from coda_tui.core.tool_loop import (
     CallRecord,
-    Round,
     Toolbox,
     ToolLoop,
     load_sources,
     tools_tokens,
 )
 from coda_tui.core.tracer import Tracer
-from coda_tui.providers.base import ChatMessage, ToolCall, Usage
-from coda_tui.providers.errors import ProviderError, StreamInterrupted, ToolsUnsupported
-from coda_tui.providers.pricing import turn_cost
+from coda_tui.providers.base import ChatMessage, Usage
+from coda_tui.providers.errors import ProviderError
 from coda_tui.providers.registry import Providers
-from coda_tui.redact import Redactor, StreamScrubber
+from coda_tui.redact import Redactor
 from coda_tui.store import Store
 from coda_tui.store.db import now
 from coda_tui.store.sessions import Session
@@ -66,18 +60,6 @@ from coda_tui.tokens import estimate_tokens
 if TYPE_CHECKING:
     from coda_tui.core.listen import Utterance
     from coda_tui.tools.base import Consent
-
-# How often a streaming answer is written to the database. Frequent enough that a
-# kill -9 loses under half a second of text; rare enough to stay off the per-token path.
-FLUSH_INTERVAL_S = 0.5
-# Each write re-indexes the whole answer for full-text search, on the app's event loop: the
-# interval grows with the answer (1 MB: every 10 s), so a long answer costs a bounded
-# number of rewrites, not one per half second.
-FLUSH_PER_CHAR_S = 1 / 100_000
-# Streamed text goes to subscribers at most once a frame: a fast server sends thousands of
-# chunks a second, and each event costs every subscriber (the TUI lays text out) more
-# than the chunk itself. Text held back waits no longer than this.
-PUBLISH_INTERVAL_S = 1 / 60
 
 # (question, how many, paths to leave out) -> hits, best first; None when nothing is indexed.
 Search = Callable[[str, int, set[str]], Awaitable[list[Hit] | None]]
@@ -107,43 +89,6 @@ def with_piped(question: str, piped: str) -> str:
 def session_name_for(prompt: str) -> str:
     first = " ".join(prompt.strip().split())
     return first[:SESSION_NAME_CHARS] + ("…" if len(first) > SESSION_NAME_CHARS else "") or "untitled"
-
-
-class _AnswerWriter:
-    """Keeps the streaming answer in the database: the row appears with the first token as
-    'partial' and is rewritten at most every FLUSH_INTERVAL_S."""
-
-    def __init__(self, store: Store, session_id: int, provider: str, model: str) -> None:
-        self.store = store
-        self.session_id = session_id
-        self.provider = provider
-        self.model = model
-        self.parts: list[str] = []
-        self.message_id: int | None = None
-        self._flushed_at = 0.0
-        self._flushed_len = 0
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-    def add(self, chunk: str) -> None:
-        self.parts.append(chunk)
-        if time.monotonic() - self._flushed_at >= FLUSH_INTERVAL_S + self._flushed_len * FLUSH_PER_CHAR_S:
-            self.flush("partial")
-
-    def flush(self, status: str, **extra) -> None:
-        text = self.text
-        if self.message_id is None:
-            self.message_id = self.store.sessions.add_message(
-                self.session_id, "assistant", text, status=status, provider=self.provider, model=self.model
-            )
-            if extra:
-                self.store.sessions.update_message(self.message_id, **extra)
-        elif len(text) != self._flushed_len or extra or status != "partial":
-            self.store.sessions.update_message(self.message_id, content=text, status=status, **extra)
-        self._flushed_at = time.monotonic()
-        self._flushed_len = len(text)
 
 
 class TurnRunner:
@@ -404,156 +349,13 @@ class TurnRunner:
             consent=consent, room=context_window - reserve - tool_tokens, unsupported=self.tools_unsupported,
             provider=prov_name, model=model,
         )
-        chain = route.fallback_chain if route else None
-
-        async def ask_model(msgs: list[ChatMessage], schemas: list[dict] | None, step: int) -> Round:
-            nonlocal chain
-            writer = _AnswerWriter(self.store, session.id, prov_name, model)
-            status, error, usage = "complete", None, Usage()
-            unsupported = choice = None
-            calls: list[ToolCall] = []
-            ttft_ms = first_call_ms = None
-            with tracer.stage("llm") as st:
-                retries: list[str] = []
-                client_t0 = time.perf_counter()
-                prov = self.providers.get(chain[0][0] if chain else prov_name)
-                client_ms = (time.perf_counter() - client_t0) * 1000
-                call = FallbackCall(
-                    self.providers, prov, chain or [(prov.name, model)],
-                    cache=self.cache,
-                    use_cached=answer_to is None,  # answering again means a new answer is wanted
-                    redact=self.redact,
-                    on_fallback=lambda a, p, m: publish(FallingBack(a.provider, a.model, a.error or "empty answer", p, m)),
-                )
-                llm_t0 = time.perf_counter()
-                last_token_at = llm_t0
-
-                # A server can echo the key it was sent; it is masked before anything keeps or shows it.
-                scrubber = StreamScrubber(self.redact)
-
-                loop = asyncio.get_running_loop()
-                batch: list[str] = []
-                published_at = 0.0
-                publish_later = None
-
-                def publish_batch() -> None:
-                    nonlocal published_at, publish_later
-                    if publish_later is not None:
-                        publish_later.cancel()
-                        publish_later = None
-                    if batch:
-                        text = "".join(batch)
-                        batch.clear()
-                        published_at = time.perf_counter()
-                        publish(TokenChunk(text, len(writer.parts), ttft_ms))
-
-                def take(text: str) -> bool:
-                    """Keep `text`; True when a batch went out now (see PUBLISH_INTERVAL_S)."""
-                    nonlocal publish_later
-                    if not text:
-                        return False
-                    writer.add(text)
-                    batch.append(text)
-                    wait = published_at + PUBLISH_INTERVAL_S - time.perf_counter()
-                    if wait <= 0:
-                        publish_batch()
-                        return True
-                    if publish_later is None:
-                        publish_later = loop.call_later(wait, publish_batch)
-                    return False
-
-                def on_retry(attempt: int, delay: float, exc: ProviderError) -> None:
-                    retries.append(f"{exc.kind} (waited {delay:.1f}s)")
-                    publish(Retrying(attempt, delay, self.redact(exc.render())))
-
-                try:
-                    # aclosing: when the database fails mid-answer (a full disk), the stream is
-                    # closed here, in this task, before the error goes up.
-                    # What the model may do this round is the provider's plan (the embedded
-                    # model: search first, then answer; others: their setting, then "auto").
-                    choice = prov.tool_choice_for(step - 1, [t["function"]["name"] for t in schemas]) if schemas else None
-                    async with aclosing(call.stream(msgs, on_retry=on_retry, tools=schemas, tool_choice=choice)) as stream:
-                        async for item in stream:
-                            if isinstance(item, str):
-                                last_token_at = time.perf_counter()
-                                if ttft_ms is None:
-                                    # A model load is shown on its own, not hidden inside time to first token.
-                                    ttft_ms = (last_token_at - llm_t0 - call.load_s) * 1000
-                                    writer.provider, writer.model = call.provider.name, call.model  # no fallback from here on
-                                if take(scrubber.feed(item)):
-                                    # A stream already buffered never waits on the socket:
-                                    # let keys and frames in between batches.
-                                    await asyncio.sleep(0)
-                            elif isinstance(item, ToolCall):
-                                last_token_at = time.perf_counter()
-                                if first_call_ms is None:
-                                    first_call_ms = (last_token_at - llm_t0 - call.load_s) * 1000
-                                calls.append(item)
-                            else:
-                                usage = item
-                except asyncio.CancelledError:
-                    status = "cancelled"
-                except ToolsUnsupported as exc:
-                    status, unsupported = "error", exc
-                except StreamInterrupted as exc:
-                    status, error = "partial", exc
-                except ProviderError as exc:
-                    status, error = "error", exc
-                take(scrubber.flush())
-                publish_batch()
-                load_s = call.load_s
-                prov, answered_by = call.provider, call.model
-                writer.provider, writer.model = prov.name, answered_by  # who answered, or failed last
-                if call.attempts:
-                    # Later rounds go straight to the target that answered this one.
-                    chain = (chain or [(prov_name, model)])[len(call.attempts) - 1:]
-                if self.cache is not None and call.attempts and call.cache is not None:
-                    stats = self.cache.stats()
-                    publish(CacheLookup(call.cached is not None, stats.hits, stats.misses, stats.saved_ms))
-                round_tokens = estimate_tokens("".join(m.content for m in msgs)) + memory.MESSAGE_OVERHEAD * len(msgs)
-                completion = usage.completion_tokens or len(writer.parts) + len(calls)
-                if usage.completion_tokens is None:
-                    usage = Usage(usage.prompt_tokens or round_tokens, completion, estimated=True)
-                gen_s = last_token_at - llm_t0 - load_s - (ttft_ms or first_call_ms or 0) / 1000
-                tps = (completion - 1) / gen_s if completion > 1 and gen_s > 0 else None
-                st.summary = f"{label(prov.name, answered_by)}: {completion} tokens"
-                if step > 1:
-                    st.summary = f"step {step}, " + st.summary
-                if client_ms >= 1:
-                    st.summary += f", client import {client_ms:.0f} ms"
-                if load_s:
-                    st.summary += f", model loaded in {load_s * 1000:.0f} ms"
-                if ttft_ms is not None:
-                    st.summary += f", first token {ttft_ms:.0f} ms"
-                if calls:
-                    st.summary += f", {len(calls)} tool call{'s' if len(calls) > 1 else ''} ({', '.join(c.name for c in calls)})"
-                if tps:
-                    st.summary += f", {tps:.1f} tok/s"
-                if retries:
-                    st.summary += f"; retried {len(retries)}×: " + ", ".join(retries)
-                if unsupported:
-                    st.summary += f"; no tools: {unsupported.message}"
-                if error:
-                    st.summary += f"; {error.kind}"
-                if call.summary():
-                    st.summary += f"; {call.summary()}"
-                cost = turn_cost(prov.config, answered_by, usage, cached=call.cached is not None)
-                st.summary += f"; {cost.label()}"
-                st.detail = {"step": step, "ttft_ms": ttft_ms, "client_ms": client_ms, "load_ms": load_s * 1000,
-                             "tokens": completion, "tokens_per_s": tps,
-                             "prompt_tokens": usage.prompt_tokens, "estimated": usage.estimated, "retries": len(retries),
-                             "tools_offered": len(schemas or ()), "tool_choice": choice, "tool_calls": len(calls),
-                             "first_call_ms": first_call_ms, "cost": cost.to_dict(), **call.detail()}
-            if calls and schemas and status == "complete":
-                # A round that called tools is kept now, with its calls: a kill -9 while they
-                # run loses none of it.
-                writer.flush("complete", prompt_tokens=usage.prompt_tokens, completion_tokens=completion,
-                             tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls])
-                publish(UsageReported(usage.prompt_tokens, usage.completion_tokens, usage.estimated))
-            return Round(writer.text, calls, usage, status, error, writer, ttft_ms, completion, tps,
-                         prov.name, answered_by, unsupported)
-
-        outcome = await tool_loop.run(messages, ask_model, turn=f"{session.id}:{user_message_id}:{started_at}")
+        rounds = ModelRounds(
+            providers=self.providers, sessions=self.store.sessions, session_id=session.id,
+            provider=prov_name, model=model, chain=route.fallback_chain if route else None,
+            tracer=tracer, publish=publish, redact=self.redact, cache=self.cache,
+            use_cached=answer_to is None,  # answering again means a new answer is wanted
+        )
+        outcome = await tool_loop.run(messages, rounds.ask, turn=f"{session.id}:{user_message_id}:{started_at}")
         last = outcome.last
         cancelled = outcome.cancelled
         status = "cancelled" if cancelled else last.status
