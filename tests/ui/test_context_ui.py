@@ -4,6 +4,10 @@ and ask about them, live reload from disk."""
 from __future__ import annotations
 
 import asyncio
+import unicodedata
+
+from textual import events
+from textual.keys import _get_unicode_name_from_key
 
 from coda_tui.ui.widgets.chat import ChatInput
 from coda_tui.ui.widgets.code import CodeView
@@ -20,6 +24,71 @@ async def indexed(app, pilot) -> None:
     await wait_for(lambda: app.rt.index.file_count() >= 2, pilot=pilot)
 
 
+def burst(app, *keys: str) -> None:
+    """Keys as a terminal delivers a burst (tmux send-keys, a fast typist, a paste of keys):
+    all queued at once. Pilot's press waits for the app to go idle after each key."""
+    for key in keys:
+        try:
+            char = unicodedata.lookup(_get_unicode_name_from_key(key))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+
+
+def test_a_burst_of_keys_in_the_filter_loses_none(harness, project):
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(140, 44)) as pilot:
+            await indexed(app, pilot)
+            await pilot.press("alt+3", *"corepy")
+            box = app.query_one("#context-filter")
+            burst(app, *["backspace"] * 7, *"/make_context")
+            await wait_for(lambda: box.value == "/make_context", pilot=pilot)
+            burst(app, *["backspace"] * 13, *"termui", *["backspace"] * 6, *"calc", "left", "left", "x")
+            await wait_for(lambda: box.value == "caxlc", pilot=pilot)
+            await pilot.pause(0.3)
+            assert box.value == "caxlc" and app.focused is box
+
+    run(go())
+
+
+def test_filter_keys_down_up_enter_stay_in_the_box(harness, project):
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(140, 44)) as pilot:
+            await indexed(app, pilot)
+            await pilot.press("alt+3", *"r")
+            box, results = app.query_one("#context-filter"), app.query_one(ResultList)
+            await wait_for(lambda: len(results.results) >= 2, pilot=pilot)
+            second = results.results[1].path
+            await pilot.press("down")  # the highlight moves; the box keeps the keys
+            assert results.highlighted == 1 and app.focused is box
+            await pilot.press("up", "down", "a")  # `a` is typed, never an attach
+            assert box.value == "ra" and app.attachments == [] and app.focused is box
+            await pilot.press("backspace")
+            await pilot.pause(0.3)  # a late search for "r" must not move the highlight back
+            assert results.query_text == "r" and results.highlighted == 1
+            await pilot.press("enter")  # opens the highlighted result at once
+            await wait_for(lambda: app.query_one(CodeView).path is not None, pilot=pilot)
+            assert app.query_one(CodeView).path == project / second
+            # Enter right after typing, before the pause that starts the search: the result
+            # for what the box holds, not for what it held before.
+            await pilot.press("alt+3")
+            box.value = ""
+            burst(app, *"calc", "enter")
+            await wait_for(lambda: box.value == "calc", pilot=pilot)
+            await wait_for(lambda: app.query_one(CodeView).path == project / "src" / "calc.py", pilot=pilot)
+            # Tab steps into the results, where `a` attaches.
+            await pilot.press("alt+3", "tab")
+            assert app.focused is results
+            await pilot.press("a")
+            assert [a.label for a in app.attachments] == ["src/calc.py:1-17"]
+
+    run(go())
+
+
 def test_filter_as_you_type_opens_and_attaches_files(harness, project):
     async def go():
         app = harness().app(project)
@@ -30,9 +99,8 @@ def test_filter_as_you_type_opens_and_attaches_files(harness, project):
             await pilot.press(*"calc")
             pane = app.query_one(ContextPane)
             results = app.query_one(ResultList)
+            await wait_for(lambda: results.results, pilot=pilot)
             assert pane.has_class("-filtering") and [r.path for r in results.results] == ["src/calc.py"]
-            await pilot.press("enter")  # into the results
-            assert app.focused is results
             await pilot.press("enter")  # open
             await pilot.pause(0.2)
             assert app.query_one(CodeView).path.name == "calc.py"
