@@ -90,7 +90,8 @@ REGISTRY: tuple[Action, ...] = (
             "project tree, search results, code pane", "Attach"),
     _widget("index_folder", "Index this folder although coda would not on its own (a big folder outside git)",
             "project tree", "Index folder"),
-    _widget("go_to_line", "Go to a line of the file in the code pane", "code pane", "Go to line"),
+    # From any pane: the code pane takes focus and asks for the line.
+    _app("go_to_line", "Go to a line of the file in the code pane"),
     _widget("detach", "Remove the selected attachment (in the attachment list)", "attachment list", "Remove"),
     _app("talk", "Speak a question: press to record, again to stop (it also stops when you stop speaking)", "Talk"),
     _screen("rename_session", "Rename the selected session (in the sessions list)", "sessions list", "Rename"),

@@ -25,7 +25,8 @@ COMMANDS = {**{name: op.help for name, op in OPERATIONS.items()},
             "apply": "write the last refactoring's diff to its file, after you confirm",
             "remember": "keep a fact for every later turn of this project (--global: of every project)",
             "forget": "remove a remembered fact by its id; with no id, list them",
-            "undo": "restore the files the last turn's tools changed (refused if one changed since)"}
+            "undo": "restore the files the last turn's tools changed (refused if one changed since)",
+            "help": "list these commands, one line each"}
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?=\s|$)")
 
 
@@ -42,6 +43,15 @@ class SlashCommand:
     everywhere: bool = False  # /remember --global
 
 
+def unknown_command(word: str) -> SlashError:
+    """The one-line refusal of `word` (what was typed up to the first space), naming the
+    closest command and listing them all."""
+    name = re.match(r"/*([A-Za-z_]*)", word).group(1)
+    close = difflib.get_close_matches(name, list(COMMANDS), n=1) if name else []
+    hint = f"did you mean /{close[0]}? " if close else ""
+    return SlashError(f"unknown command {word}: {hint}commands: " + ", ".join(f"/{c}" for c in COMMANDS))
+
+
 def is_command(text: str) -> bool:
     return bool(_COMMAND.match(text.strip()))
 
@@ -55,9 +65,9 @@ def parse_command(text: str, workflows: dict[str, str] | None = None) -> SlashCo
         raise SlashError("not a command: commands start with '/' and a name, e.g. /analyze")
     name, rest = m.group(1), text[m.end():].strip()
     if name not in COMMANDS:
-        close = difflib.get_close_matches(name, list(COMMANDS), n=1)
-        hint = f"did you mean /{close[0]}? " if close else ""
-        raise SlashError(f"unknown command /{name}: {hint}commands: " + ", ".join(f"/{c}" for c in COMMANDS))
+        raise unknown_command(f"/{name}")
+    if name == "help":
+        return SlashCommand(name)
     if name == "apply":
         if rest:
             raise SlashError("/apply takes nothing: it applies the last refactoring shown")

@@ -334,10 +334,24 @@ class CodaApp(App):
         elif line > 1:
             self.call_after_refresh(code.view.go_to_line, line)
 
+    def action_go_to_line(self) -> None:
+        # An app key, ahead of the chat input: as the code pane's own, alt+g typed a "g" there.
+        code = self.query_one(CodePane)
+        if code.view.path is None:
+            self.notify(f"No file is open in the code pane: {self.ops.open_file_keys or 'the palette'} opens one.",
+                        severity="warning")
+            return
+        layout = self.main.arrangement
+        if not layout.visible(self.query_one("#code")):
+            layout.toggle("code")
+        code.view.focus()
+        code.view.action_go_to_line()
+
     def action_help(self) -> None:
         # The main screen's keys, then the dialogs' (those may repeat a main-screen key).
         rows = sorted(self.keymap.bindings.items()) + sorted(self.keymap.dialog_bindings.items())
-        self.push_screen(HelpScreen(self.keymap.name, [(", ".join(keys), action, describe(action)) for action, keys in rows]))
+        self.push_screen(HelpScreen(f"Keys — keymap '{self.keymap.name}' (Esc closes)", ("keys", "action", "what it does"),
+                                    [(", ".join(keys), action, describe(action)) for action, keys in rows]))
 
     def action_sessions(self) -> None:
         def chosen(session_id: int | None) -> None:

@@ -27,6 +27,7 @@ from coda_tui.core.chain_events import (
 from coda_tui.core.chain_stream import ChainStream
 from coda_tui.errors import CodaError
 from coda_tui.ui.screens.dialogs import Confirm
+from coda_tui.ui.screens.help import HelpScreen
 from coda_tui.ui.widgets.chat import ChatInput
 from coda_tui.ui.widgets.code import CodePane, CodeView
 from coda_tui.ui.widgets.messages import MessageList, MessageView
@@ -75,23 +76,33 @@ class SlashCommands:
     # --- from the chat -----------------------------------------------------------------
 
     async def handle(self, text: str) -> bool:
-        """Run `text` if it is a slash command; False if it is a question for the model."""
+        """Run `text` if it is a slash command; False if it is a question for the model.
+
+        Text starting with "/" is a command, and an unknown one is refused with the list,
+        never sent to the model; only an absolute path (a second "/" in the first word,
+        whose first part names no command) makes it a question: "/usr/share/x what is it"."""
         if not text.lstrip().startswith("/"):
             return False
-        from coda_tui.core.slash import SlashError, is_command, parse_command
+        from coda_tui.core.slash import COMMANDS, SlashError, is_command, parse_command, unknown_command
         from coda_tui.core.spec import SpecError, workflows
 
-        if not is_command(text):
+        first = text.split(maxsplit=1)[0]
+        if "/" in first[1:] and first[1:].split("/", 1)[0] not in COMMANDS:
             return False
         messages = self.host.query_one(MessageList)
         await messages.add(MessageView("user", text))
         try:
+            if not is_command(text):
+                raise unknown_command(first)
             command = parse_command(text, workflows(self.rt.config))
         except SpecError as exc:
             await self._say_error(f"{exc.message}\n{exc.caret()}", text)
             return True
         except SlashError as exc:
             await self._say_error(str(exc), text)
+            return True
+        if command.name == "help":
+            self.show_help()
             return True
         if command.name == "apply":
             self.apply_last()
@@ -111,6 +122,14 @@ class SlashCommands:
             return True
         await self.start(command)
         return True
+
+    def show_help(self) -> None:
+        """The commands and what each does, from core.slash's table (the shell runs the same
+        ones), in the dialog F1 uses for the keys."""
+        from coda_tui.core.slash import COMMANDS
+
+        self.host.push_screen(HelpScreen("Slash commands, typed in the chat (Esc closes)", ("command", "what it does"),
+                                         [(f"/{name}", what) for name, what in COMMANDS.items()]))
 
     async def _say_error(self, message: str, text: str) -> None:
         view = await self.host.query_one(MessageList).add(MessageView("assistant", "", status="error"))

@@ -42,7 +42,7 @@ NAMED = {
 # Open a dialog: closed again with the keymap's cancel key (which runs the dialog's action
 # named here) before the next key. Export opens none until a session has been saved.
 DIALOGS = {"help": "dismiss", "command_palette": "escape", "sessions": "dismiss", "open_file": "dismiss",
-           "pick_model": "back", "export_session": ("dismiss", "cancel"), "go_to_line": "dismiss"}
+           "pick_model": "back", "export_session": ("dismiss", "cancel")}
 # Change what is shown: pressed again to put it back.
 TWICE = {p.toggle_action for p in PANES if p.toggle_action} | {"zoom"}
 # Move the focus away from the chat input: brought back with focus_chat.
@@ -162,7 +162,7 @@ def every_key(app: Session) -> None:
             app.run(action, key, "in the conversation")
             app.back_to_chat()
     # The code pane's.
-    for action in ("attach", "go_to_line"):
+    for action in ("attach",):
         for key in bindings[action]:
             app.focus("focus_code")
             app.run(action, key, "in the code pane")

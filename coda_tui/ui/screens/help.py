@@ -1,4 +1,4 @@
-"""F1: every action and its keys, from the keymap in force."""
+"""F1: every action and its keys, from the keymap in force; /help: the slash commands."""
 
 from __future__ import annotations
 
@@ -19,16 +19,17 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen DataTable { height: 1fr; }
     """
 
-    def __init__(self, keymap_name: str, rows: list[tuple[str, str, str]]) -> None:
+    def __init__(self, title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
         super().__init__()
-        self.keymap_name = keymap_name
+        self.title_text = title
+        self.columns = columns
         self.rows = rows
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Keys — keymap '{self.keymap_name}' (Esc closes)", markup=False)
+            yield Label(self.title_text, markup=False)
             table = DataTable(cursor_type="row", zebra_stripes=True)
-            table.add_columns("keys", "action", "what it does")
-            for keys, action, description in self.rows:
-                table.add_row(keys, action, description)
+            table.add_columns(*self.columns)
+            for row in self.rows:
+                table.add_row(*row)
             yield table

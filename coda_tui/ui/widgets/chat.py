@@ -99,7 +99,10 @@ class ChatInput(TextArea):
         self.focus()
 
     def load_text(self, text: str) -> None:
+        # Given back to edit (a refused command, a failed turn, history): the cursor at the
+        # end, so Ctrl+U clears it and typing goes after it, not in front.
         super().load_text(self._hold(text) if is_big(text) else text)
+        self.move_cursor(self.document.end)
 
     def _label_at(self, before: bool) -> tuple[tuple[int, int], tuple[int, int]] | None:
         """The span of the paste label just before (or after) the cursor, if one is there."""
@@ -169,7 +172,7 @@ class ChatInput(TextArea):
             self._history_pos = len(self.sent)
         if self._history_pos > 0:
             self._history_pos -= 1
-            self._show(self.sent[self._history_pos])
+            self.load_text(self.sent[self._history_pos])
 
     def action_history_next(self) -> None:
         if self._history_pos is None:
@@ -177,13 +180,9 @@ class ChatInput(TextArea):
         self._history_pos += 1
         if self._history_pos >= len(self.sent):
             self._history_pos = None
-            self._show(self._draft)
+            self.load_text(self._draft)
         else:
-            self._show(self.sent[self._history_pos])
-
-    def _show(self, text: str) -> None:
-        self.load_text(text)
-        self.move_cursor(self.document.end)
+            self.load_text(self.sent[self._history_pos])
 
 
 class ChatPane(Vertical):

@@ -47,7 +47,6 @@ class CodeView(ScrollView, can_focus=True):
         Binding("shift+up", "move(-1, True)", show=False),
         Binding("shift+down", "move(1, True)", show=False),
         bind("attach", label="Attach lines"),
-        bind("go_to_line"),
     ]
     DEFAULT_CSS = "CodeView { height: 1fr; }"
     COMPONENT_CLASSES = {"code--gutter", "code--cursor", "code--selection"}
