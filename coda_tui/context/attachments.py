@@ -30,7 +30,8 @@ class Attachment:
     tokens: int
     first_line: int = 1
     last_line: int | None = None
-    # How it got here: "attached" by the user, or a "search" hit the context stage chose.
+    # How it got here: "attached" by the user, a "search" hit the context stage chose, or the
+    # "listing" of a folder the question names (context.listing).
     source: str = "attached"
     label_path: str | None = None  # the path as shown (relative to the project)
     # A document converted to Markdown: its sha256, convert_ms and whether it came from the cache.
@@ -104,6 +105,8 @@ def render_attachments(attachments: list[Attachment]) -> str:
         intro = "File" if a.source == "attached" else "Possibly relevant code from the project,"
         if a.document:  # its lines are the Markdown's, not the file's
             intro, label = "Document", f"{a.label_path or a.path} (as Markdown, lines {a.lines})"
+        elif a.source == "listing":  # context.listing: a folder the question names
+            intro, label, lang = "The folder", f"{a.label_path}, what it holds", ""
         else:
             label = a.label
         parts.append(f"{intro} {label}:\n{fence}{lang}\n{a.text.rstrip()}\n{fence}")

@@ -86,6 +86,7 @@ class Selection:
         parts = []
         if attached:
             parts.append(f"{len(attached)} attached")
+        parts += [f"{a.label_path} listed" for a in self.items if a.source == "listing"]
         if hits:
             parts.append(f"{len(hits)} search hit(s) (" + "; ".join(self.reasons[id(a)] for a in hits) + ")")
         text = (", ".join(parts) or "nothing") + f", {self.tokens} tokens (budget {self.budget})"

@@ -76,7 +76,8 @@ def judge(question: str, project: Project, selection: Selection | None = None,
     if asked:
         return Verdict(True, f'asks "{" ".join(asked.group(0).split())}"')
     if not files and not identifiers:
-        return Verdict(False, "names nothing in the project")
+        listed = next((a.label_path for a in (selection.items if selection else ()) if a.source == "listing"), None)
+        return Verdict(False, f"the context lists {listed}, which it names" if listed else "names nothing in the project")
     if found is not None:
         # The index answered for the question's words: what it has of them is in its hits.
         known = next((i for i in sorted(identifiers) if any(i in h.text for h in found)), None)

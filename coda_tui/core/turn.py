@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from coda_tui.config import Config
 from coda_tui.context import documents
+from coda_tui.context import listing as context_listing
 from coda_tui.context import select as context_select
 from coda_tui.context.attachments import (
     Attachment,
@@ -158,6 +159,20 @@ class TurnRunner:
         stages[-1].detail["review_ms"] = review_ms
         return Tracer(self.bus.publish, self.redact, t0=started - (spoken.text_at - spoken.started_at)), stages
 
+    async def _list_named_folder(self, question: str, chosen: context_select.Selection, room: int | None) -> None:
+        """A folder the question names goes in as its list of entries (context.listing),
+        in what the budget has left."""
+        space = chosen.budget - chosen.tokens
+        if room is not None:
+            space = min(space, room - chosen.tokens)
+        if space < context_select.MIN_HIT_TOKENS:
+            return
+        folder = await asyncio.to_thread(context_listing.named_folder, question, self.project)
+        item = await asyncio.to_thread(context_listing.listing, self.project, folder, space) if folder else None
+        if item is not None:
+            chosen.items.append(item)
+            chosen.reasons[id(item)] = f"the question names {folder}/"
+
     async def run(
         self,
         prompt: str,
@@ -256,6 +271,8 @@ class TurnRunner:
                 question=prompt,
                 room=room,
             )
+            if not standalone:
+                await self._list_named_folder(prompt, chosen, room)
             context_text = render_attachments(chosen.items)
             st.summary = chosen.summary()
             st.detail = chosen.detail()

@@ -207,3 +207,18 @@ def test_model_choice_follows_the_session(tmp_path):
         run(rt2, "q2", session_ref=str(first.session.id))
         models = [r["body"]["model"] for r in srv.chat_requests()]
     assert models == ["other-model", "other-model"]
+
+
+def test_a_folder_the_question_names_goes_into_the_prompt_as_its_entries(tmp_path):
+    (tmp_path / "common-licenses").mkdir()
+    for name in ("GPL-3", "Apache-2.0"):
+        (tmp_path / "common-licenses" / name).write_text("licence\n")
+    with OpenAIServer([Action()]) as srv:
+        rt = runtime_for(tmp_path, srv.url)
+        result = run(rt, "what is in the common-licenses folder?")
+        user = srv.chat_requests()[0]["body"]["messages"][-1]["content"]
+    assert "The folder common-licenses/, what it holds:\n```\nApache-2.0\nGPL-3\n```" in user
+    ctx = result.trace.stages[0]
+    assert ctx.summary.startswith("common-licenses/ listed")
+    assert ctx.detail["files"][0]["source"] == "listing"
+    assert ctx.detail["files"][0]["why"] == "the question names common-licenses/"
