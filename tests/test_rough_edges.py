@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 from coda_tui import paths
 from coda_tui.cli import tables
 from coda_tui.core import export
@@ -43,6 +46,26 @@ def test_a_session_is_exported_into_the_data_dir_not_the_project(tmp_path):
     assert target.parent == paths.data_dir() / "exports" and target.name == "coda-session-42.md"
     export.write(target, "# demo\n")
     assert target.read_text() == "# demo\n" and (target.parent.stat().st_mode & 0o777) == 0o700
+
+
+def test_an_export_and_the_ui_state_are_owner_only_so_the_next_run_does_not_warn():
+    from coda_tui.ui.state import UIState
+
+    old = os.umask(0o022)  # the usual umask, which made both 0644
+    try:
+        assert paths.secure_data_dir() is None  # what every run does first: a fresh data dir, 0700
+        target = export.default_path(Session(id=7, name="d", created_at="x", updated_at="x"))
+        export.write(target, "# one\n")
+        export.write(target, "# two\n")  # replacing keeps the mode
+        UIState().save()
+    finally:
+        os.umask(old)
+    state = paths.data_dir() / "ui-state.json"
+    assert [stat.S_IMODE(p.stat().st_mode) for p in (target, state)] == [0o600, 0o600]
+    assert target.read_text() == "# two\n" and not list(paths.data_dir().rglob("*.tmp"))
+    assert paths.secure_data_dir() is None
+    proc = run_coda("sessions", "list")
+    assert proc.returncode == 0 and "warning" not in proc.stderr
 
 
 def test_a_provider_with_no_model_is_not_shown_with_a_dangling_slash():
