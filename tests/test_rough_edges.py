@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -74,3 +75,26 @@ def test_a_provider_with_no_model_is_not_shown_with_a_dangling_slash():
     listing, table = tables.traces_table([trace]), tables.stage_table(trace)
     assert "llamasrv" in listing and "llamasrv/" not in listing
     assert "llamasrv" in table and "llamasrv/" not in table
+
+
+def test_search_in_a_small_project_not_yet_indexed_indexes_it_first(tmp_path):
+    root = tmp_path / "proj"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "ctx.py").write_text("def make_context(name):\n    return {'name': name}\n")
+    (root / "README.md").write_text("A small project.\n")
+    first = run_coda("--project", str(root), "search", "make_context")
+    assert first.returncode == 0, first.stderr
+    assert "pkg/ctx.py:1-2" in first.stdout and "make_context" in first.stdout
+    assert f"indexed {root.resolve()} first: 2 files" in first.stderr and "not indexed" not in first.stderr
+    again = run_coda("--project", str(root), "search", "make_context", "--json")
+    assert again.returncode == 0 and "first" not in again.stderr
+    assert [h["path"] for h in json.loads(again.stdout)] == ["pkg/ctx.py"]
+
+
+def test_search_in_a_folder_the_app_would_not_index_unasked_keeps_the_one_line_hint(tmp_path):
+    (tmp_path / "notes.txt").write_text("make_context\n")
+    proc = run_coda("--project", str(tmp_path), "search", "make_context", env={"HOME": str(tmp_path)})
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        f"coda: {tmp_path.resolve()} is not indexed yet ({tmp_path.resolve()} is your home folder): run 'coda index'"]
+    assert not list((paths.data_dir() / "index").glob("*.db"))
