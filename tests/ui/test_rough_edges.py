@@ -77,6 +77,33 @@ def test_pipeline_history_keeps_the_status_column_at_160_columns(harness, projec
     asyncio.run(go())
 
 
+def test_pipeline_pane_cuts_long_lines_and_the_model_column_with_an_ellipsis(harness, project):
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(160, 44)) as pilot:
+            await pilot.pause()
+            pane = app.query_one(PipelinePane)
+            trace = TraceRecord(id=9, status="complete", started_at="2026-11-27T08:00:00", provider="local",
+                                model="SmolLM2-135M-Instruct-Q8_0.gguf", total_ms=30_123.0, ttft_ms=7119.0,
+                                tokens=243, tokens_per_s=12.5,
+                                stages=[StageRecord("context", 0.0, 10.0, "a.py:1-40 · 243 tokens · " + "x" * 200)])
+            pane.add_trace(trace)
+            pane.waterfall.show_trace(trace)  # as choosing its row does
+            await pilot.pause(0.2)
+            table = pane.query_one(DataTable)
+            model = str(table.get_row("9")[-1])
+            assert model.startswith("local/SmolLM2-") and model.endswith("…")
+            width = sum(c.get_render_width(table) for c in table.columns.values())
+            assert width <= table.scrollable_content_region.width  # nothing hidden past the edge
+            waterfall = pane.waterfall
+            lines = waterfall.render().plain.splitlines()
+            assert lines[1].startswith("complete · first token 7,119 ms") and lines[1].endswith("…")
+            assert lines[3].strip().startswith("a.py:1-40 · 243 tokens") and lines[3].endswith("…")
+            assert all(len(line) < waterfall.size.width for line in lines)
+
+    asyncio.run(go())
+
+
 def test_model_picker_takes_a_typed_model_name(harness, project):
     async def go():
         app = harness().app(project)
