@@ -160,3 +160,13 @@ def test_pipeline_pane_lists_the_files_and_line_ranges_that_went_in(harness, pro
             assert "src/calc.py:1-17 · attached · " in shown
 
     asyncio.run(go())
+
+
+def test_a_message_footer_never_ends_on_a_bare_separator():
+    from coda_tui.ui.widgets.messages import MessageView
+
+    failed = MessageView("assistant", "", status="error", error="connection refused")
+    long = MessageView("assistant", "x" * 100, stored=True)
+    long._shown = 40
+    assert failed._meta_text() == "error"
+    assert long._meta_text() == "showing 40 of 100 characters (c copies all, ctrl+s exports)"
