@@ -98,3 +98,26 @@ def test_search_in_a_folder_the_app_would_not_index_unasked_keeps_the_one_line_h
     assert proc.stderr.strip().splitlines() == [
         f"coda: {tmp_path.resolve()} is not indexed yet ({tmp_path.resolve()} is your home folder): run 'coda index'"]
     assert not list((paths.data_dir() / "index").glob("*.db"))
+
+
+def test_a_setting_without_an_upper_bound_says_0_or_more(tmp_path):
+    import pytest
+
+    from coda_tui import config
+
+    path = write_config(tmp_path, "[tools]\noutput_chars = -1\n")
+    with pytest.raises(config.ConfigError) as info:
+        config.load(path)
+    assert "expected an integer, 0 or more" in str(info.value) and "e+12" not in str(info.value)
+
+
+def test_doctor_counts_one_session_in_the_singular():
+    from coda_tui.core.doctor import check_database
+    from coda_tui.store import Store
+
+    store = Store(paths.database_path())
+    try:
+        store.sessions.create("one")
+        assert ", 1 session, WAL)" in check_database(lambda: store).detail
+    finally:
+        store.close()
