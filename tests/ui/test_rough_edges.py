@@ -128,6 +128,29 @@ def test_model_picker_takes_a_typed_model_name(harness, project):
     asyncio.run(go())
 
 
+def test_model_picker_shows_a_provider_error_whole_within_its_box(harness, project):
+    async def go():
+        h = harness()
+        h.config.write_text(h.config.read_text() + '\n[providers.oa]\ntype = "openai"\nmodel = "gpt-4o"\n')
+        app = h.app(project)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("alt+m")
+            picker = app.screen
+            options = picker.query_one("OptionList")
+            options.highlighted = [options.get_option_at_index(i).id for i in range(options.option_count)].index("oa")
+            await pilot.press("enter")
+            note = picker.query_one("#picker-note")
+            await wait_for(lambda: "no API key" in str(note.render()), pilot=pilot)
+            await pilot.pause()
+            box = note.parent.content_region
+            assert note.region.right <= box.right and note.size.height > 1
+            shown = " ".join(note.render_line(y).text.strip() for y in range(note.size.height))
+            assert "(set OPENAI_API_KEY, or add api_key_env to [providers.oa])" in shown and shown.endswith("Esc: back)")
+
+    asyncio.run(go())
+
+
 def test_a_provider_with_no_model_is_shown_alone(harness, project, tmp_path):
     async def go():
         h = harness()
