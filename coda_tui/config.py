@@ -526,7 +526,10 @@ def describe(f: dataclasses.Field) -> str:
     text = " or ".join(names.get(p, p) for p in parts)
     if parts[0] in ("int", "float"):
         low, high, closed = _RANGES.get(f.name, (0, _HIGHEST, True))
-        text += f" from {low:g} to {high:g}" if closed else f" above {low:g}, at most {high:g}"
+        if high >= _HIGHEST:  # no real upper bound: "0 or more", not "from 0 to 1e+12"
+            text += f", {low:g} or more" if closed else f" above {low:g}"
+        else:
+            text += f" from {low:g} to {high:g}" if closed else f" above {low:g}, at most {high:g}"
     return text
 
 

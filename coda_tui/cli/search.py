@@ -22,8 +22,7 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
     if directory:
         ctx.ensure_object(dict)["project"] = directory
     rt = runtime(ctx)
-    stats = rt.index.update(_progress_line() if sys.stderr.isatty() and not as_json else None)
-    index_notices(rt, stats.unreadable)
+    stats = _update(rt, as_json)
     embedded = None
     if rt.semantic is not None:
 
@@ -56,6 +55,13 @@ def index(ctx, directory: str | None, as_json: bool) -> None:
         )
 
 
+def _update(rt, as_json: bool):
+    """Bring the index up to date, its progress on a terminal's stderr, its notices said."""
+    stats = rt.index.update(_progress_line() if sys.stderr.isatty() and not as_json else None)
+    index_notices(rt, stats.unreadable)
+    return stats
+
+
 def _progress_line():
     """`files done/total` on one rewritten stderr line while `coda index` runs."""
 
@@ -76,6 +82,18 @@ def _progress_line():
 def search(ctx, query: tuple[str, ...], limit: int, as_json: bool) -> None:
     """Search the project's code: file, line range, score and a snippet for each hit."""
     rt = runtime(ctx)
+    indexed_now = False
+    # Looked for without opening the index, which would create one for any folder.
+    if not (rt.index_path.exists() and rt.index.file_count() > 0):
+        # Indexed first when the app would index it unasked (the same rule): a small
+        # project takes well under a second, and `coda ask` needs no index either.
+        refusal = rt.project.auto_index_refusal()
+        if refusal:
+            raise CodaError(f"{rt.project.root} is not indexed yet ({refusal}): run 'coda index'")
+        stats = _update(rt, as_json)
+        click.echo(f"coda: indexed {inert(str(rt.project.root))} first: {stats.files_seen} files, "
+                   f"{stats.seconds:.2f} s", err=True)
+        indexed_now = True
 
     async def run_search():
         try:
@@ -85,6 +103,8 @@ def search(ctx, query: tuple[str, ...], limit: int, as_json: bool) -> None:
 
     hits = asyncio.run(run_search())
     index_notices(rt)
+    if hits is None and indexed_now:
+        hits = []  # indexed just now and nothing in it: a folder with no text files
     if hits is None:
         raise CodaError(f"{rt.project.root} is not indexed yet: run 'coda index'")
     if as_json:

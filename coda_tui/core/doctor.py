@@ -49,7 +49,7 @@ def check_database(open_store) -> Check:
         sessions = store.db.execute("SELECT count(*) FROM sessions").fetchone()[0]
     except StoreError as exc:
         return Check("database", False, str(exc))
-    return Check("database", True, f"{store.path} (schema {version}, {sessions} sessions, WAL)")
+    return Check("database", True, f"{store.path} (schema {version}, {sessions} session{'' if sessions == 1 else 's'}, WAL)")
 
 
 LOW_DISK_BYTES = 50_000_000

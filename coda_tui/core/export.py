@@ -19,10 +19,11 @@ def default_path(session: Session) -> Path:
 
 def write(target: Path, text: str) -> None:
     """Write an export; the exports folder is created on first use, private like the data
-    dir (a session is the user's alone). OSError when it cannot be written."""
+    dir, and the file owner-only (a session is the user's alone). OSError when it cannot
+    be written."""
     if target.parent == paths.exports_dir():
         paths.private_dir(target.parent)
-    target.write_text(text, encoding="utf-8")
+    paths.write_private(target, text)
 
 
 def fenced(text: str) -> str:

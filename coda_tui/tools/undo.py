@@ -44,6 +44,10 @@ class UndoError(CodaError):
     """Nothing to undo, or undoing would lose a change made since; says which file."""
 
 
+class NothingToUndo(UndoError):
+    """No tool has written a file here: information for the app, still an exit status 1."""
+
+
 @dataclass(frozen=True)
 class Entry:
     turn: str
@@ -173,7 +177,7 @@ def undo_last(project: Project) -> Undone:
         if pruned:
             raise UndoError(f"cannot undo further back: the backups of older turns were pruned on {pruned[:10]}",
                             hint="[backups] keep_days and max_mb say how much is kept")
-        raise UndoError("nothing to undo: no tool has written a file in this project")
+        raise NothingToUndo("nothing to undo: no tool has written a file in this project")
     turn = entries[0].turn
     first: dict[str, Entry] = {}
     last: dict[str, Entry] = {}

@@ -229,10 +229,13 @@ class SlashCommands:
     async def undo(self) -> None:
         """Restore the files the last turn's tools wrote (tools.undo); the answer is one
         line in the chat, and the code pane shows the file as it is now."""
-        from coda_tui.tools.undo import UndoError, undo_last
+        from coda_tui.tools.undo import NothingToUndo, UndoError, undo_last
 
         try:
             done = await asyncio.to_thread(undo_last, self.rt.project)
+        except NothingToUndo as exc:
+            self.host.notify(exc.message.capitalize() + ".", severity="information")
+            return
         except UndoError as exc:
             await self._say_error(exc.message, "")
             return

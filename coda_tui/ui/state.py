@@ -56,9 +56,8 @@ class UIState:
         record = {f"show_{pane_id}": shown for pane_id, shown in self.panes.items()}
         record.update(theme=self.theme, last_session=self.last_session)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
-            tmp.replace(path)  # atomic: a crash mid-write leaves the old file
+            paths.private_dir(path.parent)
+            # Owner-only: a 0644 file here made the next run warn about coda's own data dir.
+            paths.write_private(path, json.dumps(record, indent=2))
         except OSError:
             pass  # a read-only data dir costs the layout memory, nothing else

@@ -77,6 +77,33 @@ def test_pipeline_history_keeps_the_status_column_at_160_columns(harness, projec
     asyncio.run(go())
 
 
+def test_pipeline_pane_cuts_long_lines_and_the_model_column_with_an_ellipsis(harness, project):
+    async def go():
+        app = harness().app(project)
+        async with app.run_test(size=(160, 44)) as pilot:
+            await pilot.pause()
+            pane = app.query_one(PipelinePane)
+            trace = TraceRecord(id=9, status="complete", started_at="2026-11-27T08:00:00", provider="local",
+                                model="SmolLM2-135M-Instruct-Q8_0.gguf", total_ms=30_123.0, ttft_ms=7119.0,
+                                tokens=243, tokens_per_s=12.5,
+                                stages=[StageRecord("context", 0.0, 10.0, "a.py:1-40 · 243 tokens · " + "x" * 200)])
+            pane.add_trace(trace)
+            pane.waterfall.show_trace(trace)  # as choosing its row does
+            await pilot.pause(0.2)
+            table = pane.query_one(DataTable)
+            model = str(table.get_row("9")[-1])
+            assert model.startswith("local/SmolLM2-") and model.endswith("…")
+            width = sum(c.get_render_width(table) for c in table.columns.values())
+            assert width <= table.scrollable_content_region.width  # nothing hidden past the edge
+            waterfall = pane.waterfall
+            lines = waterfall.render().plain.splitlines()
+            assert lines[1].startswith("complete · first token 7,119 ms") and lines[1].endswith("…")
+            assert lines[3].strip().startswith("a.py:1-40 · 243 tokens") and lines[3].endswith("…")
+            assert all(len(line) < waterfall.size.width for line in lines)
+
+    asyncio.run(go())
+
+
 def test_model_picker_takes_a_typed_model_name(harness, project):
     async def go():
         app = harness().app(project)
@@ -97,6 +124,29 @@ def test_model_picker_takes_a_typed_model_name(harness, project):
             assert not isinstance(app.screen, ModelPicker)
             status = app.query_one(StatusBar)
             assert (status.provider, status.model) == ("srv", "my-own-model")
+
+    asyncio.run(go())
+
+
+def test_model_picker_shows_a_provider_error_whole_within_its_box(harness, project):
+    async def go():
+        h = harness()
+        h.config.write_text(h.config.read_text() + '\n[providers.oa]\ntype = "openai"\nmodel = "gpt-4o"\n')
+        app = h.app(project)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("alt+m")
+            picker = app.screen
+            options = picker.query_one("OptionList")
+            options.highlighted = [options.get_option_at_index(i).id for i in range(options.option_count)].index("oa")
+            await pilot.press("enter")
+            note = picker.query_one("#picker-note")
+            await wait_for(lambda: "no API key" in str(note.render()), pilot=pilot)
+            await pilot.pause()
+            box = note.parent.content_region
+            assert note.region.right <= box.right and note.size.height > 1
+            shown = " ".join(note.render_line(y).text.strip() for y in range(note.size.height))
+            assert "(set OPENAI_API_KEY, or add api_key_env to [providers.oa])" in shown and shown.endswith("Esc: back)")
 
     asyncio.run(go())
 
@@ -133,3 +183,13 @@ def test_pipeline_pane_lists_the_files_and_line_ranges_that_went_in(harness, pro
             assert "src/calc.py:1-17 · attached · " in shown
 
     asyncio.run(go())
+
+
+def test_a_message_footer_never_ends_on_a_bare_separator():
+    from coda_tui.ui.widgets.messages import MessageView
+
+    failed = MessageView("assistant", "", status="error", error="connection refused")
+    long = MessageView("assistant", "x" * 100, stored=True)
+    long._shown = 40
+    assert failed._meta_text() == "error"
+    assert long._meta_text() == "showing 40 of 100 characters (c copies all, ctrl+s exports)"

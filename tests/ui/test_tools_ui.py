@@ -220,7 +220,10 @@ def test_undo_restores_the_last_turns_edit_and_refuses_after_a_later_change(harn
             # The code pane shows the file as it is now.
             await wait_for(lambda: "a + b" in "\n".join(code.view.lines) and "b + a" not in "\n".join(code.view.lines), pilot=pilot)
             await ask(pilot, "/undo")
-            assert "nothing to undo" in (app.query(MessageView).last().error or "")
+            # Information, not an error in the chat: a notice.
+            await wait_for(lambda: any(n.message.startswith("Nothing to undo") and n.severity == "information"
+                                       for n in app._notifications), pilot=pilot)
+            assert not any(v.status == "error" for v in app.query(MessageView))
 
             # An edit changed by hand afterwards is not undone: one line names the file.
             await EditFile().call({"path": "src/calc.py", "old": "a + b", "new": "b + a"}, ctx)

@@ -20,7 +20,8 @@ class ModelPicker(ModalScreen[tuple[str, str] | None]):
     ModelPicker { align: center middle; }
     ModelPicker > Vertical { width: 70%; height: 70%; border: thick $accent; background: $surface; padding: 0 1; }
     ModelPicker OptionList { height: 1fr; }
-    ModelPicker #picker-note { color: $text-muted; height: auto; }
+    /* The full width, wrapped: an error's last words say how to fix it (set OPENAI_API_KEY…). */
+    ModelPicker #picker-note { color: $text-muted; height: auto; width: 100%; }
     ModelPicker #picker-typed { display: none; }
     ModelPicker.-models #picker-typed { display: block; }
     """

@@ -271,7 +271,9 @@ class MessageView(Vertical):
             verdict = "rated up" if self.rating > 0 else "rated down"
             meta += (" · " if meta else "") + verdict + (f": {self.rating_reason}" if self.rating_reason else "")
         # The meta line names the model, which a server or a stored session chose.
-        return inert(note + meta) if (meta or note) else ""
+        # No bare "·" at the end when nothing follows the note (an error without meta).
+        text = note + meta if meta else note.removesuffix(" · ")
+        return inert(text) if text else ""
 
     def set_rating(self, rating: int | None, reason: str | None) -> None:
         self.rating, self.rating_reason = rating, reason

@@ -239,8 +239,9 @@ class Waterfall(Widget):
         dim = self.get_component_rich_style("waterfall--dim")
         err = self.get_component_rich_style("waterfall--error")
         out = Text(no_wrap=True, overflow="ellipsis")
-        out.append(inert(self.title)[: width - 1] + "\n", style="bold")
-        out.append(self._headline(total)[: width - 1] + "\n", style=err if self.status in ("error", "partial") else dim)
+        # Cut here, with an ellipsis: the Text's own overflow never sees a line wider than the pane.
+        out.append(_cut(inert(self.title), width - 1) + "\n", style="bold")
+        out.append(_cut(self._headline(total), width - 1) + "\n", style=err if self.status in ("error", "partial") else dim)
         for row, (bar, end) in enumerate(zip(self.stages, ends)):
             running = bar.duration_ms is None
             dur = end - bar.start_ms
@@ -258,9 +259,9 @@ class Waterfall(Widget):
             out.append(_ms(dur).rjust(MS_W))
             out.append(("…" if running else TOOL_MARKS.get(bar.status, " ")) + "\n", style=err if failed else "")
             if self.show_summaries and bar.summary:
-                out.append(" " * name_w + inert(bar.summary)[: width - name_w - 1] + "\n", style=dim)
+                out.append(" " * name_w + _cut(inert(bar.summary), width - name_w - 1) + "\n", style=dim)
             for line in bar.files:
-                out.append(" " * name_w + inert(line)[: width - name_w - 1] + "\n", style=dim)
+                out.append(" " * name_w + _cut(inert(line), width - name_w - 1) + "\n", style=dim)
         out.rstrip()
         return out
 
@@ -282,14 +283,16 @@ class Waterfall(Widget):
 
 
 def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + "…" if width > 0 else ""
 
 
 def _ms(value: float) -> str:
     return f"{value:,.1f}" if value < 10 else f"{value:,.0f}"
 
 
-def _row(t: TraceRecord) -> tuple[str, ...]:
+def _row(t: TraceRecord, model_w: int = MODEL_CELL_W) -> tuple[str, ...]:
     """A turn's cells in the history table."""
     return (
         str(t.id),
@@ -297,7 +300,7 @@ def _row(t: TraceRecord) -> tuple[str, ...]:
         f"{t.total_ms:,.0f}" if t.total_ms is not None else "-",
         f"{t.tokens_per_s:.1f}" if t.tokens_per_s else "-",
         t.status,
-        _cut(inert(who(t.provider, t.model)), MODEL_CELL_W),
+        _cut(inert(who(t.provider, t.model)), model_w),
     )
 
 
@@ -461,12 +464,29 @@ class PipelinePane(Vertical):
         on = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
         newest = table.cursor_row == 0
         table.clear()
+        for column in table.columns.values():
+            column.content_width = column.label.cell_len  # measured again: a narrower pane, a narrower table
+        traces = sorted(self._traces.values(), key=lambda t: t.id, reverse=True)
+        # The last column gets the width the others leave, its cells cut with an ellipsis:
+        # a table wider than the pane scrolls, and shows a name cut mid-word at the edge.
+        room = table.scrollable_content_region.width
+        if room > 0:
+            rows = [_row(t) for t in traces]
+            labels = [str(c.label) for c in table.columns.values()]
+            others = sum(max(len(cell) for cell in [label, *cells]) + 2 * table.cell_padding
+                         for label, *cells in zip(labels[:-1], *[r[:-1] for r in rows]))
+            self._model_w = max(4, min(MODEL_CELL_W, room - others - 2 * table.cell_padding))
         # Keyed by trace id: SQLite handing a deleted session's ids to new traces replaces
         # the stale row instead of adding a second one.
-        for t in sorted(self._traces.values(), key=lambda t: t.id, reverse=True):
-            table.add_row(*_row(t), key=str(t.id))
+        for t in traces:
+            table.add_row(*_row(t, getattr(self, "_model_w", MODEL_CELL_W)), key=str(t.id))
         if on is not None and not newest and on in table.rows:
             table.move_cursor(row=table.get_row_index(on))
+
+    def on_resize(self, event) -> None:
+        if getattr(self, "_traces", None) and event.size.width != getattr(self, "_filled_width", None):
+            self._filled_width = event.size.width
+            self._fill_table()
 
     def _update_spark(self) -> None:
         values = [t.ttft_ms for t in sorted(self._traces.values(), key=lambda t: t.id) if t.ttft_ms is not None]
