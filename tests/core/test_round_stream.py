@@ -4,8 +4,6 @@ calls, and that a fallback chain is not walked again once a target has answered.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from coda_tui.core import model_round
@@ -27,6 +25,7 @@ from coda_tui.tools.policy import Policy
 from coda_tui.tools.registry import ToolRegistry
 from tests.conftest import write_config
 from tests.core.test_roles_fallback import chain_config, provider_table
+from tests.core.test_turn import run
 from tests.core.tool_doubles import EchoTool, call, scripted_runtime
 from tests.servers import Action, OpenAIServer, free_port
 from tests.tool_servers import Call, OpenAIToolServer, Reply
@@ -35,16 +34,6 @@ from tests.tool_servers import Call, OpenAIToolServer, Reply
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch):
     monkeypatch.setattr(base, "BACKOFF_BASE", 0.05)
-
-
-def run(rt, prompt: str, **kw):
-    async def go():
-        try:
-            return await rt.turns.run(prompt, **kw)
-        finally:
-            await rt.aclose()
-
-    return asyncio.run(go())
 
 
 def llm_stages(result):
