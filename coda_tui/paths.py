@@ -69,23 +69,6 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write `text` to `path` readable by its owner alone, atomically: a crash mid-write
-    leaves the old file. The temporary file is made 0600 before a byte goes in, so the
-    rename keeps that mode whatever the umask. OSError when it cannot be written."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
-    try:
-        os.fchmod(fd, PRIVATE_FILE_MODE)  # a leftover .tmp may have been made looser
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            fd = -1
-            f.write(text)
-        tmp.replace(path)
-    finally:
-        if fd != -1:
-            os.close(fd)
-
-
 def secure_data_dir() -> str | None:
     """Create the data dir 0700, or take group and other access away from an existing one
     and from what coda keeps in it. Returns what was changed, to be said (once: the next

@@ -78,10 +78,11 @@ def remove_leftovers(directory: Path) -> list[Path]:
     return gone
 
 
-def write_atomic(path: Path, text: str | bytes, mode_from: Path | None = None) -> None:
+def write_atomic(path: Path, text: str | bytes, mode_from: Path | None = None, private: bool = False) -> None:
     """Replace (or create) `path` with `text`: a crash leaves the old file or the new,
     never half. `text` is written as given (newline=""), so line endings are kept; the
-    permissions are those of `mode_from` (the original) when given."""
+    permissions are those of `mode_from` (the original) when given, owner-only with
+    `private` (coda's own files in its data dir: a looser one makes the next run warn)."""
     remove_leftovers(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".coda")
     try:
@@ -93,6 +94,8 @@ def write_atomic(path: Path, text: str | bytes, mode_from: Path | None = None) -
                 f.write(text)
         if mode_from is not None:
             shutil.copymode(mode_from, tmp)
+        elif private:
+            os.chmod(tmp, paths.PRIVATE_FILE_MODE)  # what mkstemp made; said, not assumed
         else:
             # mkstemp makes 0600; a new file gets what the umask would give it.
             umask = os.umask(0)

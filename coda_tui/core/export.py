@@ -21,9 +21,12 @@ def write(target: Path, text: str) -> None:
     """Write an export; the exports folder is created on first use, private like the data
     dir, and the file owner-only (a session is the user's alone). OSError when it cannot
     be written."""
+    # With the first export, not at start-up.
+    from coda_tui.context.writes import write_atomic
+
     if target.parent == paths.exports_dir():
         paths.private_dir(target.parent)
-    paths.write_private(target, text)
+    write_atomic(target, text, private=True)
 
 
 def fenced(text: str) -> str:

@@ -56,8 +56,11 @@ class UIState:
         record = {f"show_{pane_id}": shown for pane_id, shown in self.panes.items()}
         record.update(theme=self.theme, last_session=self.last_session)
         try:
+            # Loaded on quit, not on the start-up path.
+            from coda_tui.context.writes import write_atomic
+
             paths.private_dir(path.parent)
             # Owner-only: a 0644 file here made the next run warn about coda's own data dir.
-            paths.write_private(path, json.dumps(record, indent=2))
+            write_atomic(path, json.dumps(record, indent=2), private=True)
         except OSError:
             pass  # a read-only data dir costs the layout memory, nothing else
